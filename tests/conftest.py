@@ -1,0 +1,5 @@
+"""Project-wide fixtures. Each area's fixtures live in tests/fixtures/ and are registered here."""
+
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+]
