@@ -134,7 +134,7 @@ def cmd_start(args: argparse.Namespace) -> int:
         say(f"Redis: {how}, on port {port}")
 
     sandbox_port = int(env.get("SANDBOX_PORT", "8700"))
-    if not env.get("KAIZALA_AUTH_URL") and (ROOT / "kaizala_sandbox").is_dir():
+    if not env.get("KAIZALA_AUTH_URL") and (ROOT / "kaizala_sandbox" / "__main__.py").exists():
         env["KAIZALA_AUTH_URL"] = f"http://127.0.0.1:{sandbox_port}"
         processes["sandbox"] = (
             f"{sys.executable} -m kaizala_sandbox --host 127.0.0.1 --port {sandbox_port} "
