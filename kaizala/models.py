@@ -79,7 +79,7 @@ def parse_time(value: Any) -> datetime | None:
     if not isinstance(value, int | float):
         return None
     if value > 10**16:  # .NET ticks (100 ns since 0001-01-01)
-        return _DOTNET_EPOCH + timedelta(microseconds=value / 10)
+        return _DOTNET_EPOCH + timedelta(microseconds=int(value) // 10)
     if value > 10**11:  # epoch milliseconds (seconds would be past the year 5000)
         return datetime.fromtimestamp(value / 1000, tz=UTC)
     return datetime.fromtimestamp(value, tz=UTC)

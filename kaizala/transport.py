@@ -163,7 +163,7 @@ class Transport:
                 allow_redirects=False,  # a 308 is EndpointMoved, never followed
             )
             body, parsed = decode(response)
-            known |= collect_secrets(body)
+            known |= collect_secrets(body) | collect_secrets(response.headers)
             result = classify(response, body, parsed)
         except errors.KaizalaError as exc:
             error = exc
@@ -172,9 +172,11 @@ class Transport:
         duration_ms = (time.perf_counter() - start) * 1000
         if error is not None:
             error.method, error.url = method, response.url if response is not None else url
-
-        if response is not None:
-            known |= collect_secrets(response.headers)
+            # Callers log exceptions: a server echoing a token in its message must not leak it.
+            error.message = redact_text(error.message, known)
+            error.args = (error.message,)
+            if isinstance(error, errors.MalformedResponse):
+                error.body_start = redact_text(error.body_start, known)
         sent_url = response.request.url if response is not None else url
         record = CallRecord(
             method=method,
@@ -205,7 +207,7 @@ class Transport:
             record.url,
             record.status,
             record.duration_ms,
-            f" ({record.error}: {redact_text(str(error), ())})" if error else "",
+            f" ({record.error}: {error})" if error else "",
         )
         if self.recorder is None:
             return
