@@ -28,6 +28,7 @@ class Seen:
     path: str
     headers: dict[str, str]
     body: bytes
+    client_port: int
 
 
 class ScriptedServer:
@@ -45,7 +46,7 @@ class ScriptedServer:
             def _answer(self):
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
-                server.seen.append(Seen(self.command, self.path, dict(self.headers), body))
+                server.seen.append(Seen(self.command, self.path, dict(self.headers), body, self.client_address[1]))
                 reply = server.replies.pop(0) if server.replies else Reply(500, b"no reply scripted")
                 if reply.delay:
                     time.sleep(reply.delay)

@@ -1,0 +1,141 @@
+"""The Redis token bucket: atomic over both buckets, honours pauses, holds across processes."""
+
+import multiprocessing
+import time
+
+import pytest
+import redis
+
+from kaizala import Limit, RateLimited, RateLimiter
+
+from .conftest import REDIS_URL
+
+LIMITS = {"connector": Limit(calls=5, period=1.0, burst=2), "tenant": Limit(calls=8, period=1.0, burst=1)}
+
+
+@pytest.fixture
+def limiter(redis_client, key_prefix):
+    return RateLimiter(redis_client, limits=LIMITS, prefix=key_prefix, max_wait=2.0)
+
+
+def test_limit_validation_and_defaults():
+    assert Limit(100, 60).bucket_size == 10
+    assert Limit(100, 60).ms_per_token == pytest.approx(60000 / 90)
+    assert Limit(1, 1).ms_per_token == 1000
+    with pytest.raises(ValueError):
+        Limit(5, 1, burst=5)
+    with pytest.raises(ValueError):
+        Limit(0, 1)
+
+
+def test_burst_then_wait_for_refill(limiter):
+    keys = {"connector": "c1"}
+    assert limiter.try_acquire(keys) == 0
+    assert limiter.try_acquire(keys) == 0
+    wait = limiter.try_acquire(keys)
+    # Refill is (5 - 2) tokens per second: a third of a second per token.
+    assert 0.25 < wait <= 0.34
+
+
+def test_both_buckets_or_neither(limiter):
+    assert limiter.try_acquire({"connector": "c1", "tenant": "t1"}) == 0  # tenant burst is 1
+    assert limiter.try_acquire({"connector": "c2", "tenant": "t1"}) > 0
+    # The refused call took nothing from c2: its whole burst of 2 is still there.
+    assert limiter.try_acquire({"connector": "c2"}) == 0
+    assert limiter.try_acquire({"connector": "c2"}) == 0
+    assert limiter.try_acquire({"connector": "c2"}) > 0
+
+
+def test_acquire_waits_within_budget(limiter):
+    keys = {"connector": "c1"}
+    limiter.acquire(keys)
+    limiter.acquire(keys)
+    start = time.monotonic()
+    limiter.acquire(keys)
+    assert 0.25 < time.monotonic() - start < 0.6
+
+
+def test_acquire_raises_past_budget_with_the_needed_wait(limiter):
+    keys = {"connector": "c1"}
+    limiter.try_acquire(keys)
+    limiter.try_acquire(keys)
+    start = time.monotonic()
+    with pytest.raises(RateLimited) as caught:
+        limiter.acquire(keys, max_wait=0.1)
+    assert time.monotonic() - start < 0.05  # no pointless sleeping before giving up
+    assert caught.value.from_limiter is True
+    assert 0.25 < caught.value.retry_after <= 0.34
+
+
+def test_pause_is_seen_by_another_limiter_and_expires(redis_client, key_prefix):
+    keys = {"connector": "c1", "tenant": "t1"}
+    first = RateLimiter(redis_client, limits=LIMITS, prefix=key_prefix)
+    other = RateLimiter(redis.Redis.from_url(REDIS_URL), limits=LIMITS, prefix=key_prefix)
+    first.pause(keys, 0.4)
+    assert 0.3 < other.try_acquire({"connector": "c1"}) <= 0.4
+    assert 0.3 < other.try_acquire({"tenant": "t1"}) <= 0.4
+    assert other.try_acquire({"connector": "c9"}) == 0  # other keys are not paused
+    first.pause(keys, 0.1)  # a shorter pause does not cut the longer one short
+    assert other.try_acquire({"connector": "c1"}) > 0.2
+    time.sleep(0.45)
+    assert other.try_acquire(keys) == 0
+
+
+def test_unknown_kind_is_refused(limiter):
+    with pytest.raises(ValueError, match="no limit configured"):
+        limiter.try_acquire({"region": "eu"})
+
+
+def _hammer(prefix: str, until: float, out) -> None:
+    limiter = RateLimiter(redis.Redis.from_url(REDIS_URL), limits=SHARED, prefix=prefix, max_wait=5.0)
+    grants = []
+    while time.time() < until:
+        limiter.acquire({"connector": "shared", "tenant": "tenant"})
+        grants.append(time.time())
+    out.put(grants)
+
+
+SHARED = {"connector": Limit(calls=10, period=1.0, burst=3), "tenant": Limit(calls=12, period=1.0, burst=4)}
+
+
+def test_four_processes_never_exceed_the_limit_in_any_window(key_prefix):
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    until = time.time() + 3.0
+    workers = [context.Process(target=_hammer, args=(key_prefix, until, out)) for _ in range(4)]
+    for worker in workers:
+        worker.start()
+    per_process = [out.get(timeout=15) for _ in workers]
+    for worker in workers:
+        worker.join(timeout=5)
+    grants = sorted(t for process in per_process for t in process)
+
+    # Every process got some calls, and together they used the limit well (3 + 7/s over ~3 s).
+    assert all(per_process)
+    assert len(grants) >= 20
+    # At most 10 grants in any window of 1 s. The slack covers the time between the grant in
+    # Redis and the moment the process reads its own clock.
+    window = 1.0 - 0.03
+    worst = max(sum(1 for t in grants if start <= t < start + window) for start in grants)
+    assert worst <= 10, worst
+
+
+def test_client_429_pauses_its_keys_for_every_process(scripted, redis_client, key_prefix):
+    from kaizala import KaizalaClient
+
+    from .scripted_server import Reply
+
+    limiter = RateLimiter(redis_client, limits=LIMITS, prefix=key_prefix, max_wait=0.05)
+    client = KaizalaClient(scripted.url, "tok", limiter=limiter, connector_key="c1", tenant_key="t1")
+    scripted.reply(Reply(429, {"message": "too many"}, {"Retry-After": "1"}))
+    with pytest.raises(RateLimited) as caught:
+        client.send_message("g1", "hi")
+    assert caught.value.from_limiter is False
+    # Now the limiter itself refuses, without sending: the pause is in Redis.
+    with pytest.raises(RateLimited) as caught:
+        client.send_message("g1", "again")
+    assert caught.value.from_limiter is True
+    assert 0.8 < caught.value.retry_after <= 1.0
+    other = RateLimiter(redis.Redis.from_url(REDIS_URL), limits=LIMITS, prefix=key_prefix)
+    assert other.try_acquire({"tenant": "t1"}) > 0.8
+    assert len(scripted.seen) == 1
