@@ -190,8 +190,11 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 2 * CELERY_TASK_TIME_LIMIT + 600}
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = "UTC"
-# Periodic tasks: each later feature adds its entry here (dispatcher, token refresh, trims).
-CELERY_BEAT_SCHEDULE: dict = {}
+# Periodic tasks: the schedule lives here, in one place; every entry only enqueues work.
+CELERY_BEAT_SCHEDULE = {
+    "refresh-expiring-tokens": {"task": "connectors.tasks.refresh_expiring_tokens", "schedule": 300.0},
+    "trim-api-calls": {"task": "connectors.tasks.trim_api_calls", "schedule": 3600.0},
+}
 
 # --- Kaizala ----------------------------------------------------------------------------------------
 KAIZALA_AUTH_URL = env.str("KAIZALA_AUTH_URL", default="http://127.0.0.1:8700")
@@ -200,6 +203,22 @@ KAIZALA_SANDBOX_URL = env.str(
     "KAIZALA_SANDBOX_URL", default=KAIZALA_AUTH_URL if KAIZALA_AUTH_URL.startswith("http://127.0.0.1") else ""
 )
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
+KAIZALA_CONNECT_TIMEOUT = env.float("KAIZALA_CONNECT_TIMEOUT", default=5.0)
+KAIZALA_READ_TIMEOUT = env.float("KAIZALA_READ_TIMEOUT", default=30.0)
+# The shared token bucket in Redis: Kaizala allows 100 calls/min per connector and 300/min per tenant.
+KAIZALA_RATE_LIMIT_ENABLED = env.bool("KAIZALA_RATE_LIMIT_ENABLED", default=True)
+KAIZALA_RATE_LIMITS = {
+    "connector": (env.int("KAIZALA_CONNECTOR_CALLS_PER_MINUTE", default=100), 60.0),
+    "tenant": (env.int("KAIZALA_TENANT_CALLS_PER_MINUTE", default=300), 60.0),
+}
+KAIZALA_TENANT_KEY = env.str("KAIZALA_TENANT_KEY", default="default")
+KAIZALA_RATE_LIMIT_MAX_WAIT = env.float("KAIZALA_RATE_LIMIT_MAX_WAIT", default=10.0)
+# Access tokens expiring within this many seconds are refreshed by the periodic task.
+TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=3600)
+# A refresh token this close to its end shows a warning: the phone must be onboarded again in time.
+REFRESH_TOKEN_WARNING_DAYS = env.int("REFRESH_TOKEN_WARNING_DAYS", default=30)
+PIN_RESEND_COOLDOWN = env.int("PIN_RESEND_COOLDOWN", default=60)
+API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {

@@ -15,3 +15,18 @@ def bootstrap(field):
         css += " is-invalid"
     existing = field.field.widget.attrs.get("class", "")
     return field.as_widget(attrs={"class": f"{existing} {css}".strip()})
+
+
+_BADGE_BY_STATE = {
+    "active": "success", "verified": "success", "sent": "success",
+    "pin_requested": "info", "verifying": "info", "queued": "info", "sending": "info", "scheduled": "primary",
+    "creating": "info", "unverified": "secondary", "cancelled": "secondary",
+    "retrying": "warning", "unconfirmed": "warning", "reauth_required": "warning",
+    "pin_failed": "danger", "login_failed": "danger", "rejected": "danger", "failed": "danger",
+}
+
+
+@register.inclusion_tag("partials/state_badge.html")
+def state_badge(value, label=None):
+    """A coloured badge for any state or status value; unknown values are grey."""
+    return {"css": _BADGE_BY_STATE.get(value, "secondary"), "label": label or value}

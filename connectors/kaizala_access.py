@@ -1,0 +1,119 @@
+"""How the console reaches Kaizala: clients built for a connector or phone user, every call recorded
+in the API call log, throttled by the shared limiter, with the token refreshed after a 401 and the
+endpoint followed after a 308.
+
+Only worker code calls this module: the web process never talks to Kaizala.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import TypeVar
+
+from django.conf import settings
+
+import kaizala
+from connectors.models import ApiCall, Connector, PhoneUser
+from kaizala.transport import Recorder
+from kaizala_console.redis_client import redis_client
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+# The record's bodies are already redacted by the client; this only bounds their size.
+_MAX_BODY = 20_000
+
+
+def recorder(connector: Connector | None, phone_user: PhoneUser | None) -> Recorder:
+    def record(call: kaizala.CallRecord) -> None:
+        ApiCall.objects.create(
+            connector=connector,
+            phone_user=phone_user,
+            method=call.method,
+            url=call.url[:1000],
+            status=call.status,
+            duration_ms=round(call.duration_ms),
+            request_body=(call.request_body or "")[:_MAX_BODY],
+            response_body=(call.response_body or "")[:_MAX_BODY],
+            error_class=call.error or "",
+        )
+
+    return record
+
+
+@cache
+def _limiter_for(pid: int) -> kaizala.RateLimiter:
+    # One per process: it registers its Lua scripts once and shares the process's Redis pool.
+    limits = {kind: kaizala.Limit(calls, period) for kind, (calls, period) in settings.KAIZALA_RATE_LIMITS.items()}
+    return kaizala.RateLimiter(redis_client(), limits=limits, max_wait=settings.KAIZALA_RATE_LIMIT_MAX_WAIT)
+
+
+def limiter() -> kaizala.RateLimiter | None:
+    return _limiter_for(os.getpid()) if settings.KAIZALA_RATE_LIMIT_ENABLED else None
+
+
+def limiter_keys(connector: Connector) -> dict[str, str]:
+    # Kaizala counts per connector and per tenant; one console serves one tenant.
+    return {"connector": connector.application_id, "tenant": settings.KAIZALA_TENANT_KEY}
+
+
+def timeouts() -> kaizala.Timeouts:
+    return kaizala.Timeouts(connect=settings.KAIZALA_CONNECT_TIMEOUT, read=settings.KAIZALA_READ_TIMEOUT)
+
+
+def auth_client(connector: Connector, phone_user: PhoneUser | None = None) -> kaizala.AuthClient:
+    return kaizala.AuthClient(
+        connector.auth_base_url,
+        application_id=connector.application_id,
+        application_secret=connector.application_secret,
+        timeouts=timeouts(),
+        recorder=recorder(connector, phone_user),
+        limiter=limiter(),
+        limiter_keys=limiter_keys(connector),
+    )
+
+
+def api_client(phone_user: PhoneUser) -> kaizala.KaizalaClient:
+    keys = limiter_keys(phone_user.connector)
+    return kaizala.KaizalaClient(
+        phone_user.endpoint_url,
+        phone_user.access_token,
+        timeouts=timeouts(),
+        recorder=recorder(phone_user.connector, phone_user),
+        limiter=limiter(),
+        connector_key=keys["connector"],
+        tenant_key=keys["tenant"],
+    )
+
+
+def call_as(phone_user: PhoneUser, operation: Callable[[kaizala.KaizalaClient], T]) -> T:
+    """Run `operation` with a client for `phone_user`: after a 401 refresh the token and retry once;
+    after a 308 store the new endpoint and retry (at most twice, so a redirect loop ends)."""
+    from connectors.services import phone_user_move_endpoint, phone_user_refresh_access_token
+
+    refreshed = False
+    moves = 0
+    while True:
+        try:
+            return operation(api_client(phone_user))
+        except kaizala.InvalidToken:
+            if refreshed:
+                raise
+            refreshed = True
+            phone_user = phone_user_refresh_access_token(
+                phone_user_id=phone_user.pk, failed_token=phone_user.access_token
+            )
+        except kaizala.EndpointMoved as moved:
+            moves += 1
+            if moves > 2:
+                raise
+            phone_user = phone_user_move_endpoint(phone_user=phone_user, endpoint_url=moved.endpoint_url)
+
+
+def refresh_lock(phone_user_id: int):
+    """One refresh at a time per phone user across every worker; held at most as long as one auth call."""
+    lock_seconds = settings.KAIZALA_CONNECT_TIMEOUT + settings.KAIZALA_READ_TIMEOUT + 5
+    return redis_client().lock(f"kc:token-refresh:{phone_user_id}", timeout=lock_seconds, blocking_timeout=lock_seconds)

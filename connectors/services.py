@@ -1,0 +1,340 @@
+"""Every write about connectors and phone users: registration, the PIN login, and the token lifecycle.
+
+State changes are compare-and-set updates (`filter(pk=…, state=…).update(…)`), so two workers never
+both move one phone user; work is enqueued after commit, so a worker never looks for a row that is not
+there yet. Functions ending in `_run` make the Kaizala calls and are called from Celery tasks only.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+
+import kaizala
+from connectors import kaizala_access
+from connectors.models import ApiCall, Connector, PhoneUser
+
+log = logging.getLogger(__name__)
+State = PhoneUser.State
+
+# What a person sees for each kind of Kaizala failure during onboarding.
+UNREACHABLE = "Kaizala could not be reached ({detail}). Try again in a moment."
+
+
+class OnboardingError(ValidationError):
+    """A request the wizard refuses: shown in the page, nothing changed."""
+
+
+# --- connectors ---------------------------------------------------------------------------------------
+
+
+def connector_save(*, connector: Connector, changed: set[str] | None = None) -> Connector:
+    """Create or update a connector from a validated form. New credentials make its status unknown again."""
+    if connector.pk and changed and {"application_id", "application_secret", "auth_base_url"} & changed:
+        connector.status = Connector.Status.UNVERIFIED
+        connector.status_checked_at = None
+        connector.status_detail = ""
+    connector.save()
+    return connector
+
+
+def connector_set_active(*, connector: Connector, active: bool) -> None:
+    Connector.objects.filter(pk=connector.pk).update(is_active=active, updated_at=timezone.now())
+
+
+def _connector_checked(connector: Connector, status: str, detail: str = "") -> None:
+    Connector.objects.filter(pk=connector.pk).update(
+        status=status, status_checked_at=timezone.now(), status_detail=detail[:500]
+    )
+
+
+# --- onboarding: the PIN login ------------------------------------------------------------------------
+
+
+def _transition(phone_user_id: int, from_states, to_state: str, **fields) -> bool:
+    """Compare-and-set: move the row only if it is still in one of `from_states`."""
+    updated = PhoneUser.objects.filter(pk=phone_user_id, state__in=list(from_states)).update(
+        state=to_state, state_changed_at=timezone.now(), updated_at=timezone.now(), **fields
+    )
+    return updated == 1
+
+
+def phone_user_start_onboarding(*, connector: Connector, mobile_number: str) -> PhoneUser:
+    """Ask Kaizala to send a PIN to `mobile_number` (re-onboarding an existing phone user keeps its row)."""
+    from connectors.tasks import request_pin
+
+    if not connector.is_active:
+        raise OnboardingError("This connector is deactivated; activate it before onboarding phones.")
+    with transaction.atomic():
+        phone_user, created = PhoneUser.objects.get_or_create(
+            connector=connector, mobile_number=mobile_number, token_kind=PhoneUser.TokenKind.USER,
+            token_group_id="",
+        )
+        if not created and phone_user.state in (State.PIN_REQUESTED, State.VERIFYING) and not _pin_step_stale(
+            phone_user
+        ):
+            raise OnboardingError("This phone is already being onboarded; continue below.")
+        PhoneUser.objects.filter(pk=phone_user.pk).update(
+            state=State.PIN_REQUESTED, state_changed_at=timezone.now(), pin="", pin_sent_at=None,
+            pin_requested_at=timezone.now(), last_error="", last_error_code="",
+        )
+        transaction.on_commit(lambda: request_pin.delay(phone_user.pk))
+    phone_user.refresh_from_db()
+    return phone_user
+
+
+def _pin_step_stale(phone_user: PhoneUser) -> bool:
+    # A request whose worker died must not block the wizard for ever.
+    return phone_user.state_changed_at < timezone.now() - timedelta(minutes=5)
+
+
+def phone_user_resend_pin(*, phone_user: PhoneUser) -> PhoneUser:
+    from connectors.tasks import request_pin
+
+    phone_user.refresh_from_db()
+    wait = pin_resend_wait(phone_user)
+    if wait:
+        raise OnboardingError(f"A PIN was sent moments ago; you can ask for another in {wait} seconds.")
+    if not _transition(
+        phone_user.pk, [State.PIN_REQUESTED, State.PIN_FAILED, State.LOGIN_FAILED, State.REAUTH_REQUIRED],
+        State.PIN_REQUESTED, pin="", pin_sent_at=None, pin_requested_at=timezone.now(), last_error="",
+        last_error_code="",
+    ):
+        raise OnboardingError("This phone user is not waiting for a PIN.")
+    transaction.on_commit(lambda: request_pin.delay(phone_user.pk))
+    phone_user.refresh_from_db()
+    return phone_user
+
+
+def pin_resend_wait(phone_user: PhoneUser) -> int:
+    """Seconds left before another PIN may be requested (0: now). Only a PIN that was sent counts."""
+    if phone_user.pin_sent_at is None:
+        return 0
+    ready_at = phone_user.pin_sent_at + timedelta(seconds=settings.PIN_RESEND_COOLDOWN)
+    return max(0, int((ready_at - timezone.now()).total_seconds() + 0.999))
+
+
+def phone_user_submit_pin(*, phone_user: PhoneUser, pin: str) -> PhoneUser:
+    """Keep the PIN (encrypted) for the login task; the PIN never travels as a task argument."""
+    from connectors.tasks import login_with_pin
+
+    if not _transition(
+        phone_user.pk, [State.PIN_REQUESTED, State.PIN_FAILED, State.LOGIN_FAILED], State.VERIFYING, pin=pin,
+        last_error="", last_error_code="",
+    ):
+        raise OnboardingError("This phone user is not waiting for a PIN; request a new one.")
+    transaction.on_commit(lambda: login_with_pin.delay(phone_user.pk))
+    phone_user.refresh_from_db()
+    return phone_user
+
+
+def phone_user_retry_token(*, phone_user: PhoneUser) -> PhoneUser:
+    """After a failed access-token fetch (Kaizala down, say): try again with the refresh token we hold."""
+    from connectors.tasks import fetch_access_token
+
+    if not phone_user.refresh_token or not _transition(
+        phone_user.pk, [State.LOGIN_FAILED, State.REAUTH_REQUIRED], State.VERIFYING, last_error="", last_error_code=""
+    ):
+        raise OnboardingError("There is no token to retry with; onboard the phone again.")
+    transaction.on_commit(lambda: fetch_access_token.delay(phone_user.pk))
+    phone_user.refresh_from_db()
+    return phone_user
+
+
+def phone_user_add_portal_token(
+    *, connector: Connector, token_kind: str, mobile_number: str, refresh_token: str, group_id: str = ""
+) -> PhoneUser:
+    """Keep a group-level or tenant-admin refresh token from the management portal, then validate it
+    by fetching an access token."""
+    from connectors.tasks import fetch_access_token
+
+    with transaction.atomic():
+        phone_user, _ = PhoneUser.objects.update_or_create(
+            connector=connector, mobile_number=mobile_number, token_kind=token_kind,
+            token_group_id=group_id.strip() if token_kind == PhoneUser.TokenKind.GROUP else "",
+            defaults={
+                "state": State.VERIFYING, "state_changed_at": timezone.now(), "refresh_token": refresh_token,
+                "refresh_token_expires_at": None, "access_token": "", "access_token_expires_at": None,
+                "last_error": "", "last_error_code": "",
+            },
+        )
+        transaction.on_commit(lambda: fetch_access_token.delay(phone_user.pk))
+    return phone_user
+
+
+def phone_user_remove(*, phone_user: PhoneUser) -> None:
+    phone_user.delete()
+
+
+def _fail(phone_user_id: int, from_states, to_state: str, error: kaizala.KaizalaError | str) -> None:
+    if isinstance(error, kaizala.KaizalaError):
+        message, code = describe_error(error), error.error_code or type(error).__name__
+    else:
+        message, code = error, ""
+    _transition(phone_user_id, from_states, to_state, pin="", last_error=message[:500], last_error_code=code[:100])
+
+
+def describe_error(error: kaizala.KaizalaError) -> str:
+    """One sentence for the page: what went wrong and, where we know it, what to do."""
+    detail = error.message or type(error).__name__
+    if isinstance(error, kaizala.ConnectError):
+        return UNREACHABLE.format(detail="no connection")
+    if isinstance(error, kaizala.AmbiguousError):
+        return UNREACHABLE.format(detail="no answer in time")
+    if isinstance(error, kaizala.RateLimited):
+        return f"Kaizala is limiting calls for this connector; try again in {round(error.retry_after)} s."
+    if isinstance(error, kaizala.ServerError):
+        return f"Kaizala failed ({error.status}): {detail}. Try again in a moment."
+    if isinstance(error, kaizala.MalformedResponse):
+        return "Kaizala answered something that is not its API (is the auth URL right?)."
+    return f"Kaizala said: {detail}"
+
+
+def _is_connector_rejection(error: kaizala.KaizalaError) -> bool:
+    return "applicationid" in (error.message or "").replace(" ", "").lower() or error.error_code in (
+        "InvalidConnector", "InvalidApplication", "Unauthenticated"
+    )
+
+
+def request_pin_run(phone_user_id: int) -> None:
+    phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
+    if phone_user is None or phone_user.state != State.PIN_REQUESTED:
+        return
+    try:
+        kaizala_access.auth_client(phone_user.connector, phone_user).generate_pin(phone_user.mobile_number)
+    except kaizala.KaizalaError as error:
+        if isinstance(error, kaizala.InvalidToken | kaizala.PermanentError) and _is_connector_rejection(error):
+            _connector_checked(phone_user.connector, Connector.Status.REJECTED, describe_error(error))
+        _fail(phone_user_id, [State.PIN_REQUESTED], State.PIN_FAILED, error)
+        return
+    PhoneUser.objects.filter(pk=phone_user_id, state=State.PIN_REQUESTED).update(pin_sent_at=timezone.now())
+
+
+def login_with_pin_run(phone_user_id: int) -> None:
+    from connectors.tasks import fetch_access_token
+
+    phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
+    if phone_user is None or phone_user.state != State.VERIFYING or not phone_user.pin:
+        return
+    # Take the PIN off the row first: it is used once, whatever happens next.
+    PhoneUser.objects.filter(pk=phone_user_id).update(pin="")
+    try:
+        result = kaizala_access.auth_client(phone_user.connector, phone_user).login_with_pin(
+            phone_user.mobile_number, phone_user.pin
+        )
+    except kaizala.KaizalaError as error:
+        # Wrong, expired or burnt PIN: back to the PIN step with Kaizala's reason.
+        to_state = State.LOGIN_FAILED if error.retryable and not isinstance(error, kaizala.InvalidToken) else (
+            State.PIN_FAILED
+        )
+        _fail(phone_user_id, [State.VERIFYING], to_state, error)
+        return
+    with transaction.atomic():
+        PhoneUser.objects.filter(pk=phone_user_id, state=State.VERIFYING).update(
+            refresh_token=result.refresh_token,
+            refresh_token_expires_at=result.refresh_token_expiry,
+            granted_scope=",".join(result.granted_scope),
+        )
+        transaction.on_commit(lambda: fetch_access_token.delay(phone_user_id))
+
+
+def fetch_access_token_run(phone_user_id: int) -> None:
+    """The first access token after a login or a pasted portal token: success makes the user active."""
+    phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
+    if phone_user is None or phone_user.state != State.VERIFYING or not phone_user.refresh_token:
+        return
+    try:
+        token = kaizala_access.auth_client(phone_user.connector, phone_user).access_token(phone_user.refresh_token)
+    except kaizala.KaizalaError as error:
+        if isinstance(error, kaizala.InvalidToken | kaizala.PermanentError) and _is_connector_rejection(error):
+            _connector_checked(phone_user.connector, Connector.Status.REJECTED, describe_error(error))
+        _fail(phone_user_id, [State.VERIFYING], State.LOGIN_FAILED, error)
+        return
+    _connector_checked(phone_user.connector, Connector.Status.VERIFIED)
+    _transition(phone_user_id, [State.VERIFYING], State.ACTIVE, **_token_fields(token))
+
+
+def _token_fields(token: kaizala.AccessToken) -> dict:
+    fields = {
+        "access_token": token.access_token,
+        "access_token_expires_at": token.expires_at or timezone.now() + timedelta(hours=24),
+        "endpoint_url": token.endpoint_url,
+        "token_refreshed_at": timezone.now(),
+        "last_error": "",
+        "last_error_code": "",
+    }
+    if token.refresh_token:
+        # Kaizala rotates the refresh token in the last 10 % of its life: the new one replaces the old.
+        fields["refresh_token"] = token.refresh_token
+        fields["refresh_token_expires_at"] = timezone.now() + timedelta(days=365)
+    return fields
+
+
+# --- the token lifecycle ------------------------------------------------------------------------------
+
+
+class ReauthRequired(Exception):
+    """The phone user's refresh token was rejected: an admin must onboard it again."""
+
+
+def phone_user_refresh_access_token(*, phone_user_id: int, failed_token: str | None = None) -> PhoneUser:
+    """Fetch a new access token, one refresh at a time per phone user across every worker.
+
+    `failed_token` is the access token a call was refused with: when the stored one differs, another
+    worker has refreshed meanwhile and its token is used without a second call.
+    """
+    with kaizala_access.refresh_lock(phone_user_id):
+        phone_user = PhoneUser.objects.select_related("connector").get(pk=phone_user_id)
+        if phone_user.state != State.ACTIVE:
+            raise ReauthRequired(phone_user.last_error or f"phone user is {phone_user.get_state_display()}")
+        if failed_token is not None and phone_user.access_token != failed_token:
+            return phone_user
+        if failed_token is None and not _expires_soon(phone_user):
+            return phone_user
+        try:
+            token = kaizala_access.auth_client(phone_user.connector, phone_user).access_token(
+                phone_user.refresh_token
+            )
+        except (kaizala.InvalidToken, kaizala.PermanentError) as error:
+            if _is_connector_rejection(error):
+                _connector_checked(phone_user.connector, Connector.Status.REJECTED, describe_error(error))
+            _fail(phone_user_id, [State.ACTIVE], State.REAUTH_REQUIRED, error)
+            raise ReauthRequired(describe_error(error)) from error
+        _transition(phone_user_id, [State.ACTIVE], State.ACTIVE, **_token_fields(token))
+        phone_user.refresh_from_db()
+        return phone_user
+
+
+def _expires_soon(phone_user: PhoneUser) -> bool:
+    margin = timedelta(seconds=settings.TOKEN_REFRESH_MARGIN)
+    return phone_user.access_token_expires_at is None or phone_user.access_token_expires_at <= timezone.now() + margin
+
+
+def phone_user_move_endpoint(*, phone_user: PhoneUser, endpoint_url: str) -> PhoneUser:
+    PhoneUser.objects.filter(pk=phone_user.pk).update(endpoint_url=endpoint_url, updated_at=timezone.now())
+    phone_user.refresh_from_db()
+    return phone_user
+
+
+def tokens_refresh_expiring() -> int:
+    """Enqueue a refresh for every active phone user whose access token expires within the margin."""
+    from connectors.tasks import refresh_access_token
+
+    horizon = timezone.now() + timedelta(seconds=settings.TOKEN_REFRESH_MARGIN)
+    ids = list(
+        PhoneUser.objects.filter(state=State.ACTIVE, access_token_expires_at__lte=horizon).values_list("pk", flat=True)
+    )
+    for pk in ids:
+        refresh_access_token.delay(pk)
+    return len(ids)
+
+
+def api_calls_trim() -> int:
+    cutoff = timezone.now() - timedelta(days=settings.API_CALL_RETENTION_DAYS)
+    deleted, _ = ApiCall.objects.filter(created_at__lt=cutoff).delete()
+    return deleted

@@ -1,0 +1,241 @@
+"""Pages for connectors, phone users (the PIN wizard) and the API call log. Thin: rules are in services."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.roles import Role, role_required
+from connectors import sandbox_control, selectors, services
+from connectors.forms import ConnectorForm, OnboardForm, PinForm, PortalTokenForm
+from connectors.models import ApiCall, Connector, Permission, PhoneUser
+
+PAGE_SIZE = 50
+
+
+def _page(request, queryset):
+    return Paginator(queryset, PAGE_SIZE).get_page(request.GET.get("page"))
+
+
+# --- connectors ---------------------------------------------------------------------------------------
+
+
+@role_required(Role.VIEWER)
+def connector_list(request):
+    return render(request, "connectors/connector_list.html", {"connectors": selectors.connector_list()})
+
+
+@role_required(Role.VIEWER)
+def connector_detail(request, pk):
+    connector = get_object_or_404(selectors.connector_list(), pk=pk)
+    phone_users = selectors.phone_user_list(connector_id=pk)
+    return render(request, "connectors/connector_detail.html", {"connector": connector, "phone_users": phone_users})
+
+
+@role_required(Role.ADMIN)
+def connector_create(request):
+    form = ConnectorForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        connector = services.connector_save(connector=form.save(commit=False))
+        messages.success(request, f"Connector “{connector.name}” registered.")
+        return redirect("connectors:detail", pk=connector.pk)
+    context = {"form": form, "sandbox": sandbox_control.sandbox_enabled()}
+    return render(request, "connectors/connector_form.html", context)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def connector_create_in_sandbox(request):
+    """Register a new connector at the sandbox and here in one step, so its secret never reaches a page."""
+    if not sandbox_control.sandbox_enabled():
+        messages.error(request, "The console is not talking to a sandbox.")
+        return redirect("connectors:create")
+    name = (request.POST.get("name") or "").strip()[:100] or "Sandbox connector"
+    permissions = request.POST.getlist("permissions") or [p.value for p in Permission]
+    labels = dict(Permission.choices)
+    try:
+        created = sandbox_control.create_connector(
+            name=name, permissions=[labels[p] for p in permissions if p in labels]
+        )
+    except sandbox_control.SandboxUnavailable as exc:
+        messages.error(request, str(exc))
+        return redirect("connectors:create")
+    connector = services.connector_save(
+        connector=Connector(
+            name=name, description="Created in the Kaizala sandbox.",
+            application_id=created["applicationId"], application_secret=created["applicationSecret"],
+            permissions=[p for p in permissions if p in labels],
+        )
+    )
+    messages.success(request, f"Connector “{connector.name}” created in the sandbox and registered here.")
+    return redirect("connectors:detail", pk=connector.pk)
+
+
+@role_required(Role.ADMIN)
+def connector_edit(request, pk):
+    connector = get_object_or_404(Connector, pk=pk)
+    form = ConnectorForm(request.POST or None, instance=connector)
+    if request.method == "POST" and form.is_valid():
+        changed = set(form.changed_data)
+        if request.POST.get("application_secret"):
+            changed.add("application_secret")
+        services.connector_save(connector=form.save(commit=False), changed=changed)
+        messages.success(request, f"Connector “{connector.name}” saved.")
+        return redirect("connectors:detail", pk=connector.pk)
+    return render(request, "connectors/connector_form.html", {"form": form, "connector": connector})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def connector_set_active(request, pk, active):
+    connector = get_object_or_404(Connector, pk=pk)
+    services.connector_set_active(connector=connector, active=active)
+    messages.success(request, f"Connector “{connector.name}” {'activated' if active else 'deactivated'}.")
+    return redirect("connectors:detail", pk=pk)
+
+
+# --- phone users --------------------------------------------------------------------------------------
+
+
+@role_required(Role.VIEWER)
+def phone_user_list(request):
+    state = request.GET.get("state") or None
+    users = selectors.phone_user_list(connector_id=request.GET.get("connector") or None, state=state)
+    return render(request, "connectors/phone_user_list.html", {
+        "page": _page(request, users), "states": PhoneUser.State.choices, "state": state,
+        "warning_horizon": selectors.refresh_token_warning_horizon(),
+        "connectors": Connector.objects.all(), "connector_id": request.GET.get("connector", ""),
+    })
+
+
+@role_required(Role.ADMIN)
+def phone_user_onboard(request):
+    form = OnboardForm(request.POST or None, initial={"connector": request.GET.get("connector")})
+    if request.method == "POST" and form.is_valid():
+        try:
+            phone_user = services.phone_user_start_onboarding(
+                connector=form.cleaned_data["connector"], mobile_number=form.cleaned_data["mobile_number"]
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("connectors:phone_user", pk=phone_user.pk)
+    return render(request, "connectors/onboard.html", {"form": form})
+
+
+@role_required(Role.ADMIN)
+def phone_user_add_token(request):
+    form = PortalTokenForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        phone_user = services.phone_user_add_portal_token(
+            connector=data["connector"], token_kind=data["token_kind"], mobile_number=data["mobile_number"],
+            refresh_token=data["refresh_token"], group_id=data.get("group_id", ""),
+        )
+        return redirect("connectors:phone_user", pk=phone_user.pk)
+    return render(request, "connectors/add_token.html", {"form": form})
+
+
+def _phone_user_context(phone_user, pin_form=None):
+    return {
+        "phone_user": phone_user,
+        "pin_form": pin_form or PinForm(),
+        "resend_wait": services.pin_resend_wait(phone_user),
+        "sandbox_phone_url": sandbox_control.phone_page_url(phone_user.mobile_number)
+        if sandbox_control.sandbox_enabled() else "",
+        "warning_horizon": selectors.refresh_token_warning_horizon(),
+        "in_progress": phone_user.state == PhoneUser.State.VERIFYING
+        or (phone_user.state == PhoneUser.State.PIN_REQUESTED and not phone_user.pin_sent_at),
+    }
+
+
+@role_required(Role.VIEWER)
+def phone_user_detail(request, pk):
+    phone_user = get_object_or_404(PhoneUser.objects.select_related("connector"), pk=pk)
+    calls = ApiCall.objects.filter(phone_user=phone_user).defer("request_body", "response_body")[:10]
+    return render(request, "connectors/phone_user_detail.html", {**_phone_user_context(phone_user), "calls": calls})
+
+
+@role_required(Role.VIEWER)
+def phone_user_status(request, pk):
+    """The wizard's live part, polled by htmx while a task is working."""
+    phone_user = get_object_or_404(PhoneUser.objects.select_related("connector"), pk=pk)
+    return render(request, "connectors/partials/onboarding_status.html", _phone_user_context(phone_user))
+
+
+def _phone_user_action(request, pk, action):
+    phone_user = get_object_or_404(PhoneUser, pk=pk)
+    try:
+        with transaction.atomic():
+            action(phone_user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("connectors:phone_user", pk=pk)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def phone_user_submit_pin(request, pk):
+    phone_user = get_object_or_404(PhoneUser.objects.select_related("connector"), pk=pk)
+    form = PinForm(request.POST)
+    if not form.is_valid():
+        return render(request, "connectors/phone_user_detail.html", _phone_user_context(phone_user, form), status=400)
+    return _phone_user_action(
+        request, pk, lambda pu: services.phone_user_submit_pin(phone_user=pu, pin=form.cleaned_data["pin"])
+    )
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def phone_user_resend_pin(request, pk):
+    return _phone_user_action(request, pk, lambda pu: services.phone_user_resend_pin(phone_user=pu))
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def phone_user_retry(request, pk):
+    return _phone_user_action(request, pk, lambda pu: services.phone_user_retry_token(phone_user=pu))
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def phone_user_reonboard(request, pk):
+    phone_user = get_object_or_404(PhoneUser.objects.select_related("connector"), pk=pk)
+    try:
+        services.phone_user_start_onboarding(connector=phone_user.connector, mobile_number=phone_user.mobile_number)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    return redirect("connectors:phone_user", pk=pk)
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def phone_user_remove(request, pk):
+    phone_user = get_object_or_404(PhoneUser, pk=pk)
+    services.phone_user_remove(phone_user=phone_user)
+    messages.success(request, f"Phone user {phone_user.mobile_number} removed; its tokens are deleted.")
+    return redirect("connectors:phone_users")
+
+
+# --- API call log -------------------------------------------------------------------------------------
+
+
+@role_required(Role.VIEWER)
+def api_call_list(request):
+    filters = {key: request.GET.get(key) or None for key in ("connector", "phone_user", "status", "method")}
+    calls = selectors.api_call_list(
+        connector_id=filters["connector"], phone_user_id=filters["phone_user"], status=filters["status"],
+        method=filters["method"],
+    )
+    return render(request, "connectors/api_call_list.html", {
+        "page": _page(request, calls), "filters": filters, "connectors": Connector.objects.all(),
+        "status_choices": [("ok", "2xx"), ("4xx", "4xx"), ("5xx", "5xx"), ("error", "Any error")],
+    })
+
+
+@role_required(Role.VIEWER)
+def api_call_detail(request, pk):
+    call = get_object_or_404(ApiCall.objects.select_related("connector", "phone_user"), pk=pk)
+    return render(request, "connectors/api_call_detail.html", {"call": call})
