@@ -238,7 +238,7 @@ def login_with_pin_run(phone_user_id: int) -> None:
         PhoneUser.objects.filter(pk=phone_user_id, state=State.VERIFYING).update(
             refresh_token=result.refresh_token,
             refresh_token_expires_at=result.refresh_token_expiry,
-            granted_scope=",".join(result.granted_scope),
+            granted_scope=", ".join(result.granted_scope),
         )
         transaction.on_commit(lambda: fetch_access_token.delay(phone_user_id))
 

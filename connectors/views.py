@@ -160,9 +160,14 @@ def phone_user_detail(request, pk):
 
 @role_required(Role.VIEWER)
 def phone_user_status(request, pk):
-    """The wizard's live part, polled by htmx while a task is working."""
+    """The wizard's live part, polled by htmx while a task is working. When the work is done the whole
+    page reloads, since the token details around the wizard changed too."""
     phone_user = get_object_or_404(PhoneUser.objects.select_related("connector"), pk=pk)
-    return render(request, "connectors/partials/onboarding_status.html", _phone_user_context(phone_user))
+    context = _phone_user_context(phone_user)
+    response = render(request, "connectors/partials/onboarding_status.html", context)
+    if request.headers.get("HX-Request") and not context["in_progress"]:
+        response["HX-Refresh"] = "true"
+    return response
 
 
 def _phone_user_action(request, pk, action):
