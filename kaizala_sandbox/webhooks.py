@@ -5,6 +5,7 @@ Delivery runs in one background thread. Due times are on the sandbox clock, so
 setting (`POST /_sandbox/webhooks/settings`) so tests can shorten it to milliseconds.
 """
 
+import http.client
 import ipaddress
 import json
 import threading
@@ -262,19 +263,25 @@ class Deliverer(threading.Thread):
 
     @staticmethod
     def _post(url, token, payload, timeout):
+        """POST with http.client, which keeps the header name `kz-callback-token` in the documented case."""
+        parts = urllib.parse.urlsplit(url)
+        connection_class = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         headers = {"Content-Type": "application/json"}
         if token:
             headers["kz-callback-token"] = token
-        request = urllib.request.Request(  # noqa: S310 (only http(s) URLs are ever stored)
-            url, data=json.dumps(payload).encode(), headers=headers, method="POST"
-        )
+        path = parts.path or "/"
+        if parts.query:
+            path += f"?{parts.query}"
+        connection = connection_class(parts.hostname, parts.port, timeout=timeout)
         try:
-            with urllib.request.urlopen(request, timeout=timeout) as reply:  # noqa: S310
-                return reply.status
-        except urllib.error.HTTPError as exc:
-            return exc.code
-        except OSError as exc:
+            connection.request("POST", path, body=json.dumps(payload).encode(), headers=headers)
+            reply = connection.getresponse()
+            reply.read()
+            return reply.status
+        except (OSError, http.client.HTTPException) as exc:
             return f"error: {exc}"
+        finally:
+            connection.close()
 
     def _settle(self, job, status):
         store = self.store

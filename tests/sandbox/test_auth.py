@@ -49,8 +49,9 @@ def test_pin_login_and_access_token(sandbox):
 def test_login_accepts_integer_pin_and_lenient_body(sandbox):
     gen_pin(sandbox)
     pin = sandbox.latest_pin(MOBILE)
-    raw = "{mobileNumber:'%s', 'ApplicationID': '%s', pin: %d, applicationSecret: '%s'}" % (
-        MOBILE, sandbox.demo_connector["applicationId"], int(pin), sandbox.demo_connector["applicationSecret"])
+    connector = sandbox.demo_connector
+    raw = (f"{{mobileNumber:'{MOBILE}', 'ApplicationID': '{connector['applicationId']}', pin: {int(pin)}, "
+           f"applicationSecret: '{connector['applicationSecret']}'}}")
     reply = requests.post(f"{sandbox.base_url}/v1/loginWithPinAndApplicationId", data=raw, timeout=5)
     assert reply.status_code == 200, reply.text
     assert reply.json()["refreshToken"].startswith("rt-")
