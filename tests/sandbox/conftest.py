@@ -22,8 +22,8 @@ class ApiUser:
 
     def call(self, method: str, path: str, token: str | None = None, **kwargs) -> requests.Response:
         headers = {"accessToken": token or self.accessToken, **kwargs.pop("headers", {})}
-        return self.http.request(method, self.url(path), headers=headers, timeout=10, allow_redirects=False,
-                                 **kwargs)
+        kwargs.setdefault("timeout", 10)
+        return self.http.request(method, self.url(path), headers=headers, allow_redirects=False, **kwargs)
 
     def ok(self, method: str, path: str, **kwargs) -> dict:
         reply = self.call(method, path, **kwargs)
