@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "kaizala_console",
     "accounts",
     "connectors",
+    "groups",
     "messaging",
 ]
 

@@ -1,0 +1,133 @@
+"""Messages to groups, recurring schedules that create them, and the log of every send attempt.
+
+The database is the source of truth: the dispatcher finds due work here, and every state change is a
+compare-and-set update (see messaging/services.py), so two workers never both send one message.
+"""
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+from groups.models import Group
+
+MAX_TEXT = 4000  # Kaizala's limit for one text message
+
+
+class Schedule(models.Model):
+    """A recurrence: at `local_time` in `time_zone`, daily, on chosen weekdays, or monthly.
+
+    The next fire is kept in UTC (`next_fire_at`) and computed from the local rule, so DST changes
+    move the UTC instant, not the wall-clock time.
+    """
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Daily"
+        WEEKLY = "weekly", "Weekly"
+        MONTHLY = "monthly", "Monthly"
+
+    class State(models.TextChoices):
+        ACTIVE = "active", "Active"
+        PAUSED = "paused", "Paused"
+        ENDED = "ended", "Ended"
+
+    groups = models.ManyToManyField(Group, related_name="schedules")
+    text = models.TextField(max_length=MAX_TEXT)
+    to_all_subscribers = models.BooleanField(default=False)
+    subscribers = models.JSONField(default=list, blank=True)
+    frequency = models.CharField(max_length=10, choices=Frequency.choices)
+    weekdays = models.JSONField(default=list, blank=True, help_text="0 = Monday … 6 = Sunday (weekly)")
+    day_of_month = models.PositiveSmallIntegerField(null=True, blank=True,
+                                                    help_text="1–31; a shorter month fires on its last day")
+    local_time = models.TimeField()
+    time_zone = models.CharField(max_length=64)
+    start_date = models.DateField()
+    end_date = models.DateField(null=True, blank=True)
+    next_fire_at = models.DateTimeField(null=True, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.ACTIVE)
+    fire_count = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["state", "next_fire_at"])]
+
+    def __str__(self):
+        return f"{self.get_frequency_display()} at {self.local_time:%H:%M} {self.time_zone}"
+
+
+class Message(models.Model):
+    class Status(models.TextChoices):
+        SCHEDULED = "scheduled", "Scheduled"
+        QUEUED = "queued", "Queued"
+        SENDING = "sending", "Sending"
+        SENT = "sent", "Sent"
+        RETRYING = "retrying", "Retrying"
+        FAILED = "failed", "Failed"
+        UNCONFIRMED = "unconfirmed", "Unconfirmed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    FINAL = (Status.SENT, Status.FAILED, Status.UNCONFIRMED, Status.CANCELLED)
+
+    group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="messages")
+    text = models.TextField(max_length=MAX_TEXT)
+    to_all_subscribers = models.BooleanField(default=False)
+    subscribers = models.JSONField(default=list, blank=True)
+    # One compose action may target several groups: its messages share a broadcast id.
+    broadcast_id = models.UUIDField(db_index=True)
+    schedule = models.ForeignKey(Schedule, null=True, blank=True, on_delete=models.SET_NULL, related_name="messages")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.SCHEDULED)
+    # When it should go out (UTC); for `retrying`, when the next attempt is due.
+    due_at = models.DateTimeField()
+    scheduled_for = models.DateTimeField(help_text="The time the person asked for (lateness is measured from it).")
+    attempt_count = models.PositiveSmallIntegerField(default=0)
+    status_changed_at = models.DateTimeField()
+    reference_id = models.CharField(max_length=200, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.CharField(max_length=1000, blank=True)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-due_at", "-id"]
+        indexes = [
+            # The dispatcher's claim query: due rows of the claimable states.
+            models.Index(fields=["status", "due_at"]),
+            models.Index(fields=["status_changed_at"], condition=Q(status__in=["queued", "sending"]),
+                         name="msg_in_flight_idx"),
+            models.Index(fields=["group", "-due_at"]),
+        ]
+        constraints = [
+            # A recurring fire creates exactly one message per group, however many dispatchers run.
+            models.UniqueConstraint(fields=["schedule", "group", "scheduled_for"], condition=Q(schedule__isnull=False),
+                                    name="uniq_schedule_fire"),
+        ]
+
+    def __str__(self):
+        return f"{self.group} @ {self.scheduled_for:%Y-%m-%d %H:%M} ({self.status})"
+
+
+class Attempt(models.Model):
+    """One try at sending a message, with what Kaizala answered."""
+
+    class Outcome(models.TextChoices):
+        SENT = "sent", "Sent"
+        RETRY = "retry", "Will retry"
+        FAILED = "failed", "Failed"
+        UNCONFIRMED = "unconfirmed", "Unconfirmed"
+        DEFERRED = "deferred", "Deferred (rate limit or re-authentication)"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=12, choices=Outcome.choices, blank=True)
+    http_status = models.PositiveSmallIntegerField(null=True, blank=True)
+    error_class = models.CharField(max_length=50, blank=True)
+    detail = models.CharField(max_length=1000, blank=True)
+
+    class Meta:
+        ordering = ["started_at", "id"]
+
+    def __str__(self):
+        return f"attempt on message {self.message_id}: {self.outcome or 'in progress'}"
