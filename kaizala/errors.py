@@ -35,6 +35,10 @@ class KaizalaError(Exception):
         self.method = method
         self.url = url
 
+    def __reduce__(self):
+        # Celery pickles task exceptions; the keyword-only constructors cannot be replayed from args.
+        return _restore, (type(self), self.message, self.__dict__)
+
     def __str__(self) -> str:
         parts = [self.message or type(self).__name__]
         if self.status is not None:
@@ -44,6 +48,13 @@ class KaizalaError(Exception):
         if self.method and self.url:
             parts.append(f"{self.method} {self.url}")
         return " | ".join(parts)
+
+
+def _restore(cls: type[KaizalaError], message: str, state: dict) -> KaizalaError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    error.__dict__.update(state)
+    return error
 
 
 class InvalidToken(KaizalaError):

@@ -1,5 +1,6 @@
 """How every kind of answer (and non-answer) maps onto the error taxonomy, against a scripted local server."""
 
+import pickle
 import socket
 from http.client import RemoteDisconnected
 
@@ -238,3 +239,14 @@ def test_all_errors_share_the_base(scripted):
     assert issubclass(BadRequest, PermanentError)
     assert ServerError("x", status=504).maybe_applied is True
     assert ServerError("x", status=503).maybe_applied is False
+
+
+def test_errors_survive_pickling_for_celery():
+    moved = EndpointMoved("moved", location="https://kms2.example/", status=308, error_code="EndpointMoved")
+    limited = RateLimited("slow", retry_after=3.5, from_limiter=True)
+    for error in (moved, limited, ServerError("x", status=502)):
+        copy = pickle.loads(pickle.dumps(error))
+        assert type(copy) is type(error)
+        assert vars(copy) == vars(error)
+        assert str(copy) == str(error)
+    assert pickle.loads(pickle.dumps(moved)).endpoint_url == "https://kms2.example/"
