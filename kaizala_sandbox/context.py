@@ -15,7 +15,10 @@ class Call:
         self.store = app.store
         self.request = request
         self.prefix = prefix  # endpoint prefix like "kms", None on the auth host
-        self.base_url = request.host_url  # ends with "/"; endpointUrl and Location follow the Host used
+        # endpointUrl and Location follow the Host the client used (built directly: request.host_url is slow).
+        environ = request.environ
+        host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
+        self.base_url = f"{environ['wsgi.url_scheme']}://{host}/"
         self.principal = None  # the access-token record, once authenticated
         self._body = None
 
