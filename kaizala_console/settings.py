@@ -67,6 +67,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs login unless its view says otherwise (login, static files).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "accounts.timezones.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Last, as django-axes asks: it turns lockouts raised by its backend into a response.
@@ -195,6 +196,11 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "refresh-expiring-tokens": {"task": "connectors.tasks.refresh_expiring_tokens", "schedule": 300.0},
     "trim-api-calls": {"task": "connectors.tasks.trim_api_calls", "schedule": 3600.0},
+    # The one dispatcher: due messages and recurring fires are found in the database every tick.
+    # A tick that finds a busy queue is harmless: claims are compare-and-set.
+    "dispatch": {"task": "messaging.tasks.dispatch", "schedule": env.float("DISPATCH_TICK", default=1.0),
+                 "options": {"expires": 5}},
+    "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
 }
 
 # --- Kaizala ----------------------------------------------------------------------------------------
@@ -220,6 +226,16 @@ TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=3600)
 REFRESH_TOKEN_WARNING_DAYS = env.int("REFRESH_TOKEN_WARNING_DAYS", default=30)
 PIN_RESEND_COOLDOWN = env.int("PIN_RESEND_COOLDOWN", default=60)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
+
+# --- Sending ----------------------------------------------------------------------------------------
+DISPATCH_BATCH = env.int("DISPATCH_BATCH", default=500)
+SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=6)
+RETRY_BACKOFF_BASE = env.float("RETRY_BACKOFF_BASE", default=2.0)
+RETRY_BACKOFF_MAX = env.float("RETRY_BACKOFF_MAX", default=300.0)
+# A message queued this long has lost its task (a flushed broker, say): enqueue it again.
+QUEUED_TIMEOUT = env.int("QUEUED_TIMEOUT", default=120)
+# A message sending this long lost its worker mid-call: it may have arrived, so it becomes unconfirmed.
+SENDING_TIMEOUT = env.int("SENDING_TIMEOUT", default=180)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {

@@ -2,6 +2,8 @@
 
 from django.shortcuts import render
 
+from messaging import selectors as messaging_selectors
+
 
 def dashboard(request):
-    return render(request, "dashboard.html")
+    return render(request, "dashboard.html", messaging_selectors.dashboard())

@@ -1,5 +1,16 @@
-from django.urls import path  # noqa: F401  (the message pages are added here)
+from django.urls import path
+
+from messaging import views
 
 app_name = "messaging"
 
-urlpatterns: list = []
+urlpatterns = [
+    path("", views.message_list, name="list"),
+    path("compose/", views.compose, name="compose"),
+    path("<int:pk>/", views.message_detail, name="detail"),
+    path("<int:pk>/edit/", views.message_edit, name="edit"),
+    path("<int:pk>/<slug:action>/", views.message_action, name="action"),
+    path("schedules/", views.schedule_list, name="schedules"),
+    path("schedules/<int:pk>/", views.schedule_detail, name="schedule"),
+    path("schedules/<int:pk>/<slug:action>/", views.schedule_action, name="schedule_action"),
+]

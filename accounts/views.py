@@ -1,0 +1,17 @@
+from django.conf import settings
+from django.contrib import messages
+from django.shortcuts import redirect, render
+
+from accounts.forms import PreferencesForm
+from accounts.models import Profile
+
+
+def preferences(request):
+    """Every signed-in user may set their own preferences, whatever their role."""
+    profile, _ = Profile.objects.get_or_create(user=request.user)
+    form = PreferencesForm(request.POST or None, instance=profile, default_zone=settings.TIME_ZONE)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Preferences saved.")
+        return redirect("preferences")
+    return render(request, "accounts/preferences.html", {"form": form})

@@ -1,0 +1,159 @@
+from datetime import date, timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+
+from groups.models import Group
+from kaizala_console.phones import normalise_mobile
+from messaging.models import MAX_TEXT, Schedule
+from messaging.recurrence import Rule, next_fire
+from messaging.services import Audience
+
+WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
+# Further ahead than this is almost surely a typo (year 9999), and far past any token's life.
+MAX_AHEAD = timedelta(days=366 * 2)
+
+
+def sendable_groups():
+    return Group.objects.filter(state=Group.State.ACTIVE, missing_since__isnull=True).select_related("phone_user")
+
+
+class MessageTextField(forms.CharField):
+    def __init__(self, **kwargs):
+        super().__init__(
+            max_length=MAX_TEXT, strip=False,
+            widget=forms.Textarea(attrs={"rows": 6, "data-counter": "text-counter"}),
+            error_messages={"required": "Write the message text.",
+                            "max_length": f"A Kaizala message has at most {MAX_TEXT:,} characters (this one has "
+                                          "%(show_value)d)."},
+            **kwargs,
+        )
+
+    def clean(self, value):
+        value = super().clean(value)
+        if not value.strip():
+            raise ValidationError("Write the message text; it is only spaces now.")
+        return value
+
+
+def _future(value, what="That time"):
+    now = timezone.now()
+    if value <= now:
+        raise ValidationError(f"{what} is in the past; choose a time in the future, or send now.")
+    if value > now + MAX_AHEAD:
+        raise ValidationError(f"{what} is more than two years ahead; choose an earlier date.")
+    return value
+
+
+class ComposeForm(forms.Form):
+    NOW, ONCE, RECURRING = "now", "once", "recurring"
+
+    groups = forms.ModelMultipleChoiceField(
+        queryset=Group.objects.none(), widget=forms.SelectMultiple(attrs={"size": 8}),
+        help_text="Several groups make one broadcast: a message to each.",
+        error_messages={"required": "Choose at least one group."},
+    )
+    text = MessageTextField()
+    when = forms.ChoiceField(
+        choices=[(NOW, "Send now"), (ONCE, "At a date and time"), (RECURRING, "Recurring")],
+        widget=forms.RadioSelect, initial=NOW,
+    )
+    send_at = forms.DateTimeField(
+        label="Date and time", required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+    frequency = forms.ChoiceField(choices=Schedule.Frequency.choices, required=False)
+    weekdays = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int, required=False,
+                                              widget=forms.CheckboxSelectMultiple, label="On")
+    day_of_month = forms.IntegerField(min_value=1, max_value=31, required=False, label="Day of the month",
+                                      help_text="In a shorter month: its last day.")
+    local_time = forms.TimeField(required=False, label="At", widget=forms.TimeInput(attrs={"type": "time"},
+                                                                                      format="%H:%M"))
+    start_date = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    end_date = forms.DateField(required=False, label="Until (optional)", widget=forms.DateInput(attrs={"type": "date"}))
+    to_all_subscribers = forms.BooleanField(required=False, label="To all subscribers (public groups)")
+    subscribers = forms.CharField(
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="To chosen subscribers (public groups)",
+        help_text="One mobile number a line.",
+    )
+
+    def __init__(self, *args, time_zone: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.time_zone = time_zone
+        self.fields["groups"].queryset = sendable_groups()
+        self.fields["start_date"].initial = timezone.localdate()
+
+    def clean_subscribers(self):
+        lines = [line.strip() for line in self.cleaned_data["subscribers"].splitlines() if line.strip()]
+        numbers, errors = [], []
+        for number, line in enumerate(lines, start=1):
+            try:
+                numbers.append(normalise_mobile(line))
+            except ValidationError as exc:
+                errors.append(f"line {number}: {' '.join(exc.messages)}")
+        if errors:
+            raise ValidationError(errors)
+        return tuple(dict.fromkeys(numbers))
+
+    def clean(self):
+        data = super().clean()
+        when = data.get("when")
+        if when == self.ONCE:
+            if data.get("send_at") is None:
+                if "send_at" not in self.errors:
+                    self.add_error("send_at", "Choose the date and time to send at.")
+            else:
+                try:
+                    _future(data["send_at"])
+                except ValidationError as exc:
+                    self.add_error("send_at", exc)
+        elif when == self.RECURRING:
+            self._clean_recurrence(data)
+        groups = data.get("groups") or []
+        if (data.get("to_all_subscribers") or data.get("subscribers")) and any(not g.is_public for g in groups):
+            self.add_error("to_all_subscribers", "Subscribers exist only in public groups (ConnectGroup): choose "
+                                                 "only public groups, or send to the whole group.")
+        if data.get("to_all_subscribers") and data.get("subscribers"):
+            self.add_error("subscribers", "Choose all subscribers or a list of them, not both.")
+        return data
+
+    def _clean_recurrence(self, data):
+        frequency = data.get("frequency")
+        if not frequency:
+            self.add_error("frequency", "Choose how often.")
+            return
+        if data.get("local_time") is None:
+            self.add_error("local_time", "Choose the time of day.")
+        if frequency == Schedule.Frequency.WEEKLY and not data.get("weekdays"):
+            self.add_error("weekdays", "Choose at least one weekday.")
+        if frequency == Schedule.Frequency.MONTHLY and not data.get("day_of_month"):
+            self.add_error("day_of_month", "Choose the day of the month.")
+        start = data.get("start_date") or timezone.localdate()
+        end = data.get("end_date")
+        if end and end < start:
+            self.add_error("end_date", "The end date is before the start date.")
+        if start > date.today() + MAX_AHEAD:
+            self.add_error("start_date", "The start is more than two years ahead; choose an earlier date.")
+        if self.errors:
+            return
+        data["rule"] = Rule(
+            frequency=frequency, local_time=data["local_time"], time_zone=self.time_zone, start_date=start,
+            end_date=end, weekdays=tuple(data.get("weekdays") or ()), day_of_month=data.get("day_of_month"),
+        )
+        if next_fire(data["rule"], timezone.now()) is None:
+            self.add_error(None, "This recurrence never fires: no day between its start and end matches its rule.")
+
+    def audience(self) -> Audience:
+        return Audience(bool(self.cleaned_data.get("to_all_subscribers")), self.cleaned_data.get("subscribers", ()))
+
+
+class EditMessageForm(forms.Form):
+    text = MessageTextField()
+    send_at = forms.DateTimeField(
+        label="Date and time", input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
+    )
+
+    def clean_send_at(self):
+        return _future(self.cleaned_data["send_at"])

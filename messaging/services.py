@@ -1,0 +1,348 @@
+"""Every write about messages and schedules: compose, the dispatcher, sending, retries, the sweeper.
+
+Rules that keep a message from being lost or sent twice:
+- the database is the source of truth; the broker only carries message ids, and the dispatcher and the
+  sweeper find any work the broker lost;
+- every status change is a compare-and-set (`filter(pk=…, status=…).update(…)`): only the worker
+  that moves a message from `queued` to `sending` may send it;
+- work is enqueued after commit (`transaction.on_commit`);
+- a send that may have reached Kaizala (read timeout, dropped connection, 500, garbage answer) is
+  `unconfirmed` and never re-sent automatically: the operator decides.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+import kaizala
+from connectors import kaizala_access
+from connectors.models import PhoneUser
+from connectors.services import ReauthRequired, describe_error
+from groups.models import Group
+from messaging.models import Attempt, Message, Schedule
+from messaging.recurrence import Rule, next_fire
+
+log = logging.getLogger(__name__)
+Status = Message.Status
+CLAIMABLE = [Status.SCHEDULED, Status.RETRYING]
+# Retried with back-off: the request did not take effect, or the server said to come back.
+RETRY_STATUSES = {502, 503, 504}
+
+
+class ComposeError(ValidationError):
+    """A compose or edit the console refuses: shown in the page, nothing saved."""
+
+
+# --- compose ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Audience:
+    to_all_subscribers: bool = False
+    subscribers: tuple[str, ...] = ()
+
+
+def check_groups_sendable(groups) -> None:
+    problems = []
+    for group in groups:
+        phone_user = group.phone_user
+        if group.missing_since:
+            problems.append(f"“{group.name}” is no longer at Kaizala")
+        elif group.state != Group.State.ACTIVE:
+            problems.append(f"“{group.name}” is {group.get_state_display().lower()}")
+        elif phone_user.state == PhoneUser.State.REAUTH_REQUIRED:
+            problems.append(f"the phone user of “{group.name}” ({phone_user.mobile_number}) needs re-authentication")
+        elif phone_user.state != PhoneUser.State.ACTIVE:
+            problems.append(f"the phone user of “{group.name}” is not active")
+    if problems:
+        raise ComposeError("Cannot send: " + "; ".join(problems) + ".")
+
+
+def message_create(
+    *, groups, text: str, send_at: datetime | None, audience: Audience = Audience(), created_by=None
+) -> list[Message]:
+    """Send now (`send_at` None) or once at `send_at`: one message per group, sharing a broadcast id.
+
+    Messages due now are left for the dispatcher's next tick (at most a second away), so one path
+    handles every send.
+    """
+    check_groups_sendable(groups)
+    now = timezone.now()
+    due = send_at or now
+    if send_at is not None and send_at <= now:
+        raise ComposeError("That time is in the past; choose a time in the future, or send now.")
+    broadcast = uuid.uuid4()
+    with transaction.atomic():
+        return Message.objects.bulk_create([
+            Message(
+                group=group, text=text, to_all_subscribers=audience.to_all_subscribers,
+                subscribers=list(audience.subscribers), broadcast_id=broadcast, status=Status.SCHEDULED,
+                due_at=due, scheduled_for=due, status_changed_at=now, created_by=created_by,
+            )
+            for group in groups
+        ])
+
+
+def schedule_create(*, groups, text: str, rule: Rule, audience: Audience = Audience(), created_by=None) -> Schedule:
+    check_groups_sendable(groups)
+    first = next_fire(rule, timezone.now())
+    if first is None:
+        raise ComposeError("This recurrence never fires: check its days and its end date.")
+    with transaction.atomic():
+        schedule = Schedule.objects.create(
+            text=text, to_all_subscribers=audience.to_all_subscribers, subscribers=list(audience.subscribers),
+            frequency=rule.frequency, weekdays=list(rule.weekdays), day_of_month=rule.day_of_month,
+            local_time=rule.local_time, time_zone=rule.time_zone, start_date=rule.start_date,
+            end_date=rule.end_date, next_fire_at=first, created_by=created_by,
+        )
+        schedule.groups.set(groups)
+    return schedule
+
+
+def schedule_rule(schedule: Schedule) -> Rule:
+    return Rule(
+        frequency=schedule.frequency, local_time=schedule.local_time, time_zone=schedule.time_zone,
+        start_date=schedule.start_date, end_date=schedule.end_date, weekdays=tuple(schedule.weekdays),
+        day_of_month=schedule.day_of_month,
+    )
+
+
+def schedule_set_state(*, schedule: Schedule, state: str) -> None:
+    allowed = {
+        Schedule.State.PAUSED: [Schedule.State.ACTIVE],
+        Schedule.State.ACTIVE: [Schedule.State.PAUSED],
+        Schedule.State.ENDED: [Schedule.State.ACTIVE, Schedule.State.PAUSED],
+    }[state]
+    fields = {"state": state, "updated_at": timezone.now()}
+    if state == Schedule.State.ACTIVE:
+        # Resuming never replays the fires missed while paused.
+        fields["next_fire_at"] = next_fire(schedule_rule(schedule), timezone.now())
+        if fields["next_fire_at"] is None:
+            fields["state"] = Schedule.State.ENDED
+    if not Schedule.objects.filter(pk=schedule.pk, state__in=allowed).update(**fields):
+        raise ComposeError(f"This schedule is {schedule.get_state_display().lower()}; it cannot be changed that way.")
+
+
+# --- operator actions on one message ------------------------------------------------------------------
+
+
+def _move(message_id: int, from_statuses, to_status: str, **fields) -> bool:
+    """Compare-and-set: move the message only if it is still in one of `from_statuses`."""
+    return bool(
+        Message.objects.filter(pk=message_id, status__in=list(from_statuses)).update(
+            status=to_status, status_changed_at=timezone.now(), **fields
+        )
+    )
+
+
+def message_cancel(*, message: Message) -> None:
+    if not _move(message.pk, [Status.SCHEDULED, Status.RETRYING], Status.CANCELLED):
+        raise ComposeError("Only a scheduled or retrying message can be cancelled; this one has moved on.")
+
+
+def message_edit(*, message: Message, text: str, send_at: datetime) -> None:
+    if send_at <= timezone.now():
+        raise ComposeError("That time is in the past; choose a time in the future.")
+    if not Message.objects.filter(pk=message.pk, status=Status.SCHEDULED).update(
+        text=text, due_at=send_at, scheduled_for=send_at, status_changed_at=timezone.now()
+    ):
+        raise ComposeError("Only a scheduled message can be edited; this one has moved on.")
+
+
+def message_retry(*, message: Message) -> None:
+    """A failed message, or an unconfirmed one the operator decided to send again: due now."""
+    if not _move(message.pk, [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, due_at=timezone.now(),
+                 attempt_count=0, last_error=""):
+        raise ComposeError("Only a failed or unconfirmed message can be sent again.")
+
+
+def message_mark_sent(*, message: Message) -> None:
+    """The operator checked that an unconfirmed message did arrive."""
+    if not _move(message.pk, [Status.UNCONFIRMED], Status.SENT, sent_at=timezone.now(),
+                 last_error="Marked as sent by an operator."):
+        raise ComposeError("Only an unconfirmed message can be marked as sent.")
+
+
+# --- the dispatcher -----------------------------------------------------------------------------------
+
+
+def _lock_skipping_taken(queryset):
+    # PostgreSQL: concurrent dispatchers take disjoint rows. SQLite has no row locks; its write
+    # transactions are serialised (BEGIN IMMEDIATE in settings), which gives the same guarantee.
+    if connection.features.has_select_for_update_skip_locked:
+        return queryset.select_for_update(skip_locked=True, of=("self",))
+    return queryset
+
+
+def schedules_fire_due(now: datetime | None = None) -> int:
+    """Create the messages of every recurring fire that is due; returns how many were created."""
+    now = now or timezone.now()
+    created = 0
+    with transaction.atomic():
+        due = list(_lock_skipping_taken(
+            Schedule.objects.filter(state=Schedule.State.ACTIVE, next_fire_at__lte=now)
+        ).order_by("next_fire_at")[:100])
+        for schedule in due:
+            fire_at = schedule.next_fire_at
+            for group in schedule.groups.all():
+                _, made = Message.objects.get_or_create(
+                    schedule=schedule, group=group, scheduled_for=fire_at,
+                    defaults={
+                        "text": schedule.text, "to_all_subscribers": schedule.to_all_subscribers,
+                        "subscribers": schedule.subscribers, "broadcast_id": _fire_broadcast_id(schedule, fire_at),
+                        "status": Status.SCHEDULED, "due_at": fire_at, "status_changed_at": now,
+                        "created_by_id": schedule.created_by_id,
+                    },
+                )
+                created += made
+            # After downtime, fire once and then resume from now, rather than replaying every missed fire.
+            upcoming = next_fire(schedule_rule(schedule), max(fire_at, now))
+            Schedule.objects.filter(pk=schedule.pk, next_fire_at=fire_at).update(
+                next_fire_at=upcoming, fire_count=F("fire_count") + 1, updated_at=now,
+                state=Schedule.State.ACTIVE if upcoming else Schedule.State.ENDED,
+            )
+    return created
+
+
+def _fire_broadcast_id(schedule: Schedule, fire_at: datetime) -> uuid.UUID:
+    # The same for every group of one fire, however many dispatchers compute it.
+    return uuid.uuid5(uuid.NAMESPACE_URL, f"kaizala-console:schedule:{schedule.pk}:{fire_at.isoformat()}")
+
+
+def messages_claim_due(now: datetime | None = None, limit: int | None = None) -> list[int]:
+    """Move due messages to `queued` and enqueue their sends after commit. Messages of a phone user
+    who needs re-authentication are left waiting: they go out once it is onboarded again."""
+    from messaging.tasks import send_message
+
+    now = now or timezone.now()
+    limit = limit or settings.DISPATCH_BATCH
+    with transaction.atomic():
+        ids = list(_lock_skipping_taken(
+            Message.objects.filter(status__in=CLAIMABLE, due_at__lte=now,
+                                   group__phone_user__state=PhoneUser.State.ACTIVE)
+        ).order_by("due_at").values_list("pk", flat=True)[:limit])
+        if ids:
+            Message.objects.filter(pk__in=ids, status__in=CLAIMABLE).update(status=Status.QUEUED, status_changed_at=now)
+            transaction.on_commit(lambda: _enqueue(send_message, ids))
+    return ids
+
+
+def _enqueue(task, ids) -> None:
+    for pk in ids:
+        task.delay(pk)
+
+
+def dispatch(now: datetime | None = None) -> int:
+    """One dispatcher tick: expand due recurring fires, then claim due messages."""
+    schedules_fire_due(now)
+    return len(messages_claim_due(now))
+
+
+def messages_sweep(now: datetime | None = None) -> dict:
+    """Find work a crashed worker or a flushed broker left behind."""
+    from messaging.tasks import send_message
+
+    now = now or timezone.now()
+    stale_queued = now - timedelta(seconds=settings.QUEUED_TIMEOUT)
+    with transaction.atomic():
+        requeue = list(Message.objects.filter(status=Status.QUEUED, status_changed_at__lt=stale_queued)
+                       .values_list("pk", flat=True)[: settings.DISPATCH_BATCH])
+        if requeue:
+            Message.objects.filter(pk__in=requeue, status=Status.QUEUED).update(status_changed_at=now)
+            transaction.on_commit(lambda: _enqueue(send_message, requeue))
+    stale_sending = now - timedelta(seconds=settings.SENDING_TIMEOUT)
+    abandoned = Message.objects.filter(status=Status.SENDING, status_changed_at__lt=stale_sending).update(
+        status=Status.UNCONFIRMED, status_changed_at=now,
+        last_error="The worker stopped while sending: the message may or may not have arrived.",
+    )
+    return {"requeued": len(requeue), "unconfirmed": abandoned}
+
+
+# --- sending ------------------------------------------------------------------------------------------
+
+
+def backoff_seconds(attempt: int) -> float:
+    """Exponential back-off with ±20 % jitter, capped."""
+    base = min(settings.RETRY_BACKOFF_BASE * 2 ** max(0, attempt - 1), settings.RETRY_BACKOFF_MAX)
+    return base * random.uniform(0.8, 1.2)
+
+
+def message_send_run(message_id: int) -> str | None:
+    """Send one queued message; returns the status it ended in (None when another worker has it)."""
+    started = timezone.now()
+    if not Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
+        status=Status.SENDING, status_changed_at=started, attempt_count=F("attempt_count") + 1
+    ):
+        return None
+    message = Message.objects.select_related("group__phone_user__connector").get(pk=message_id)
+    attempt = Attempt.objects.create(message=message, started_at=started)
+    group = message.group
+    try:
+        result = kaizala_access.call_as(
+            group.phone_user,
+            lambda client: client.send_message(
+                group.kaizala_id, message.text, to_all_subscribers=message.to_all_subscribers,
+                subscribers=message.subscribers or None,
+            ),
+        )
+    except ReauthRequired as error:
+        return _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,
+                       due_at=timezone.now())
+    except kaizala.KaizalaError as error:
+        return _after_error(message, attempt, error)
+    failed = "; ".join(f"{f.subscriber}: {f.error_reason}" for f in getattr(result, "failed", ()) or ())
+    return _finish(message, attempt, Status.SENT, Attempt.Outcome.SENT,
+                   f"Some subscribers did not get it: {failed}" if failed else "",
+                   reference_id=result.reference_id or "", sent_at=timezone.now())
+
+
+def _after_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError) -> str:
+    detail = describe_error(error)
+    if isinstance(error, kaizala.RateLimited):
+        # Not a failure: wait as long as Kaizala (or our own limiter) says, then go again.
+        return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.DEFERRED, detail, error, uncount=True,
+                       due_at=timezone.now() + timedelta(seconds=max(error.retry_after, 0.5)))
+    if isinstance(error, kaizala.AmbiguousError | kaizala.MalformedResponse) or (
+        isinstance(error, kaizala.ServerError) and error.status not in RETRY_STATUSES
+    ):
+        return _finish(message, attempt, Status.UNCONFIRMED, Attempt.Outcome.UNCONFIRMED,
+                       f"{detail} The message may have been delivered: check, then mark it sent or send it again.",
+                       error)
+    retryable = isinstance(error, kaizala.ConnectError | kaizala.EndpointMoved) or (
+        isinstance(error, kaizala.ServerError) and error.status in RETRY_STATUSES
+    )
+    if retryable and message.attempt_count < settings.SEND_MAX_ATTEMPTS:
+        return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.RETRY, detail, error,
+                       due_at=timezone.now() + timedelta(seconds=backoff_seconds(message.attempt_count)))
+    if retryable:
+        detail = f"Gave up after {message.attempt_count} attempts. {detail}"
+    return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED, detail, error)
+
+
+def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=False, **fields) -> str:
+    now = timezone.now()
+    Attempt.objects.filter(pk=attempt.pk).update(
+        finished_at=now, outcome=outcome, detail=detail[:1000],
+        http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
+        error_class=type(error).__name__ if error else "",
+    )
+    if uncount:
+        fields["attempt_count"] = F("attempt_count") - 1
+    if status != Status.SENT:
+        fields["last_error"] = detail[:1000]
+    else:
+        fields.setdefault("last_error", detail[:1000])
+    # From `sending` only: if the sweeper already gave up on this attempt, its verdict stands.
+    if not _move(message.pk, [Status.SENDING], status, **fields):
+        log.warning("message %s left sending before its attempt finished; keeping the sweeper's state", message.pk)
+    return status

@@ -1,0 +1,176 @@
+"""Message and schedule pages. Thin: rules are in services, reads in selectors."""
+
+import uuid
+from datetime import timedelta
+
+from django.contrib import messages as flash
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.dateparse import parse_date
+from django.views.decorators.http import require_POST
+
+from accounts.roles import Role, role_required
+from accounts.timezones import user_time_zone_name
+from connectors.models import PhoneUser
+from groups.models import Group
+from messaging import selectors, services
+from messaging.forms import ComposeForm, EditMessageForm
+from messaging.models import MAX_TEXT, Message, Schedule
+
+PAGE_SIZE = 50
+
+
+def _date(value: str):
+    try:
+        return parse_date(value) if value else None
+    except ValueError:
+        return None
+
+
+def _uuid(value: str):
+    try:
+        return uuid.UUID(value) if value else None
+    except ValueError:
+        return None
+
+
+@role_required(Role.VIEWER)
+def message_list(request):
+    filters = {key: request.GET.get(key, "") for key in ("status", "group", "phone_user", "from", "to", "broadcast")}
+    messages = selectors.message_list(
+        status=filters["status"] or None, group_id=filters["group"] or None,
+        phone_user_id=filters["phone_user"] or None, date_from=_date(filters["from"]), date_to=_date(filters["to"]),
+        broadcast_id=_uuid(filters["broadcast"]),
+    )
+    return render(request, "messaging/message_list.html", {
+        "page": Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
+        "statuses": Message.Status.choices, "groups": Group.objects.only("id", "name"),
+        "phone_users": PhoneUser.objects.only("id", "mobile_number"),
+    })
+
+
+@role_required(Role.OPERATOR)
+def compose(request):
+    zone = user_time_zone_name(request.user)
+    initial = {"groups": [request.GET["group"]]} if request.GET.get("group", "").isdigit() else {}
+    form = ComposeForm(request.POST or None, time_zone=zone, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            if data["when"] == ComposeForm.RECURRING:
+                schedule = services.schedule_create(groups=list(data["groups"]), text=data["text"], rule=data["rule"],
+                                                    audience=form.audience(), created_by=request.user)
+                flash.success(request, "Recurring schedule saved.")
+                return redirect("messaging:schedule", pk=schedule.pk)
+            created = services.message_create(
+                groups=list(data["groups"]), text=data["text"],
+                send_at=data["send_at"] if data["when"] == ComposeForm.ONCE else None,
+                audience=form.audience(), created_by=request.user,
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            flash.success(request, f"{len(created)} message{'s' if len(created) != 1 else ''} "
+                          f"{'scheduled' if data['when'] == ComposeForm.ONCE else 'on the way'}.")
+            if len(created) == 1:
+                return redirect("messaging:detail", pk=created[0].pk)
+            return redirect(f"{reverse('messaging:list')}?broadcast={created[0].broadcast_id}")
+    return render(request, "messaging/compose.html", {"form": form, "time_zone": zone, "max_text": MAX_TEXT})
+
+
+def _message_or_404(pk) -> Message:
+    try:
+        return selectors.message_detail(pk)
+    except Message.DoesNotExist:
+        raise Http404("No such message.") from None
+
+
+@role_required(Role.VIEWER)
+def message_detail(request, pk):
+    message = _message_or_404(pk)
+    # Poll while the status may change soon: in flight, or due within the next few minutes.
+    in_flight = message.status in (Message.Status.QUEUED, Message.Status.SENDING, Message.Status.RETRYING) or (
+        message.status == Message.Status.SCHEDULED and message.due_at <= timezone.now() + timedelta(minutes=5)
+    )
+    context = {"message": message, "attempts": message.attempts.all(), "in_flight": in_flight}
+    if request.headers.get("HX-Request"):
+        response = render(request, "messaging/partials/message_status.html", context)
+        if message.status in Message.FINAL:
+            response["HX-Refresh"] = "true"  # the actions around the status change with it
+        return response
+    return render(request, "messaging/message_detail.html", context)
+
+
+@role_required(Role.OPERATOR)
+def message_edit(request, pk):
+    message = _message_or_404(pk)
+    form = EditMessageForm(request.POST or None, initial={"text": message.text, "send_at": message.due_at})
+    if request.method == "POST" and form.is_valid():
+        try:
+            services.message_edit(message=message, text=form.cleaned_data["text"], send_at=form.cleaned_data["send_at"])
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            flash.success(request, "Message updated.")
+            return redirect("messaging:detail", pk=pk)
+    return render(request, "messaging/message_edit.html", {"form": form, "message": message, "max_text": MAX_TEXT})
+
+
+ACTIONS = {
+    "cancel": (services.message_cancel, "Message cancelled."),
+    "retry": (services.message_retry, "The message will be sent again."),
+    "send-again": (services.message_retry, "The message will be sent again."),
+    "mark-sent": (services.message_mark_sent, "Marked as sent."),
+}
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def message_action(request, pk, action):
+    if action not in ACTIONS:
+        raise Http404("No such action.")
+    service, done = ACTIONS[action]
+    try:
+        service(message=_message_or_404(pk))
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+    else:
+        flash.success(request, done)
+    return redirect("messaging:detail", pk=pk)
+
+
+@role_required(Role.VIEWER)
+def schedule_list(request):
+    return render(request, "messaging/schedule_list.html", {
+        "page": Paginator(selectors.schedule_list(), PAGE_SIZE).get_page(request.GET.get("page")),
+    })
+
+
+@role_required(Role.VIEWER)
+def schedule_detail(request, pk):
+    schedule = get_object_or_404(selectors.schedule_list(), pk=pk)
+    return render(request, "messaging/schedule_detail.html", {
+        "schedule": schedule, "messages": schedule.messages.select_related("group").order_by("-scheduled_for")[:50],
+    })
+
+
+SCHEDULE_ACTIONS = {"pause": Schedule.State.PAUSED, "resume": Schedule.State.ACTIVE, "end": Schedule.State.ENDED}
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def schedule_action(request, pk, action):
+    if action not in SCHEDULE_ACTIONS:
+        raise Http404("No such action.")
+    schedule = get_object_or_404(Schedule, pk=pk)
+    try:
+        services.schedule_set_state(schedule=schedule, state=SCHEDULE_ACTIONS[action])
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+    else:
+        flash.success(request, f"Schedule {dict(Schedule.State.choices)[SCHEDULE_ACTIONS[action]].lower()}.")
+    return redirect("messaging:schedule", pk=pk)
