@@ -29,6 +29,8 @@ class Group(models.Model):
     state = models.CharField(max_length=20, choices=State.choices, default=State.CREATING)
     last_error = models.CharField(max_length=500, blank=True)
     last_synced_at = models.DateTimeField(null=True, blank=True)
+    # Set while a refresh from Kaizala is queued or running, so the page knows to keep polling.
+    refresh_requested_at = models.DateTimeField(null=True, blank=True)
     # Set when a sync no longer sees the group at Kaizala: marked, never deleted (messages refer to it).
     missing_since = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -59,6 +61,11 @@ class GroupMember(models.Model):
         PENDING = "pending", "Waiting to be added"
         ADDED = "added", "Added"
         FAILED = "failed", "Failed"
+        REMOVING = "removing", "Being removed"
+        CHANGING_ROLE = "changing_role", "Changing role"
+
+    # States in which a task still has work to do for the row.
+    IN_FLIGHT = (State.PENDING, State.REMOVING, State.CHANGING_ROLE)
 
     group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="members")
     mobile_number = models.CharField(max_length=20)
@@ -66,7 +73,7 @@ class GroupMember(models.Model):
     kaizala_member_id = models.CharField(max_length=200, blank=True)
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.MEMBER)
     is_provisioned = models.BooleanField(default=False, help_text="Kaizala knows this phone (the app is installed).")
-    state = models.CharField(max_length=10, choices=State.choices, default=State.ADDED)
+    state = models.CharField(max_length=20, choices=State.choices, default=State.ADDED)
     last_error = models.CharField(max_length=500, blank=True)
 
     class Meta:
@@ -75,3 +82,54 @@ class GroupMember(models.Model):
 
     def __str__(self):
         return self.mobile_number
+
+
+class GroupSubscriber(models.Model):
+    """A subscriber of a public group (ConnectGroup): as Kaizala last listed it, or on its way in or out."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", "Waiting to be added"
+        ADDED = "added", "Subscribed"
+        FAILED = "failed", "Failed"
+        REMOVING = "removing", "Being removed"
+
+    IN_FLIGHT = (State.PENDING, State.REMOVING)
+
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, related_name="subscribers")
+    mobile_number = models.CharField(max_length=20)
+    name = models.CharField(max_length=200, blank=True)
+    kaizala_subscriber_id = models.CharField(max_length=200, blank=True)
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["mobile_number"]
+        constraints = [models.UniqueConstraint(fields=["group", "mobile_number"], name="uniq_group_subscriber")]
+
+    def __str__(self):
+        return self.mobile_number
+
+
+class GroupSync(models.Model):
+    """One run of "fetch the groups this phone user sees from Kaizala", on demand or periodic."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    phone_user = models.ForeignKey(PhoneUser, on_delete=models.CASCADE, related_name="group_syncs")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seen_count = models.PositiveIntegerField(default=0)
+    created_count = models.PositiveIntegerField(default=0)
+    missing_count = models.PositiveIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        indexes = [models.Index(fields=["phone_user", "-started_at"])]
+
+    def __str__(self):
+        return f"sync of {self.phone_user} at {self.started_at:%Y-%m-%d %H:%M} ({self.state})"

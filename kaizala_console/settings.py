@@ -196,6 +196,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "refresh-expiring-tokens": {"task": "connectors.tasks.refresh_expiring_tokens", "schedule": 300.0},
     "trim-api-calls": {"task": "connectors.tasks.trim_api_calls", "schedule": 3600.0},
+    "sync-groups": {"task": "groups.tasks.sync_all_groups", "schedule": 1800.0},
     # The one dispatcher: due messages and recurring fires are found in the database every tick.
     # A tick that finds a busy queue is harmless: claims are compare-and-set.
     "dispatch": {"task": "messaging.tasks.dispatch", "schedule": env.float("DISPATCH_TICK", default=1.0),

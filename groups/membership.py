@@ -1,0 +1,318 @@
+"""Every write about a group's members and a public group's subscribers.
+
+A person's request marks rows (`pending`, `removing`, `changing_role`) and enqueues a task; the `_run`
+functions make the Kaizala calls and move each row to its outcome with Kaizala's reason. Transient
+failures raise `TryAgain` (the task retries); the rows say so meanwhile.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from groups.kaizala_calls import CallFailed, TryAgain, run
+from groups.member_input import Entry
+from groups.models import Group, GroupMember, GroupSubscriber
+
+BATCH = 100  # Kaizala takes at most 100 numbers per create or add call
+SUBSCRIBER_BATCH = 30  # what Microsoft's own client sent per subscriber call
+Member = GroupMember.State
+Subscriber = GroupSubscriber.State
+
+
+def _require_live(group: Group) -> None:
+    if group.state != Group.State.ACTIVE or not group.kaizala_id:
+        raise ValidationError("This group is not active at Kaizala; members can be changed once it is.")
+
+
+def _note(rows: QuerySet, message: str) -> None:
+    rows.update(last_error=message[:500])
+
+
+def _retrying(rows: QuerySet, again: TryAgain) -> None:
+    _note(rows, f"{again.message} Trying again in {round(again.delay)} s.")
+
+
+def _new_and_failed(rows: QuerySet, entries: Iterable[Entry]) -> tuple[list[Entry], list[str]]:
+    """The entries without a row, and the numbers whose row failed (asking again retries them)."""
+    states = dict(rows.values_list("mobile_number", "state"))
+    entries = list(entries)
+    new = [e for e in entries if e.mobile_number not in states]
+    return new, [e.mobile_number for e in entries if states.get(e.mobile_number) == "failed"]
+
+
+# --- members -------------------------------------------------------------------------------------
+
+
+def members_add(*, group: Group, entries: Iterable[Entry]) -> int:
+    """Mark the numbers pending (members already added are left alone); a task adds them."""
+    from groups.tasks import add_members
+
+    _require_live(group)
+    with transaction.atomic():
+        new, retry = _new_and_failed(group.members.all(), entries)
+        GroupMember.objects.bulk_create(
+            GroupMember(group=group, mobile_number=e.mobile_number, name=e.name, state=Member.PENDING) for e in new
+        )
+        group.members.filter(mobile_number__in=retry).update(state=Member.PENDING, last_error="")
+        transaction.on_commit(lambda: add_members.delay(group.pk))
+    return len(new) + len(retry)
+
+
+def members_add_run(group_id: int, *, attempt: int = 0) -> None:
+    group = Group.objects.select_related("phone_user").filter(pk=group_id).first()
+    if group is None:
+        return
+    pending = group.members.filter(state=Member.PENDING)
+    if not group.kaizala_id:
+        _note(pending, "The group does not exist at Kaizala.")
+        pending.update(state=Member.FAILED)
+        return
+    try:
+        add_pending_members(group, attempt=attempt)
+        reconcile_members(group, attempt=attempt)
+    except TryAgain as again:
+        _retrying(group.members.filter(state=Member.PENDING), again)
+        raise
+    except CallFailed as failed:
+        # The numbers went in; only reading the list back failed.
+        Group.objects.filter(pk=group_id).update(last_error=failed.message[:500])
+
+
+def add_pending_members(group: Group, *, attempt: int) -> None:
+    """Add the group's pending members, 100 a call; a refused batch is marked failed with the reason."""
+    done: set[int] = set()
+    while batch := list(group.members.filter(state=Member.PENDING).exclude(pk__in=done).order_by("id")[:BATCH]):
+        ids = [m.pk for m in batch]
+        done.update(ids)
+        numbers = [m.mobile_number for m in batch]
+        try:
+            added = run(group.phone_user, lambda c, n=numbers: c.add_members(group.kaizala_id, n), attempt=attempt)
+        except CallFailed as failed:
+            GroupMember.objects.filter(pk__in=ids).update(state=Member.FAILED, last_error=failed.message[:500])
+            continue
+        if added:
+            GroupMember.objects.filter(pk__in=ids).update(state=Member.ADDED, last_error="")
+        else:
+            GroupMember.objects.filter(pk__in=ids).update(
+                state=Member.FAILED, last_error="Kaizala answered that it did not add these numbers."
+            )
+
+
+def reconcile_members(group: Group, *, attempt: int) -> None:
+    """Make the rows match Kaizala's member list: ids, roles, provisioning; rows of members removed
+    elsewhere go, members added elsewhere appear."""
+    members = run(group.phone_user, lambda c: c.list_members(group.kaizala_id), attempt=attempt)
+    with transaction.atomic():
+        rows = {m.mobile_number: m for m in group.members.all()}
+        seen = set()
+        for member in members:
+            number = member.mobile_number or member.member_id
+            seen.add(number)
+            fields = {"kaizala_member_id": member.member_id, "is_provisioned": bool(member.is_provisioned)}
+            row = rows.get(number)
+            if row is None:
+                GroupMember.objects.create(group=group, mobile_number=number[:20], state=Member.ADDED,
+                                           role=member.role or GroupMember.Role.MEMBER, **fields)
+            elif row.state in (Member.REMOVING, Member.CHANGING_ROLE):
+                GroupMember.objects.filter(pk=row.pk).update(**fields)  # its own task decides its state
+            else:
+                GroupMember.objects.filter(pk=row.pk).update(
+                    **fields, role=member.role or row.role, state=Member.ADDED, last_error=""
+                )
+        group.members.filter(state=Member.ADDED).exclude(mobile_number__in=seen).delete()
+        Group.objects.filter(pk=group.pk).update(member_count=len(members), updated_at=timezone.now())
+
+
+def member_remove(*, member: GroupMember) -> None:
+    from groups.tasks import remove_member
+
+    if member.state in (Member.FAILED, Member.PENDING) and not member.kaizala_member_id:
+        member.delete()  # never reached Kaizala: nothing to undo there
+        return
+    _require_live(member.group)
+    if not GroupMember.objects.filter(pk=member.pk, state=Member.ADDED).update(
+        state=Member.REMOVING, last_error=""
+    ):
+        raise ValidationError(f"{member.mobile_number} is busy; wait for the change in progress.")
+    transaction.on_commit(lambda: remove_member.delay(member.pk))
+
+
+def member_remove_run(member_id: int, *, attempt: int = 0) -> None:
+    member = GroupMember.objects.select_related("group__phone_user").filter(pk=member_id, state=Member.REMOVING).first()
+    if member is None:
+        return
+    group = member.group
+    rows = GroupMember.objects.filter(pk=member_id, state=Member.REMOVING)
+    # Kaizala addresses members by the id from its list; the number stands in before the list was read.
+    member_ref = member.kaizala_member_id or member.mobile_number
+    try:
+        run(group.phone_user, lambda c: c.remove_member(group.kaizala_id, member_ref), attempt=attempt)
+    except TryAgain as again:
+        _retrying(rows, again)
+        raise
+    except CallFailed as failed:
+        rows.update(state=Member.ADDED, last_error=f"Not removed: {failed.message}"[:500])
+        return
+    with transaction.atomic():
+        if rows.delete()[0]:
+            Group.objects.filter(pk=group.pk, member_count__gt=0).update(member_count=group.member_count - 1)
+
+
+def member_set_role(*, member: GroupMember, role: str) -> None:
+    from groups.tasks import set_member_role
+
+    if role not in GroupMember.Role.values:
+        raise ValidationError("The role is Admin or Member.")
+    _require_live(member.group)
+    if not GroupMember.objects.filter(pk=member.pk, state=Member.ADDED).exclude(role=role).update(
+        state=Member.CHANGING_ROLE, role=role, last_error=""
+    ):
+        raise ValidationError(f"{member.mobile_number} is already {role.lower()} or busy.")
+    transaction.on_commit(lambda: set_member_role.delay(member.pk))
+
+
+def member_set_role_run(member_id: int, *, attempt: int = 0) -> None:
+    member = GroupMember.objects.select_related("group__phone_user").filter(
+        pk=member_id, state=Member.CHANGING_ROLE
+    ).first()
+    if member is None:
+        return
+    group = member.group
+    rows = GroupMember.objects.filter(pk=member_id, state=Member.CHANGING_ROLE)
+    try:
+        run(group.phone_user, lambda c: c.set_member_role(
+            group.kaizala_id, member.kaizala_member_id or member.mobile_number, member.role
+        ), attempt=attempt)
+    except TryAgain as again:
+        _retrying(rows, again)
+        raise
+    except CallFailed as failed:
+        previous = GroupMember.Role.MEMBER if member.role == GroupMember.Role.ADMIN else GroupMember.Role.ADMIN
+        rows.update(state=Member.ADDED, role=previous,
+                    last_error=f"Not made {member.role.lower()}: {failed.message}"[:500])
+        return
+    rows.update(state=Member.ADDED, last_error="")
+
+
+# --- subscribers (public groups) -----------------------------------------------------------------
+
+
+def _require_public(group: Group) -> None:
+    _require_live(group)
+    if not group.is_public:
+        raise ValidationError("Only a public group (ConnectGroup) has subscribers.")
+
+
+def subscribers_add(*, group: Group, entries: Iterable[Entry]) -> int:
+    from groups.tasks import add_subscribers
+
+    _require_public(group)
+    with transaction.atomic():
+        new, retry = _new_and_failed(group.subscribers.all(), entries)
+        GroupSubscriber.objects.bulk_create(
+            GroupSubscriber(group=group, mobile_number=e.mobile_number, name=e.name) for e in new
+        )
+        group.subscribers.filter(mobile_number__in=retry).update(state=Subscriber.PENDING, last_error="")
+        transaction.on_commit(lambda: add_subscribers.delay(group.pk))
+    return len(new) + len(retry)
+
+
+def _batches(rows: QuerySet) -> Iterable[list[GroupSubscriber]]:
+    rows = list(rows.order_by("id"))
+    for start in range(0, len(rows), SUBSCRIBER_BATCH):
+        yield rows[start:start + SUBSCRIBER_BATCH]
+
+
+def subscribers_add_run(group_id: int, *, attempt: int = 0) -> None:
+    group = Group.objects.select_related("phone_user").filter(pk=group_id).exclude(kaizala_id="").first()
+    if group is None:
+        return
+    try:
+        for batch in _batches(group.subscribers.filter(state=Subscriber.PENDING)):
+            _add_subscriber_batch(group, batch, attempt)
+        reconcile_subscribers(group, attempt=attempt)
+    except TryAgain as again:
+        _retrying(group.subscribers.filter(state=Subscriber.PENDING), again)
+        raise
+    except CallFailed as failed:
+        Group.objects.filter(pk=group_id).update(last_error=failed.message[:500])
+
+
+def _add_subscriber_batch(group: Group, batch: list[GroupSubscriber], attempt: int) -> None:
+    numbers = [s.mobile_number for s in batch]
+    try:
+        outcomes = run(group.phone_user, lambda c: c.add_subscribers(group.kaizala_id, numbers), attempt=attempt)
+    except CallFailed as failed:
+        GroupSubscriber.objects.filter(pk__in=[s.pk for s in batch]).update(
+            state=Subscriber.FAILED, last_error=failed.message[:500]
+        )
+        return
+    for row in batch:
+        outcome = outcomes.get(row.mobile_number)
+        if outcome is not None and (outcome.ok or outcome.reason == "AlreadySubscribed"):
+            GroupSubscriber.objects.filter(pk=row.pk).update(state=Subscriber.ADDED, last_error="")
+        else:
+            reason = outcome.reason if outcome else "no answer for this number"
+            GroupSubscriber.objects.filter(pk=row.pk).update(
+                state=Subscriber.FAILED, last_error=f"Kaizala did not add it: {reason}."[:500]
+            )
+
+
+def subscriber_remove(*, subscriber: GroupSubscriber) -> None:
+    from groups.tasks import remove_subscribers
+
+    if subscriber.state in (Subscriber.FAILED, Subscriber.PENDING):
+        subscriber.delete()  # never subscribed at Kaizala
+        return
+    _require_public(subscriber.group)
+    if not GroupSubscriber.objects.filter(pk=subscriber.pk, state=Subscriber.ADDED).update(
+        state=Subscriber.REMOVING, last_error=""
+    ):
+        raise ValidationError(f"{subscriber.mobile_number} is busy; wait for the change in progress.")
+    transaction.on_commit(lambda: remove_subscribers.delay(subscriber.group_id))
+
+
+def subscribers_remove_run(group_id: int, *, attempt: int = 0) -> None:
+    group = Group.objects.select_related("phone_user").filter(pk=group_id).exclude(kaizala_id="").first()
+    if group is None:
+        return
+    for batch in _batches(group.subscribers.filter(state=Subscriber.REMOVING)):
+        rows = GroupSubscriber.objects.filter(pk__in=[s.pk for s in batch], state=Subscriber.REMOVING)
+        numbers = [s.mobile_number for s in batch]
+        try:
+            outcomes = run(group.phone_user, lambda c, n=numbers: c.remove_subscribers(group.kaizala_id, n),
+                           attempt=attempt)
+        except TryAgain as again:
+            _retrying(rows, again)
+            raise
+        except CallFailed as failed:
+            rows.update(state=Subscriber.ADDED, last_error=f"Not removed: {failed.message}"[:500])
+            continue
+        gone = [n for n in numbers if (o := outcomes.get(n)) is not None and (o.ok or o.reason == "NotASubscriber")]
+        rows.filter(mobile_number__in=gone).delete()
+        rows.update(state=Subscriber.ADDED, last_error="Not removed: Kaizala did not confirm the removal.")
+
+
+def reconcile_subscribers(group: Group, *, attempt: int) -> None:
+    """Make the rows match Kaizala's subscriber list (every page)."""
+    subscribers = run(group.phone_user, lambda c: list(c.iter_subscribers(group.kaizala_id)), attempt=attempt)
+    with transaction.atomic():
+        rows = {s.mobile_number: s for s in group.subscribers.all()}
+        seen = set()
+        for sub in subscribers:
+            number = (sub.mobile_number or sub.subscriber_id)[:20]
+            seen.add(number)
+            fields = {"kaizala_subscriber_id": sub.subscriber_id, "name": (sub.name or "")[:200]}
+            row = rows.get(number)
+            if row is None:
+                GroupSubscriber.objects.create(group=group, mobile_number=number, state=Subscriber.ADDED, **fields)
+            elif row.state == Subscriber.REMOVING:
+                GroupSubscriber.objects.filter(pk=row.pk).update(**fields)
+            else:
+                GroupSubscriber.objects.filter(pk=row.pk).update(**fields, state=Subscriber.ADDED, last_error="")
+        group.subscribers.filter(state=Subscriber.ADDED).exclude(mobile_number__in=seen).delete()

@@ -1,0 +1,218 @@
+"""Group pages. Thin: rules are in services and membership; no Kaizala call is made here."""
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from accounts.roles import Role, role_required
+from connectors.models import PhoneUser
+from groups import membership, selectors, services
+from groups.forms import GroupCreateForm, MembersForm, RoleForm, SubGroupForm
+from groups.models import Group, GroupMember, GroupSubscriber
+
+PAGE_SIZE = 25
+SUBSCRIBER_PAGE_SIZE = 50
+
+
+def _group_or_404(pk) -> Group:
+    try:
+        return selectors.group_detail(pk)
+    except Group.DoesNotExist:
+        raise Http404("No such group.") from None
+
+
+# --- list, create, sync --------------------------------------------------------------------------
+
+
+@role_required(Role.VIEWER)
+def group_list(request):
+    filters = {key: (request.GET.get(key) or "").strip() for key in ("q", "phone_user", "type")}
+    groups = selectors.group_list(
+        search=filters["q"], phone_user_id=filters["phone_user"] if filters["phone_user"].isdigit() else None,
+        group_type=filters["type"],
+    )
+    return render(request, "groups/group_list.html", {
+        "page": Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
+        "phone_users": PhoneUser.objects.select_related("connector"), "types": Group.Type.choices,
+        "active_phone_users": selectors.active_phone_users(), **_sync_context(),
+    })
+
+
+def _sync_context():
+    return {"syncs": selectors.latest_syncs(), "sync_running": selectors.sync_is_running()}
+
+
+@role_required(Role.VIEWER)
+def sync_status(request):
+    """The sync panel, polled by htmx while a sync runs; the page reloads when it is done."""
+    context = _sync_context()
+    response = render(request, "groups/partials/sync_status.html", context)
+    if request.headers.get("HX-Request") and not context["sync_running"]:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def sync_request(request):
+    phone_user = get_object_or_404(PhoneUser, pk=request.POST.get("phone_user") or 0)
+    try:
+        services.groups_sync_request(phone_user=phone_user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.info(request, f"Fetching the groups {phone_user.mobile_number} sees from Kaizala…")
+    return redirect("groups:list")
+
+
+@role_required(Role.OPERATOR)
+def group_create(request):
+    form = GroupCreateForm(request.POST or None, request.FILES or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            group = services.group_create(
+                phone_user=data["phone_user"], name=data["name"], welcome_message=data["welcome_message"],
+                group_type=data["group_type"], members=data["entries"],
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("groups:detail", pk=group.pk)
+    return render(request, "groups/group_form.html", {"form": form}, status=400 if form.errors else 200)
+
+
+# --- one group -----------------------------------------------------------------------------------
+
+
+def _detail_context(request, group, **forms):
+    subscribers = group.subscribers.all() if group.is_public else GroupSubscriber.objects.none()
+    return {
+        "group": group,
+        "busy": selectors.group_is_busy(group),
+        "members": group.members.all(),
+        "sub_groups": group.sub_groups.all(),
+        "subscriber_page": Paginator(subscribers, SUBSCRIBER_PAGE_SIZE).get_page(request.GET.get("page")),
+        "recent_messages": selectors.recent_messages(group),
+        "members_form": forms.get("members_form") or MembersForm(prefix="members"),
+        "subscribers_form": forms.get("subscribers_form") or MembersForm(prefix="subscribers"),
+    }
+
+
+@role_required(Role.VIEWER)
+def group_detail(request, pk):
+    group = _group_or_404(pk)
+    return render(request, "groups/group_detail.html", _detail_context(request, group))
+
+
+@role_required(Role.VIEWER)
+def group_status(request, pk):
+    """The live part of the detail page, polled while a task works; the page reloads when it is done."""
+    group = _group_or_404(pk)
+    busy = selectors.group_is_busy(group)
+    response = render(request, "groups/partials/group_status.html", {"group": group, "busy": busy})
+    if request.headers.get("HX-Request") and not busy:
+        response["HX-Refresh"] = "true"
+    return response
+
+
+def _act(request, pk, action, success: str):
+    try:
+        with transaction.atomic():
+            action()
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+    else:
+        messages.info(request, success)
+    return redirect("groups:detail", pk=pk)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def group_refresh(request, pk):
+    group = _group_or_404(pk)
+    return _act(request, pk, lambda: services.group_refresh_request(group=group), "Refreshing from Kaizala…")
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def group_retry(request, pk):
+    group = _group_or_404(pk)
+    return _act(request, pk, lambda: services.group_retry_create(group=group), "Trying again…")
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def members_add(request, pk):
+    group = _group_or_404(pk)
+    form = MembersForm(request.POST, request.FILES, prefix="members")
+    if not form.is_valid():
+        return render(request, "groups/group_detail.html", _detail_context(request, group, members_form=form),
+                      status=400)
+    entries = form.cleaned_data["entries"]
+    return _act(request, pk, lambda: membership.members_add(group=group, entries=entries),
+                f"Adding {len(entries)} number{'s' if len(entries) != 1 else ''}…")
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def member_remove(request, pk, member_pk):
+    member = get_object_or_404(GroupMember.objects.select_related("group"), pk=member_pk, group_id=pk)
+    return _act(request, pk, lambda: membership.member_remove(member=member),
+                f"Removing {member.mobile_number}…")
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def member_set_role(request, pk, member_pk):
+    member = get_object_or_404(GroupMember.objects.select_related("group"), pk=member_pk, group_id=pk)
+    form = RoleForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "The role is Admin or Member.")
+        return redirect("groups:detail", pk=pk)
+    role = form.cleaned_data["role"]
+    return _act(request, pk, lambda: membership.member_set_role(member=member, role=role),
+                f"Making {member.mobile_number} {role.lower()}…")
+
+
+@role_required(Role.OPERATOR)
+def subgroup_create(request, pk):
+    parent = _group_or_404(pk)
+    form = SubGroupForm(request.POST or None, request.FILES or None)
+    if parent.state != Group.State.ACTIVE:
+        messages.error(request, "Sub-groups can be created once the group is active.")
+        return redirect("groups:detail", pk=pk)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        group = services.group_create(
+            phone_user=parent.phone_user, name=data["name"], welcome_message=data["welcome_message"],
+            members=data["entries"], parent=parent,
+        )
+        return redirect("groups:detail", pk=group.pk)
+    return render(request, "groups/subgroup_form.html", {"form": form, "parent": parent},
+                  status=400 if form.errors else 200)
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def subscribers_add(request, pk):
+    group = _group_or_404(pk)
+    form = MembersForm(request.POST, request.FILES, prefix="subscribers")
+    if not form.is_valid():
+        return render(request, "groups/group_detail.html",
+                      _detail_context(request, group, subscribers_form=form), status=400)
+    entries = form.cleaned_data["entries"]
+    return _act(request, pk, lambda: membership.subscribers_add(group=group, entries=entries),
+                f"Subscribing {len(entries)} number{'s' if len(entries) != 1 else ''}…")
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def subscriber_remove(request, pk, subscriber_pk):
+    subscriber = get_object_or_404(GroupSubscriber.objects.select_related("group"), pk=subscriber_pk, group_id=pk)
+    return _act(request, pk, lambda: membership.subscriber_remove(subscriber=subscriber),
+                f"Removing subscriber {subscriber.mobile_number}…")
