@@ -13,6 +13,9 @@ from messaging.services import Audience
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 # Further ahead than this is almost surely a typo (year 9999), and far past any token's life.
 MAX_AHEAD = timedelta(days=366 * 2)
+# The browser's datetime-local sends minutes, or seconds when the person typed them (step=1).
+DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
+DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M:%S")
 
 
 def sendable_groups():
@@ -59,10 +62,8 @@ class ComposeForm(forms.Form):
         choices=[(NOW, "Send now"), (ONCE, "At a date and time"), (RECURRING, "Recurring")],
         widget=forms.RadioSelect, initial=NOW,
     )
-    send_at = forms.DateTimeField(
-        label="Date and time", required=False, input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
+    send_at = forms.DateTimeField(label="Date and time", required=False, input_formats=DATETIME_FORMATS,
+                                  widget=DATETIME_WIDGET)
     frequency = forms.ChoiceField(choices=Schedule.Frequency.choices, required=False)
     weekdays = forms.TypedMultipleChoiceField(choices=WEEKDAYS, coerce=int, required=False,
                                               widget=forms.CheckboxSelectMultiple, label="On")
@@ -72,9 +73,10 @@ class ComposeForm(forms.Form):
                                                                                       format="%H:%M"))
     start_date = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     end_date = forms.DateField(required=False, label="Until (optional)", widget=forms.DateInput(attrs={"type": "date"}))
-    to_all_subscribers = forms.BooleanField(required=False, label="To all subscribers (public groups)")
+    to_all_subscribers = forms.BooleanField(required=False, label="To all subscribers",
+                                            widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
     subscribers = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="To chosen subscribers (public groups)",
+        required=False, widget=forms.Textarea(attrs={"rows": 2}), label="To chosen subscribers",
         help_text="One mobile number a line.",
     )
 
@@ -150,10 +152,7 @@ class ComposeForm(forms.Form):
 
 class EditMessageForm(forms.Form):
     text = MessageTextField()
-    send_at = forms.DateTimeField(
-        label="Date and time", input_formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
-        widget=forms.DateTimeInput(attrs={"type": "datetime-local"}, format="%Y-%m-%dT%H:%M"),
-    )
+    send_at = forms.DateTimeField(label="Date and time", input_formats=DATETIME_FORMATS, widget=DATETIME_WIDGET)
 
     def clean_send_at(self):
         return _future(self.cleaned_data["send_at"])
