@@ -15,7 +15,7 @@ from tests.messaging.conftest import connector, group, make_group, onboard, phon
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def test_schedule_a_message_and_see_it_sent(live_server, page, screenshot, make_user, sandbox, group, celery_beat):
+def test_schedule_a_message_and_see_it_sent(live_server, page, screenshot, make_user, sandbox, group, celery_beat):  # noqa: F811
     make_user("olga", Role.OPERATOR)
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "olga")
