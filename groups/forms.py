@@ -9,8 +9,8 @@ MEMBERS_HELP = (
     "a bad line is reported by its number and nothing is sent until it is fixed."
 )
 CSV_HELP = (
-    "Or a CSV file (UTF-8, up to 1 MB and 10,000 rows) whose first row names a “mobile” "
-    "(or “mobile_number”, “phone”) column and optionally a “name” column."
+    "UTF-8, up to 1 MB and 10,000 rows; its first row names a “mobile” (or “mobile_number”, “phone”) "
+    "column and optionally a “name” column."
 )
 
 
