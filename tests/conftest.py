@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.fixtures.users",
     "tests.fixtures.browser",
     "tests.fixtures.celery_worker",
+    "tests.fixtures.console",
 ]

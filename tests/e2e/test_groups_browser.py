@@ -7,15 +7,14 @@ import pytest
 
 from accounts.roles import Role
 from groups.models import Group
-from tests.connectors.conftest import connector  # noqa: F401  (fixtures)
+from tests.fixtures.console import MOBILE
 from tests.fixtures.users import PASSWORD
-from tests.groups.conftest import MOBILE, make_phone_user  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 MEMBERS = ["+919700000001", "+919700000002", "+919700000003"]
 
 
-def test_create_a_group_with_three_members(live_server, page, screenshot, make_user, make_phone_user,  # noqa: F811
+def test_create_a_group_with_three_members(live_server, page, screenshot, make_user, make_phone_user,
                                            sandbox, celery_worker):
     make_phone_user()
     make_user("olivia", Role.OPERATOR)

@@ -10,12 +10,11 @@ from django.utils import timezone
 from accounts.roles import Role
 from messaging.models import Message
 from tests.fixtures.users import PASSWORD
-from tests.messaging.conftest import connector, group, make_group, onboard, phone_user  # noqa: F401
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 
 
-def test_schedule_a_message_and_see_it_sent(live_server, page, screenshot, make_user, sandbox, group, celery_beat):  # noqa: F811
+def test_schedule_a_message_and_see_it_sent(live_server, page, screenshot, make_user, sandbox, group, celery_beat):
     make_user("olga", Role.OPERATOR)
     page.goto(f"{live_server.url}/login/")
     page.fill("#id_username", "olga")

@@ -6,7 +6,7 @@ from django.conf import settings
 from connectors.models import PhoneUser
 from groups import tasks
 from groups.models import Group, GroupSync
-from tests.groups.conftest import MOBILE
+from tests.fixtures.console import MOBILE
 
 pytestmark = pytest.mark.django_db
 

@@ -8,7 +8,8 @@ from groups import membership, services
 from groups.member_input import Entry
 from groups.models import Group, GroupMember, GroupSubscriber, GroupSync
 from tests.fixtures.celery_worker import wait_for
-from tests.groups.conftest import MOBILE, kaizala_group
+from tests.fixtures.console import MOBILE
+from tests.groups.conftest import kaizala_group
 
 pytestmark = pytest.mark.integration
 
