@@ -20,6 +20,9 @@ class ConnectorForm(forms.ModelForm):
         help_text="The permissions this connector was granted in the Kaizala management portal.",
     )
 
+    auth_base_url = forms.URLField(label="Auth base URL", max_length=300, assume_scheme="https",
+                                   help_text="Kaizala's fixed auth host; the sandbox by default.")
+
     class Meta:
         model = Connector
         fields = ["name", "description", "application_id", "application_secret", "permissions", "auth_base_url"]

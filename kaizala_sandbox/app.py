@@ -26,6 +26,7 @@ from .errors import SERVER, ApiError, not_found, rate_limited
 from .faults import Faults
 from .limits import RateLimiter
 from .permissions import ALL_PERMISSIONS
+from .server import SOCKET_KEY
 from .state import DEFAULT_SETTINGS, Store
 
 SLASHES = re.compile(r"/{2,}")
@@ -286,7 +287,7 @@ class SandboxApp:
             time.sleep(rule.timeout)
         if rule.drop:
             # The state change has happened; close the socket so the client never hears of it.
-            sock = environ.get("werkzeug.socket")
+            sock = environ.get(SOCKET_KEY)
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)
