@@ -1,0 +1,158 @@
+"""Every URL of the console × anonymous, Viewer, Operator, Admin × GET and POST, against one table.
+
+The URL conf is walked, so a new page fails `test_every_url_has_a_row` until someone decides who may
+use it. POSTs carry no form data: a role that may act gets the form back with errors (200/400) or is
+redirected after the action; one that may not gets 403 before anything runs.
+"""
+
+import pytest
+from django.test import Client
+
+from accounts.roles import Role
+from tests.security.world import all_routes, concrete, make_world
+
+ANON, VIEWER, OPERATOR, ADMIN = "anonymous", Role.VIEWER, Role.OPERATOR, Role.ADMIN
+WHO = (ANON, VIEWER, OPERATOR, ADMIN)
+
+# Shorthands: the four statuses for (anonymous, Viewer, Operator, Admin).
+L = 302  # anonymous → the login page
+READ = (L, 200, 200, 200)  # a read-only page (a POST to it renders the page; nothing is written)
+OPERATOR_FORM = (L, 403, 200, 200)
+ADMIN_FORM = (L, 403, 403, 200)
+
+
+def post_only(who: str, ok: int) -> dict:
+    """A POST-only action: GET is 405 for the roles allowed, 403 for the others."""
+    allowed = {"operator": (L, 403, 405, 405), "admin": (L, 403, 403, 405)}[who]
+    done = {"operator": (L, 403, ok, ok), "admin": (L, 403, 403, ok)}[who]
+    return {"GET": allowed, "POST": done}
+
+
+# URL name → {method: (anonymous, Viewer, Operator, Admin)}
+MATRIX = {
+    "dashboard": {"GET": READ, "POST": READ},
+    "login": {"GET": (200, 302, 302, 302), "POST": (200, 302, 302, 302)},  # logged in → sent on
+    "logout": {"GET": (L, 405, 405, 405), "POST": (L, 302, 302, 302)},
+    "password_change": {"GET": READ, "POST": READ},  # anyone logged in, for themselves; empty POST → errors
+    "password_change_done": {"GET": READ, "POST": (L, 405, 405, 405)},
+    "preferences": {"GET": READ, "POST": READ},
+    # connectors and phone users: read by all roles, changed by Admins only
+    "connectors:list": {"GET": READ, "POST": READ},
+    "connectors:detail": {"GET": READ, "POST": READ},
+    "connectors:create": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "connectors:create_in_sandbox": post_only("admin", 302),
+    "connectors:edit": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "connectors:activate": post_only("admin", 302),
+    "connectors:deactivate": post_only("admin", 302),
+    "connectors:phone_users": {"GET": READ, "POST": READ},
+    "connectors:onboard": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "connectors:add_token": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "connectors:phone_user": {"GET": READ, "POST": READ},
+    "connectors:phone_user_status": {"GET": READ, "POST": READ},
+    "connectors:submit_pin": post_only("admin", 400),  # an empty PIN: the form again, with its error
+    "connectors:resend_pin": post_only("admin", 302),
+    "connectors:retry": post_only("admin", 302),
+    "connectors:reonboard": post_only("admin", 302),
+    "connectors:remove": post_only("admin", 302),
+    "connectors:calls": {"GET": READ, "POST": READ},
+    "connectors:call": {"GET": READ, "POST": READ},
+    # groups: read by all roles, changed by Operators and Admins
+    "groups:list": {"GET": READ, "POST": READ},
+    "groups:create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
+    "groups:sync": post_only("operator", 404),  # no phone user named in the POST
+    "groups:sync_status": {"GET": READ, "POST": READ},
+    "groups:detail": {"GET": READ, "POST": READ},
+    "groups:status": {"GET": READ, "POST": READ},
+    "groups:refresh": post_only("operator", 302),
+    "groups:retry": post_only("operator", 302),
+    "groups:members_add": post_only("operator", 400),
+    "groups:member_remove": post_only("operator", 302),
+    "groups:member_role": post_only("operator", 302),
+    "groups:subgroup_create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
+    "groups:subscribers_add": post_only("operator", 400),
+    "groups:subscriber_remove": post_only("operator", 302),
+    # messages and schedules: read by all roles, changed by Operators and Admins
+    "messaging:list": {"GET": READ, "POST": READ},
+    "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
+    "messaging:detail": {"GET": READ, "POST": READ},
+    "messaging:edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
+    "messaging:action": post_only("operator", 302),
+    "messaging:schedules": {"GET": READ, "POST": READ},
+    "messaging:schedule": {"GET": READ, "POST": READ},
+    "messaging:schedule_action": post_only("operator", 302),
+}
+# The Django admin (users and roles): only staff get in, and no test user here is staff, so every one of
+# its URLs sends everybody to a login page (the console's or the admin's) — never a 200.
+ADMIN_SITE = "admin:"
+
+ROUTES = all_routes()
+CONSOLE = [(name, route) for name, route in ROUTES if not name.startswith(ADMIN_SITE)]
+
+
+def test_every_url_has_a_row():
+    missing = sorted(name for name, _ in CONSOLE if name not in MATRIX)
+    assert not missing, f"add these URLs to MATRIX (who may GET and POST them): {missing}"
+    stale = sorted(set(MATRIX) - {name for name, _ in CONSOLE})
+    assert not stale, f"MATRIX names URLs that no longer exist: {stale}"
+    assert {"groups:list", "groups:create", "groups:detail"} <= set(MATRIX)
+
+
+@pytest.fixture
+def users(make_user, settings):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed: 4 users per test
+    return {role: make_user(f"matrix-{role.name.lower()}", role) for role in Role}
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", WHO, ids=lambda w: getattr(w, "name", w).lower())
+@pytest.mark.parametrize(("name", "route"), CONSOLE, ids=[n for n, _ in CONSOLE])
+def test_access(name, route, who, users):
+    expected = MATRIX[name]
+    for method in ("GET", "POST"):
+        world = make_world()  # a POST may delete or change objects: each request gets its own
+        client = Client()
+        if who != ANON:
+            client.force_login(users[who])
+        url = concrete(name, route, world)
+        response = client.generic(method, url)
+        want = expected[method][WHO.index(who)]
+        assert response.status_code == want, f"{method} {url} as {who}: {response.status_code}, table says {want}"
+        if who == ANON and want == 302 and name != "login":
+            assert response["Location"].startswith("/login/"), response["Location"]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("who", WHO, ids=lambda w: getattr(w, "name", w).lower())
+def test_the_django_admin_lets_no_console_role_in_without_staff(who, users):
+    world = make_world()
+    admin_urls = [concrete(name, route, world).replace("/x/", "/auth/") for name, route in ROUTES
+                  if name.startswith(ADMIN_SITE) and name != "admin:login"]
+    assert len(admin_urls) > 10
+    client = Client()
+    if who != ANON:
+        client.force_login(users[who])
+    for url in admin_urls:
+        for method in ("GET", "POST"):
+            response = client.generic(method, url)
+            assert response.status_code in (302, 404), f"{method} {url} as {who}: {response.status_code}"
+            if response.status_code == 302:
+                # The admin's catch-all sends an unknown admin path to the admin index, which asks for login.
+                assert "login" in response["Location"] or response["Location"] == "/admin/", response["Location"]
+
+
+@pytest.mark.django_db
+def test_a_viewer_post_changes_nothing(users):
+    """The 403s above are not just a status: a Viewer's POST to every action leaves every row as it was."""
+    from connectors.models import Connector, PhoneUser
+    from groups.models import Group, GroupMember, GroupSubscriber
+    from messaging.models import Message, Schedule
+
+    world = make_world()
+    models = [Connector, PhoneUser, Group, GroupMember, GroupSubscriber, Message, Schedule]
+    before = {m: list(m.objects.order_by("pk").values()) for m in models}
+    client = Client()
+    client.force_login(users[VIEWER])
+    for name, route in CONSOLE:
+        if MATRIX[name]["POST"][1] == 403:
+            assert client.post(concrete(name, route, world), {"name": "x", "text": "x"}).status_code == 403
+    assert {m: list(m.objects.order_by("pk").values()) for m in models} == before
