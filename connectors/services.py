@@ -168,6 +168,13 @@ def phone_user_add_portal_token(
 
 
 def phone_user_remove(*, phone_user: PhoneUser) -> None:
+    # Its groups (and their messages) need it to reach Kaizala: refuse rather than fail on the protected key.
+    count = phone_user.groups.count()
+    if count:
+        raise OnboardingError(
+            f"This phone user owns {count} group{'s' if count != 1 else ''} in the console; it cannot be removed "
+            "while they need it. Onboard it again instead if its token is no longer valid."
+        )
     phone_user.delete()
 
 

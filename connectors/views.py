@@ -219,7 +219,11 @@ def phone_user_reonboard(request, pk):
 @require_POST
 def phone_user_remove(request, pk):
     phone_user = get_object_or_404(PhoneUser, pk=pk)
-    services.phone_user_remove(phone_user=phone_user)
+    try:
+        services.phone_user_remove(phone_user=phone_user)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("connectors:phone_user", pk=pk)
     messages.success(request, f"Phone user {phone_user.mobile_number} removed; its tokens are deleted.")
     return redirect("connectors:phone_users")
 
