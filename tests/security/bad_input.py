@@ -1,0 +1,107 @@
+# ruff: noqa: E501  (one row a line reads best in a table)
+"""The bad-input table: the single source that tests/security/test_bad_input.py reads.
+
+Each row: area, case, what is submitted (a form POST of the console), the status and the words the
+person sees, and the outcome: "refused" (nothing saved, nothing sent to Kaizala), "failed" (Kaizala's
+answer was bad: the phone user is not activated and nothing is kept from the answer), or "accepted"
+(the input is valid and is kept exactly as typed).
+
+Placeholders in `data`: {connector}, {group}. Kaizala rows run the onboarding's PIN request against
+the sandbox with `fault` injected on /v1/generatePin.
+"""
+
+from dataclasses import dataclass, field
+
+FOUR_THOUSAND_AND_ONE = "x" * 4001
+HUGE_CSV = ("mobile_number,name\n" + "+919812345678,Huge\n" * 120_000).encode()  # ~2.4 MB
+
+
+@dataclass(frozen=True)
+class Row:
+    area: str
+    case: str
+    url: str
+    data: dict
+    status: int
+    sees: str  # words on the page the person gets back
+    outcome: str = "refused"
+    files: dict = field(default_factory=dict)
+    fault: dict | None = None
+    setup: str = "world"  # "world", "pin" (a phone user waiting for its PIN), or "kaizala"
+    keep: str = ""  # for "accepted": the text that must be stored exactly
+    known_bug: str = ""  # a row the console gets wrong today: strict xfail, so the fix makes it pass
+
+
+ONBOARD = "/phone-users/onboard/"
+COMPOSE = "/messages/compose/"
+CREATE_GROUP = "/groups/new/"
+PIN = "/phone-users/{phone_user}/pin/"
+
+
+def onboard(number):
+    return {"connector": "{connector}", "mobile_number": number}
+
+
+def compose(text, **more):
+    return {"groups": "{group}", "text": text, "when": "now", **more}
+
+
+def once(at, text="Scheduled"):
+    return {"groups": "{group}", "text": text, "when": "once", "send_at": at}
+
+
+def group_csv(content: bytes):
+    return {"files": {"members_csv": ("members.csv", content)}}
+
+
+TABLE = [
+    # --- phone numbers (the onboarding form) ---
+    Row("phone", "garbage", ONBOARD, onboard("!!@@##$$"), 200, "not a phone number"),
+    Row("phone", "too short", ONBOARD, onboard("+91 123"), 200, "is too short for a mobile number"),
+    Row("phone", "too long", ONBOARD, onboard("+91 98123 45678 98123 45678"), 200, "is not a phone number"),
+    Row("phone", "letters", ONBOARD, onboard("+91 98123 ABCDE"), 200, "has letters in it"),
+    Row("phone", "wrong region (not a number in the default region IN)", ONBOARD, onboard("12345 67890"), 200,
+        "not a valid", known_bug="normalise_mobile checks the length only: +911234567890 is accepted"),
+    # --- PINs (a phone user waiting for its PIN) ---
+    Row("pin", "letters", PIN, {"pin": "12ab"}, 400, "The PIN is digits only.", setup="pin"),
+    Row("pin", "wrong", PIN, {"pin": "WRONG"}, 302, "Kaizala said: Invalid PIN. 2 attempt(s) left.", setup="pin", outcome="failed"),
+    Row("pin", "expired", PIN, {"pin": "RIGHT_AFTER_11_MINUTES"}, 302, "Kaizala said: PIN expired.", setup="pin",
+        outcome="failed"),
+    Row("pin", "too many attempts", PIN, {"pin": "RIGHT_AFTER_3_WRONG"}, 302, "Kaizala said: Too many wrong attempts", setup="pin",
+        outcome="failed"),
+    # --- message texts (compose) ---
+    Row("text", "empty", COMPOSE, compose(""), 200, "Write the message text."),
+    Row("text", "only spaces", COMPOSE, compose("   \n  "), 200, "only spaces"),
+    Row("text", "4001 characters", COMPOSE, compose(FOUR_THOUSAND_AND_ONE), 200, "at most 4,000 characters (this one has 4001)"),
+    Row("text", "NUL byte", COMPOSE, compose("hello\x00world"), 200, "Null characters are not allowed."),
+    Row("text", "emoji", COMPOSE, compose("Meeting at 5 🎉👩‍👩‍👧‍👦🇮🇳"), 302, "1 message on the way", outcome="accepted",
+        keep="Meeting at 5 🎉👩‍👩‍👧‍👦🇮🇳"),
+    Row("text", "right-to-left scripts", COMPOSE, compose("مرحبا بالعالم — שלום עולם"), 302, "1 message on the way", outcome="accepted",
+        keep="مرحبا بالعالم — שלום עולם"),
+    # --- schedules (compose, once; the Admin's time zone is Europe/London) ---
+    Row("schedule", "in the past", COMPOSE, once("2020-01-01T10:00"), 200, "in the past"),
+    Row("schedule", "year 9999", COMPOSE, once("9999-12-31T23:59"), 200, "more than two years ahead"),
+    Row("schedule", "DST gap (01:30 does not exist)", COMPOSE, once("NEXT_SPRING_GAP"), 200, "it may be ambiguous or it may not exist"),
+    Row("schedule", "DST overlap (01:30 happens twice)", COMPOSE, once("NEXT_AUTUMN_OVERLAP"), 200, "it may be ambiguous or it may not exist"),
+    # --- CSV uploads (create a group) ---
+    Row("csv", "wrong header", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,
+        "must name the columns", **group_csv(b"phone;who\n+919812345678;A\n")),
+    Row("csv", "binary", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,
+        "not a CSV text file (it holds binary data)", **group_csv(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00")),
+    Row("csv", "huge", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,
+        "at most 1 MB", **group_csv(HUGE_CSV)),
+    # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
+    Row("kaizala", "HTML error page", ONBOARD, onboard("+919876543210"), 302, "Kaizala failed (502)", setup="kaizala",
+        outcome="failed", fault={"status": 502}),
+    Row("kaizala", "empty body", ONBOARD, onboard("+919876543210"), 302, "not its API", setup="kaizala",
+        outcome="failed", fault={"malformed": "text"}),
+    Row("kaizala", "malformed JSON", ONBOARD, onboard("+919876543210"), 302, "not its API", setup="kaizala",
+        outcome="failed", fault={"malformed": "truncated"}),
+    Row("kaizala", "HTML instead of JSON", ONBOARD, onboard("+919876543210"), 302, "not its API",
+        setup="kaizala", outcome="failed", fault={"malformed": "html"}),
+    Row("kaizala", "very slow", ONBOARD, onboard("+919876543210"), 302, "Kaizala could not be reached (no answer in time)", setup="kaizala",
+        outcome="failed", fault={"timeout": 3}),
+]
