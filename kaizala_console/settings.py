@@ -236,9 +236,11 @@ KAIZALA_CONNECT_TIMEOUT = env.float("KAIZALA_CONNECT_TIMEOUT", default=5.0)
 KAIZALA_READ_TIMEOUT = env.float("KAIZALA_READ_TIMEOUT", default=30.0)
 # The shared token bucket in Redis: Kaizala allows 100 calls/min per connector and 300/min per tenant.
 KAIZALA_RATE_LIMIT_ENABLED = env.bool("KAIZALA_RATE_LIMIT_ENABLED", default=True)
+# The limits' period in seconds (60: "per minute"); shorter only to match a sandbox run with a short window.
+KAIZALA_RATE_LIMIT_PERIOD = env.float("KAIZALA_RATE_LIMIT_PERIOD", default=60.0)
 KAIZALA_RATE_LIMITS = {
-    "connector": (env.int("KAIZALA_CONNECTOR_CALLS_PER_MINUTE", default=100), 60.0),
-    "tenant": (env.int("KAIZALA_TENANT_CALLS_PER_MINUTE", default=300), 60.0),
+    "connector": (env.int("KAIZALA_CONNECTOR_CALLS_PER_MINUTE", default=100), KAIZALA_RATE_LIMIT_PERIOD),
+    "tenant": (env.int("KAIZALA_TENANT_CALLS_PER_MINUTE", default=300), KAIZALA_RATE_LIMIT_PERIOD),
 }
 KAIZALA_TENANT_KEY = env.str("KAIZALA_TENANT_KEY", default="default")
 KAIZALA_RATE_LIMIT_MAX_WAIT = env.float("KAIZALA_RATE_LIMIT_MAX_WAIT", default=10.0)
@@ -251,6 +253,10 @@ API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
 
 # --- Sending ----------------------------------------------------------------------------------------
 DISPATCH_BATCH = env.int("DISPATCH_BATCH", default=500)
+# A tick claims another batch while the last one came back full, up to this many batches.
+DISPATCH_MAX_ROUNDS = env.int("DISPATCH_MAX_ROUNDS", default=20)
+# Messages per send task: one task sends them one after another (1 = one task per message).
+SEND_TASK_CHUNK = env.int("SEND_TASK_CHUNK", default=10)
 SEND_MAX_ATTEMPTS = env.int("SEND_MAX_ATTEMPTS", default=6)
 RETRY_BACKOFF_BASE = env.float("RETRY_BACKOFF_BASE", default=2.0)
 RETRY_BACKOFF_MAX = env.float("RETRY_BACKOFF_MAX", default=300.0)

@@ -238,14 +238,44 @@ def messages_claim_due(now: datetime | None = None, limit: int | None = None) ->
 
 
 def _enqueue(task, ids) -> None:
-    for pk in ids:
-        task.delay(pk)
+    """One task per SEND_TASK_CHUNK messages (measured: per-task broker and pool overhead was a third of a
+    worker's CPU per message with one task each; bench/README.md); 1 restores one task per message."""
+    from messaging.tasks import send_messages
+
+    chunk = settings.SEND_TASK_CHUNK
+    if chunk <= 1 or len(ids) == 1:
+        for pk in ids:
+            task.delay(pk)
+        return
+    for start in range(0, len(ids), chunk):
+        send_messages.delay(list(ids[start:start + chunk]))
+
+
+def messages_send_run(message_ids) -> list[str | None]:
+    """Send several queued messages one after another; one failing unexpectedly does not stop the rest
+    (it stays queued or sending, and the sweeper finds it)."""
+    results = []
+    for pk in message_ids:
+        try:
+            results.append(message_send_run(pk))
+        except Exception:
+            log.exception("sending message %s failed unexpectedly; the sweeper will pick it up", pk)
+            results.append(None)
+    return results
 
 
 def dispatch(now: datetime | None = None) -> int:
-    """One dispatcher tick: expand due recurring fires, then claim due messages."""
+    """One dispatcher tick: expand due recurring fires, then claim due messages, again while a claim
+    comes back full (at most DISPATCH_MAX_ROUNDS batches): the tick's task waits in the same queue as
+    the sends, so a backlog claimed one batch per tick would leave the workers idle between batches."""
     schedules_fire_due(now)
-    return len(messages_claim_due(now))
+    claimed = 0
+    for _ in range(max(1, settings.DISPATCH_MAX_ROUNDS)):
+        ids = messages_claim_due(now)
+        claimed += len(ids)
+        if len(ids) < settings.DISPATCH_BATCH:
+            break
+    return claimed
 
 
 def messages_sweep(now: datetime | None = None) -> dict:
@@ -280,12 +310,14 @@ def backoff_seconds(attempt: int) -> float:
 def message_send_run(message_id: int) -> str | None:
     """Send one queued message; returns the status it ended in (None when another worker has it)."""
     started = timezone.now()
-    if not Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
-        status=Status.SENDING, status_changed_at=started, attempt_count=F("attempt_count") + 1
-    ):
-        return None
-    message = Message.objects.select_related("group__phone_user__connector").get(pk=message_id)
-    attempt = Attempt.objects.create(message=message, started_at=started)
+    # One commit for the claim and its attempt row (PostgreSQL waits for the WAL at every commit).
+    with transaction.atomic():
+        if not Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
+            status=Status.SENDING, status_changed_at=started, attempt_count=F("attempt_count") + 1
+        ):
+            return None
+        message = Message.objects.select_related("group__phone_user__connector").get(pk=message_id)
+        attempt = Attempt.objects.create(message=message, started_at=started)
     group = message.group
     try:
         result = kaizala_access.call_as(
@@ -331,18 +363,20 @@ def _after_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError
 
 def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=False, **fields) -> str:
     now = timezone.now()
-    Attempt.objects.filter(pk=attempt.pk).update(
-        finished_at=now, outcome=outcome, detail=detail[:1000],
-        http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
-        error_class=type(error).__name__ if error else "",
-    )
     if uncount:
         fields["attempt_count"] = F("attempt_count") - 1
     if status != Status.SENT:
         fields["last_error"] = detail[:1000]
     else:
         fields.setdefault("last_error", detail[:1000])
-    # From `sending` only: if the sweeper already gave up on this attempt, its verdict stands.
-    if not _move(message.pk, [Status.SENDING], status, **fields):
+    with transaction.atomic():  # the attempt's outcome and the message's state in one commit
+        Attempt.objects.filter(pk=attempt.pk).update(
+            finished_at=now, outcome=outcome, detail=detail[:1000],
+            http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
+            error_class=type(error).__name__ if error else "",
+        )
+        # From `sending` only: if the sweeper already gave up on this attempt, its verdict stands.
+        moved = _move(message.pk, [Status.SENDING], status, **fields)
+    if not moved:
         log.warning("message %s left sending before its attempt finished; keeping the sweeper's state", message.pk)
     return status

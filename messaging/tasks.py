@@ -16,5 +16,10 @@ def send_message(message_id: int) -> str | None:
 
 
 @shared_task(ignore_result=True)
+def send_messages(message_ids: list[int]) -> list[str | None]:
+    return services.messages_send_run(message_ids)
+
+
+@shared_task(ignore_result=True)
 def sweep() -> dict:
     return services.messages_sweep()

@@ -1,0 +1,324 @@
+"""Shared set-up for the console benchmarks (not a test; not collected by pytest).
+
+- `Services.start()`: PostgreSQL (database `kaizala_bench`, created when missing) and Redis db 9 when
+  they answer on 127.0.0.1, else the embedded default (SQLite under var/, a redis-server of our own on
+  a free port); says which. Django is set up in this process against them and migrated.
+- `start_sandbox` / `stop_sandbox` come from tests/fixtures/sandbox.py; `celery_process` starts a
+  worker or beat with an environment pointing at the same database, Redis and sandbox.
+- `make_world`: connectors, active phone users and one group each, created at the sandbox over raw
+  HTTP (as tests/fixtures/console.py does) and mirrored in the console's tables.
+- `machine()`: the figures every result carries (cores, CPU, RAM, versions, load, date).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+LOGS = ROOT / "var" / "bench-logs"
+sys.path.insert(0, str(ROOT))
+
+from tests.fixtures.sandbox import start_sandbox, stop_sandbox  # noqa: E402,F401
+
+BENCH_DB = "kaizala_bench"
+HIGH_LIMITS = {"KAIZALA_CONNECTOR_CALLS_PER_MINUTE": "6000000", "KAIZALA_TENANT_CALLS_PER_MINUTE": "18000000"}
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=0.5):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def load() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    mem_kb = int(next(line.split()[1] for line in Path("/proc/meminfo").read_text().splitlines()
+                      if line.startswith("MemTotal")))
+    info = {"date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "nproc": os.cpu_count(), "cpu": cpu,
+            "ramGiB": round(mem_kb / 2**20, 1), "python": platform.python_version(), "loadavg": load()}
+    try:
+        from django.db import connection
+
+        info["database"] = connection.vendor
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SHOW server_version")
+                info["postgresql"] = cursor.fetchone()[0]
+    except Exception:  # noqa: BLE001 - Django not set up: the figure is simply absent
+        pass
+    return info
+
+
+class Services:
+    """The database and Redis of a benchmark run, and the environment its processes share."""
+
+    def __init__(self):
+        self.env: dict[str, str] = {}
+        self.redis_proc = None
+        self.notes: list[str] = []
+
+    def start(self, *, sandbox_url: str, require_postgres: bool = False, extra_env: dict | None = None) -> Services:
+        if port_open(5432):
+            import psycopg
+
+            with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
+                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
+                    conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
+            self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
+            self.notes.append(f"PostgreSQL 127.0.0.1:5432/{BENCH_DB}")
+        elif require_postgres:
+            raise SystemExit("this benchmark needs PostgreSQL on 127.0.0.1:5432")
+        else:
+            self.env["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
+            self.notes.append("embedded SQLite var/bench.sqlite3 (PostgreSQL not reachable)")
+        if port_open(6379):
+            self.env["REDIS_URL"] = "redis://127.0.0.1:6379/9"
+            self.notes.append("Redis 127.0.0.1:6379/9")
+        else:
+            port = free_port()
+            self.redis_proc = subprocess.Popen(
+                [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", "",
+                 "--appendonly", "no"], stdout=subprocess.DEVNULL)
+            while not port_open(port):
+                time.sleep(0.05)
+            self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
+            self.notes.append(f"own redis-server on :{port} (none on 6379)")
+        self.env.update({"KAIZALA_AUTH_URL": sandbox_url, "KAIZALA_SANDBOX_URL": sandbox_url,
+                         "PYTHONUNBUFFERED": "1", "LOG_LEVEL": "WARNING", **(extra_env or {})})
+        os.environ.update(self.env)
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaizala_console.settings")
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)
+        self.flush_redis()
+        print("services: " + "; ".join(self.notes), flush=True)
+        return self
+
+    def flush_redis(self) -> None:
+        import redis
+
+        redis.Redis.from_url(self.env["REDIS_URL"]).flushdb()  # our own db number (or our own server)
+
+    def stop(self) -> None:
+        if self.redis_proc:
+            self.redis_proc.terminate()
+            self.redis_proc.wait()
+
+
+def celery_process(kind: str, *args: str, env: dict, log_name: str) -> subprocess.Popen:
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with (LOGS / f"{log_name}.log").open("w") as log:
+        return subprocess.Popen([sys.executable, "-m", "celery", "-A", "kaizala_console", kind, "-l", "WARNING", *args],
+                                cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+
+
+def start_worker(name: str, concurrency: int, env: dict) -> subprocess.Popen:
+    """A prefork worker with `concurrency` child processes; waits until it answers a ping."""
+    from kaizala_console.celery import app
+
+    node = f"{name}-{os.getpid()}"
+    proc = celery_process("worker", "--concurrency", str(concurrency), "--pool", "prefork", "--without-gossip",
+                          "--without-mingle", "--without-heartbeat", "-n", f"{node}@%h", env=env,
+                          log_name=f"worker-{name}")
+    deadline = time.monotonic() + 60
+    while not any(node in reply_name for reply in app.control.ping(timeout=0.5) for reply_name in reply):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"worker {name} did not start; see {LOGS}/worker-{name}.log")
+    return proc
+
+
+def start_beat(env: dict) -> subprocess.Popen:
+    schedule = LOGS / f"celerybeat-schedule-{os.getpid()}"
+    return celery_process("beat", "-s", str(schedule), env=env, log_name="beat")
+
+
+@contextmanager
+def fleet(concurrency: int, env: dict, name: str = "w"):
+    """One worker (prefork, `concurrency` children) and the one beat; stopped on exit."""
+    purge_queue()
+    worker = start_worker(f"{name}{concurrency}", concurrency, env)
+    beat = start_beat(env)
+    try:
+        time.sleep(2)  # beat's first ticks
+        yield worker, beat
+    finally:
+        stop(beat)
+        stop(worker)
+
+
+def sandbox_control(sandbox_url: str, method: str, path: str, **kwargs):
+    reply = requests.request(method, f"{sandbox_url}/_sandbox/{path}", timeout=60, **kwargs)
+    reply.raise_for_status()
+    return reply.json()
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def reset_console_data() -> None:
+    """Empty the tables a benchmark fills (only in the benchmark's own database)."""
+    from connectors.models import ApiCall, Connector, PhoneUser
+    from groups.models import Group
+    from messaging.models import Attempt, Message, Schedule
+
+    for model in (Attempt, Message, Schedule, ApiCall, Group, PhoneUser, Connector):
+        model.objects.all().delete()
+
+
+def reset_messages() -> None:
+    from connectors.models import ApiCall
+    from messaging.models import Attempt, Message
+
+    for model in (Attempt, Message, ApiCall):
+        model.objects.all().delete()
+
+
+def now():
+    from django.utils import timezone
+
+    return timezone.now()
+
+
+services: Services | None = None  # the running Services, set by each benchmark's main()
+
+
+def purge_queue() -> None:
+    from kaizala_console.celery import app
+
+    app.control.purge()
+
+
+def make_world(sandbox_url: str, *, connectors: int, users: int, prefix: str = "+9170000") -> list:
+    """`connectors` sandbox connectors, `users` active phone users spread over them, one group each.
+    Returns the console's Group rows (select_related phone_user)."""
+    from django.utils import timezone
+
+    from connectors.models import Connector, PhoneUser
+    from groups.models import Group
+    from tests.fixtures.console import create_kaizala_group
+
+    http = requests.Session()
+    console_connectors = []
+    for i in range(connectors):
+        made = http.post(f"{sandbox_url}/_sandbox/connectors", json={"name": f"Bench {i}"}, timeout=10).json()
+        console_connectors.append(Connector.objects.create(
+            name=f"Bench connector {i:02d}", application_id=made["applicationId"],
+            application_secret=made["applicationSecret"], auth_base_url=sandbox_url, status=Connector.Status.VERIFIED))
+    groups = []
+    for i in range(users):
+        connector = console_connectors[i % connectors]
+        mobile = f"{prefix}{i:05d}"
+        issued = http.post(f"{sandbox_url}/_sandbox/tokens", timeout=10, json={
+            "applicationId": connector.application_id, "kind": "user", "mobileNumber": mobile}).json()
+        token = http.get(f"{sandbox_url}/v1/accessToken", timeout=10, headers={
+            "applicationId": connector.application_id, "applicationSecret": connector.application_secret,
+            "refreshToken": issued["refreshToken"]}).json()
+        phone_user = PhoneUser.objects.create(
+            connector=connector, mobile_number=mobile, token_kind="user", state=PhoneUser.State.ACTIVE,
+            refresh_token=issued["refreshToken"], access_token=token["accessToken"],
+            access_token_expires_at=timezone.now() + timedelta(hours=23), endpoint_url=token["endpointUrl"])
+        kaizala_id = create_kaizala_group(phone_user, f"Bench group {i}")
+        groups.append(Group.objects.create(phone_user=phone_user, kaizala_id=kaizala_id, name=f"Bench group {i}",
+                                           state=Group.State.ACTIVE))
+    return groups
+
+
+def create_messages(groups: list, due_times: list, text: str = "benchmark message") -> None:
+    """One scheduled message per due time, round-robin over `groups`."""
+    import uuid
+
+    from django.utils import timezone
+
+    from messaging.models import Message
+
+    now = timezone.now()
+    broadcast = uuid.uuid4()
+    Message.objects.bulk_create([
+        Message(group=groups[i % len(groups)], text=f"{text} {i}", broadcast_id=broadcast,
+                status=Message.Status.SCHEDULED, due_at=due, scheduled_for=due, status_changed_at=now)
+        for i, due in enumerate(due_times)
+    ], batch_size=1000)
+
+
+def status_counts() -> dict:
+    from django.db.models import Count
+
+    from messaging.models import Message
+
+    return dict(Message.objects.values_list("status").annotate(n=Count("id")).order_by())
+
+
+def wait_until_settled(total: int, timeout: float, on_tick=None) -> dict:
+    """Poll until no message is scheduled/queued/sending/retrying (or `timeout`); returns the counts."""
+    deadline = time.monotonic() + timeout
+    while True:
+        counts = status_counts()
+        if on_tick:
+            on_tick(counts)
+        done = sum(counts.get(s, 0) for s in ("sent", "failed", "unconfirmed", "cancelled"))
+        if done >= total or time.monotonic() > deadline:
+            return counts
+        time.sleep(0.1)
+
+
+def sandbox_calls(sandbox_url: str, **filters) -> dict:
+    return requests.get(f"{sandbox_url}/_sandbox/calls", params=filters, timeout=30).json()
+
+
+def percentile(values: list[float], p: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def write_result(name: str, payload: dict) -> Path:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    out = RESULTS / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}.json"
+    out.write_text(json.dumps(payload, indent=2, default=str))
+    print(f"wrote {out.relative_to(ROOT)}")
+    return out
+
+
+def table(headers: list[str], rows: list[list]) -> str:
+    widths = [max(len(str(h)), *(len(str(r[i])) for r in rows)) for i, h in enumerate(headers)]
+    lines = ["  ".join(str(h).rjust(w) for h, w in zip(headers, widths, strict=True))]
+    lines += ["  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
+    return "\n".join(lines)

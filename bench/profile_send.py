@@ -1,0 +1,61 @@
+"""Profile the send path in-process: cProfile + query count of `message_send_run` for N queued messages.
+
+Not a test. Run: .venv/bin/python bench/profile_send.py [--messages 300]
+Same world as bench_throughput (20 connectors / phone users / groups, sandbox rate limit off, the
+console's limiter on with high limits). Prints queries per send, ms per send and the top functions.
+"""
+
+import argparse
+import cProfile
+import pstats
+import time
+
+import harness
+from harness import HIGH_LIMITS
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--messages", type=int, default=300)
+    parser.add_argument("--top", type=int, default=35)
+    parser.add_argument("--sort", default="cumulative", help="pstats sort key: cumulative, tottime, ...")
+    args = parser.parse_args()
+    server = harness.start_sandbox("--rate-limit", "off")
+    services = harness.Services().start(sandbox_url=server.base_url, extra_env=HIGH_LIMITS)
+    try:
+        from django.db import connection
+        from django.test.utils import CaptureQueriesContext
+
+        from messaging.models import Message
+        from messaging.services import message_send_run
+
+        harness.reset_console_data()
+        groups = harness.make_world(server.base_url, connectors=20, users=20)
+        harness.create_messages(groups, [harness.now()] * args.messages)
+        ids = list(Message.objects.values_list("pk", flat=True))
+        Message.objects.update(status=Message.Status.QUEUED)
+        for pk in ids[:20]:  # warm-up: connections, Lua scripts, imports
+            message_send_run(pk)
+        rest = ids[20:]
+        profiler = cProfile.Profile()
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            profiler.enable()
+            for pk in rest:
+                message_send_run(pk)
+            profiler.disable()
+            elapsed = time.perf_counter() - started
+        print(f"{len(rest)} sends: {elapsed / len(rest) * 1000:.2f} ms each, "
+              f"{len(queries) / len(rest):.1f} SQL queries each, statuses {harness.status_counts()}")
+        print("queries of one send:")
+        per = len(queries) // len(rest)
+        for q in queries.captured_queries[:per]:
+            print("   ", q["sql"][:160])
+        pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+    finally:
+        harness.stop_sandbox(server)
+        services.stop()
+
+
+if __name__ == "__main__":
+    main()
