@@ -78,7 +78,8 @@ def machine() -> dict:
 class Services:
     """The database and Redis of a benchmark run, and the environment its processes share."""
 
-    def __init__(self):
+    def __init__(self, db: str = BENCH_DB):
+        self.db = db
         self.env: dict[str, str] = {}
         self.redis_proc = None
         self.notes: list[str] = []
@@ -88,15 +89,15 @@ class Services:
             import psycopg
 
             with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
-                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [BENCH_DB]).fetchone():
-                    conn.execute(f'CREATE DATABASE "{BENCH_DB}"')
-            self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{BENCH_DB}"
-            self.notes.append(f"PostgreSQL 127.0.0.1:5432/{BENCH_DB}")
+                if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [self.db]).fetchone():
+                    conn.execute(f'CREATE DATABASE "{self.db}"')
+            self.env["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{self.db}"
+            self.notes.append(f"PostgreSQL 127.0.0.1:5432/{self.db}")
         elif require_postgres:
             raise SystemExit("this benchmark needs PostgreSQL on 127.0.0.1:5432")
         else:
-            self.env["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / 'bench.sqlite3'}"
-            self.notes.append("embedded SQLite var/bench.sqlite3 (PostgreSQL not reachable)")
+            self.env["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / f'{self.db}.sqlite3'}"
+            self.notes.append(f"embedded SQLite var/{self.db}.sqlite3 (PostgreSQL not reachable)")
         if port_open(6379):
             self.env["REDIS_URL"] = "redis://127.0.0.1:6379/9"
             self.notes.append("Redis 127.0.0.1:6379/9")

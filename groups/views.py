@@ -37,8 +37,12 @@ def group_list(request):
     )
     return render(request, "groups/group_list.html", {
         "page": Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
-        "phone_users": PhoneUser.objects.select_related("connector"), "types": Group.Type.choices,
-        "active_phone_users": selectors.active_phone_users(), **_sync_context(),
+        # Only what the menus show: full rows decrypt four secrets each (~3,000 Fernet
+        # decrypts per page with 500 phone users; bench/bench_pages.py).
+        "phone_users": PhoneUser.objects.select_related("connector").only("id", "mobile_number", "connector__name"),
+        "types": Group.Type.choices,
+        "active_phone_users": selectors.active_phone_users().only(
+            "id", "mobile_number", "token_kind", "connector__name"), **_sync_context(),
     })
 
 

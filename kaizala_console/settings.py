@@ -242,6 +242,8 @@ KAIZALA_RATE_LIMITS = {
     "connector": (env.int("KAIZALA_CONNECTOR_CALLS_PER_MINUTE", default=100), KAIZALA_RATE_LIMIT_PERIOD),
     "tenant": (env.int("KAIZALA_TENANT_CALLS_PER_MINUTE", default=300), KAIZALA_RATE_LIMIT_PERIOD),
 }
+# Calls a full bucket lets through back to back; the rest are spaced at (calls - burst) / period.
+KAIZALA_RATE_LIMIT_BURST = env.int("KAIZALA_RATE_LIMIT_BURST", default=2)
 KAIZALA_TENANT_KEY = env.str("KAIZALA_TENANT_KEY", default="default")
 KAIZALA_RATE_LIMIT_MAX_WAIT = env.float("KAIZALA_RATE_LIMIT_MAX_WAIT", default=10.0)
 # Access tokens expiring within this many seconds are refreshed by the periodic task.

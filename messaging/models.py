@@ -97,6 +97,8 @@ class Message(models.Model):
             models.Index(fields=["status_changed_at"], condition=Q(status__in=["queued", "sending"]),
                          name="msg_in_flight_idx"),
             models.Index(fields=["group", "-due_at"]),
+            # The message list's order (Meta.ordering): without it every page sorted the whole table.
+            models.Index(fields=["-due_at", "-id"], name="msg_list_order_idx"),
         ]
         constraints = [
             # A recurring fire creates exactly one message per group, however many dispatchers run.

@@ -11,6 +11,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.html import escape
+from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, role_required
@@ -48,9 +50,18 @@ def message_list(request):
     )
     return render(request, "messaging/message_list.html", {
         "page": Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
-        "statuses": Message.Status.choices, "groups": Group.objects.only("id", "name"),
-        "phone_users": PhoneUser.objects.only("id", "mobile_number"),
+        "statuses": Message.Status.choices,
+        "group_options": _options(Group.objects.values_list("id", "name"), filters["group"]),
+        "phone_user_options": _options(PhoneUser.objects.values_list("id", "mobile_number"), filters["phone_user"]),
     })
+
+
+def _options(choices, selected: str) -> str:
+    """<option>s built in Python: the template loop took ~250 ms for 10,000 groups (bench/bench_pages.py)."""
+    return mark_safe("".join(  # noqa: S308 - every label is escaped, values are integers
+        f'<option value="{pk}"{" selected" if str(pk) == selected else ""}>{escape(label)}</option>'
+        for pk, label in choices
+    ))
 
 
 @role_required(Role.OPERATOR)

@@ -1,0 +1,250 @@
+"""Benchmark 5: page latency and SQL query counts at scale, then 20 concurrent clients through gunicorn.
+
+Not a test. Run: .venv/bin/python bench/bench_pages.py [--repeat 30] [--clients 20] [--duration 15] [--reseed]
+
+Needs PostgreSQL (127.0.0.1:5432): uses its own database `kaizala_bench_pages`, seeded on first use
+with `manage.py seed_bench` (50 connectors, 500 phone users, 10,000 groups, 200,000 messages,
+500,000 call-log rows). Then, in-process with Django's test Client logged in as the seeded admin:
+server time p50/p95 over `--repeat` requests (after 3 warm-ups) and the SQL query count of the
+dashboard and every list and detail page, plus a filtered variant of each list showing few rows
+(the query count must not grow with the rows shown). Last, gunicorn (`--gunicorn-workers`, sync)
+serves the message list to `--clients` concurrent keep-alive clients (wrk when installed, else
+Python load-generator processes with http.client threads) for `--duration` seconds.
+Writes bench/results/pages-<timestamp>.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import re
+import shutil
+import subprocess
+import sys
+import threading
+import time
+
+import harness
+from harness import ROOT
+
+PAGES_DB = "kaizala_bench_pages"
+
+
+def targets() -> list[tuple[str, str, str]]:
+    """(name, url, kind) for every page; kind 'few' marks a filtered list showing few rows."""
+    from django.db.models import Count
+
+    from connectors.models import ApiCall, Connector, PhoneUser
+    from groups.models import Group
+    from messaging.models import Message, Schedule
+
+    connector = Connector.objects.order_by("pk").first()
+    phone_user = PhoneUser.objects.annotate(n=Count("groups")).order_by("-n", "pk").first()
+    group = Group.objects.order_by("pk").first()
+    message = Message.objects.order_by("-pk").first()
+    call = ApiCall.objects.order_by("-pk").first()
+    schedule = Schedule.objects.order_by("pk").first()
+    few_group = Message.objects.filter(status=Message.Status.CANCELLED).values_list("group_id", flat=True).first()
+    return [
+        ("dashboard", "/", "page"),
+        ("connector list", "/connectors/", "list"),
+        ("connector detail", f"/connectors/{connector.pk}/", "detail"),
+        ("phone user list", "/phone-users/", "list"),
+        ("phone user list, 1 connector", f"/phone-users/?connector={connector.pk}&state=login_failed", "few"),
+        ("phone user detail", f"/phone-users/{phone_user.pk}/", "detail"),
+        ("api call list", "/api-calls/", "list"),
+        ("api call list, filtered", f"/api-calls/?phone_user={phone_user.pk}&status=5xx", "few"),
+        ("api call list, last page", "/api-calls/?page=999999", "deep"),
+        ("api call detail", f"/api-calls/{call.pk}/", "detail"),
+        ("group list", "/groups/", "list"),
+        ("group list, search", "/groups/?q=Seed+group+00001", "few"),
+        ("group detail", f"/groups/{group.pk}/", "detail"),
+        ("message list", "/messages/", "list"),
+        ("message list, filtered", f"/messages/?status=cancelled&group={few_group}", "few"),
+        ("message list, last page", "/messages/?page=999999", "deep"),
+        ("message detail", f"/messages/{message.pk}/", "detail"),
+        ("schedule list", "/messages/schedules/", "list"),
+        ("schedule detail", f"/messages/schedules/{schedule.pk}/", "detail"),
+    ]
+
+
+def rows_shown(html: str) -> int:
+    return len(re.findall(r"<tr\b", html)) - len(re.findall(r"<thead\b", html))
+
+
+def measure_in_process(repeat: int) -> list[dict]:
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(get_user_model().objects.get(username="bench-admin"))
+    rows = []
+    for name, url, kind in targets():
+        for _ in range(3):
+            reply = client.get(url)
+        assert reply.status_code == 200, f"{url} -> {reply.status_code}"
+        # The request_started signal empties the query log, so start the capture from an empty log.
+        reset_queries()
+        with CaptureQueriesContext(connection) as queries:
+            reply = client.get(url)
+        times = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            client.get(url)
+            times.append((time.perf_counter() - started) * 1000)
+            reset_queries()
+        rows.append({"page": name, "url": url, "kind": kind, "queries": len(queries),
+                     "rowsShown": rows_shown(reply.content.decode()), "p50ms": round(harness.percentile(times, 50), 1),
+                     "p95ms": round(harness.percentile(times, 95), 1), "maxms": round(max(times), 1),
+                     "sql": [q["sql"][:300] for q in queries.captured_queries]})
+        print(f"  {name:<32} {rows[-1]['p95ms']:>8} ms p95  {rows[-1]['queries']:>3} queries", flush=True)
+    return rows
+
+
+def _client_thread(port, path, cookie, deadline, latencies, errors):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    headers = {"Cookie": f"sessionid={cookie}", "Host": "127.0.0.1"}
+    while time.perf_counter() < deadline:
+        started = time.perf_counter()
+        try:
+            conn.request("GET", path, headers=headers)
+            reply = conn.getresponse()
+            reply.read()
+            ok = reply.status == 200
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+            ok = False
+        if ok:
+            latencies.append(time.perf_counter() - started)
+        else:
+            errors.append(1)
+
+
+def _load_process(port, path, cookie, threads, duration, queue):
+    deadline = time.perf_counter() + duration
+    latencies: list[float] = []
+    errors: list[int] = []
+    workers = [threading.Thread(target=_client_thread, args=(port, path, cookie, deadline, latencies, errors))
+               for _ in range(threads)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    queue.put((latencies, len(errors)))
+
+
+def python_load(port, path, cookie, clients, duration, processes=2) -> dict:
+    queue = multiprocessing.Queue()
+    shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    procs = [multiprocessing.Process(target=_load_process, args=(port, path, cookie, n, duration, queue))
+             for n in shares]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    latencies = [x for r in results for x in r[0]]
+    return {"tool": f"python ({processes} processes x http.client threads)", "requests": len(latencies),
+            "errors": sum(r[1] for r in results), "reqPerSec": round(len(latencies) / duration, 1),
+            "p50ms": round(harness.percentile(latencies, 50) * 1000, 1),
+            "p95ms": round(harness.percentile(latencies, 95) * 1000, 1)}
+
+
+def wrk_load(port, path, cookie, clients, duration) -> dict:
+    script = harness.LOGS / "wrk-latency.lua"
+    script.write_text('done = function(summary, latency, requests)\n'
+                      '  io.write(string.format("P50 %d\\nP95 %d\\nREQ %d\\nERR %d\\n", latency:percentile(50),'
+                      ' latency:percentile(95), summary.requests, summary.errors.status + summary.errors.connect'
+                      ' + summary.errors.read + summary.errors.timeout))\nend\n')
+    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{duration:g}s", "--timeout", "30s",
+                          "-H", f"Cookie: sessionid={cookie}", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
+                         capture_output=True, text=True, check=True).stdout
+    fields = dict(re.findall(r"^(P50|P95|REQ|ERR) (\d+)$", out, re.M))
+    return {"tool": "wrk -t 2", "requests": int(fields["REQ"]), "errors": int(fields["ERR"]),
+            "reqPerSec": round(int(fields["REQ"]) / duration, 1), "p50ms": round(int(fields["P50"]) / 1000, 1),
+            "p95ms": round(int(fields["P95"]) / 1000, 1)}
+
+
+def concurrent_run(clients: int, duration: float, workers: int) -> dict:
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(get_user_model().objects.get(username="bench-admin"))
+    cookie = client.cookies["sessionid"].value
+    port = harness.free_port()
+    harness.LOGS.mkdir(parents=True, exist_ok=True)
+    with (harness.LOGS / "gunicorn-pages.log").open("w") as log:
+        web = subprocess.Popen([sys.executable, "-m", "gunicorn", "kaizala_console.wsgi", "-b", f"127.0.0.1:{port}",
+                                "-w", str(workers), "--worker-class", "sync"], cwd=ROOT, stdout=log,
+                               stderr=subprocess.STDOUT)
+    try:
+        while not harness.port_open(port):
+            time.sleep(0.1)
+        python_load(port, "/messages/", cookie, 4, 2.0)  # warm every gunicorn worker
+        load_before = harness.load()
+        if shutil.which("wrk"):
+            result = wrk_load(port, "/messages/", cookie, clients, duration)
+        else:
+            result = python_load(port, "/messages/", cookie, clients, duration)
+    finally:
+        harness.stop(web)
+    return {"page": "/messages/", "clients": clients, "seconds": duration, "gunicornWorkers": workers,
+            "loadavgBefore": load_before, **result}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument("--clients", type=int, default=20)
+    parser.add_argument("--duration", type=float, default=15.0)
+    parser.add_argument("--gunicorn-workers", type=int, default=4, help="sync workers (2 x cores)")
+    parser.add_argument("--reseed", action="store_true", help="empty and seed the pages database again")
+    parser.add_argument("--skip-concurrent", action="store_true")
+    args = parser.parse_args()
+
+    services = harness.Services(db=PAGES_DB).start(sandbox_url="http://127.0.0.1:8700", require_postgres=True)
+    try:
+        from django.core.management import call_command
+
+        from connectors.models import ApiCall
+        from messaging.models import Message
+
+        seeded = None
+        if args.reseed or Message.objects.count() < 200_000 or ApiCall.objects.count() < 500_000:
+            started = time.perf_counter()
+            call_command("seed_bench", reset=True)
+            seeded = round(time.perf_counter() - started, 1)
+        from django.db import connection
+
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        print(f"in-process, {args.repeat} requests per page (p95 target <= 150 ms):", flush=True)
+        load_before = harness.load()
+        pages = measure_in_process(args.repeat)
+        concurrent = None if args.skip_concurrent else concurrent_run(args.clients, args.duration,
+                                                                      args.gunicorn_workers)
+    finally:
+        services.stop()
+
+    print(f"\nPages at scale ({'; '.join(services.notes)}; load {load_before}); seed took {seeded} s")
+    print(harness.table(["page", "kind", "rows", "queries", "p50 ms", "p95 ms", "max ms"],
+                        [[p["page"], p["kind"], p["rowsShown"], p["queries"], p["p50ms"], p["p95ms"], p["maxms"]]
+                         for p in pages]))
+    if concurrent:
+        print(f"\n{concurrent['clients']} concurrent clients on {concurrent['page']} through gunicorn "
+              f"({concurrent['gunicornWorkers']} sync workers), {concurrent['tool']}, {concurrent['seconds']:g} s:")
+        print(harness.table(["requests", "errors", "req/s", "p50 ms", "p95 ms", "load"],
+                            [[concurrent["requests"], concurrent["errors"], concurrent["reqPerSec"],
+                              concurrent["p50ms"], concurrent["p95ms"], concurrent["loadavgBefore"][0]]]))
+    harness.write_result("pages", {"benchmark": "pages at scale", "machine": harness.machine(),
+                                   "services": services.notes, "seedSeconds": seeded, "repeat": args.repeat,
+                                   "pages": pages, "concurrent": concurrent})
+
+
+if __name__ == "__main__":
+    main()
