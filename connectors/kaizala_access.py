@@ -47,7 +47,12 @@ def recorder(connector: Connector | None, phone_user: PhoneUser | None) -> Recor
 @cache
 def _limiter_for(pid: int) -> kaizala.RateLimiter:
     # One per process: it registers its Lua scripts once and shares the process's Redis pool.
-    limits = {kind: kaizala.Limit(calls, period) for kind, (calls, period) in settings.KAIZALA_RATE_LIMITS.items()}
+    # A small burst: the bucket refills at (calls - burst) / period, so the burst is what a backlog loses
+    # (a tenth, the client's default, left a backlog at 90 % of the allowed rate; bench/bench_ratelimit.py).
+    limits = {
+        kind: kaizala.Limit(calls, period, burst=min(settings.KAIZALA_RATE_LIMIT_BURST, max(1, calls - 1)))
+        for kind, (calls, period) in settings.KAIZALA_RATE_LIMITS.items()
+    }
     return kaizala.RateLimiter(redis_client(), limits=limits, max_wait=settings.KAIZALA_RATE_LIMIT_MAX_WAIT)
 
 
