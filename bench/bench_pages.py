@@ -88,8 +88,9 @@ def measure_in_process(repeat: int) -> list[dict]:
         assert reply.status_code == 200, f"{url} -> {reply.status_code}"
         # The request_started signal empties the query log, so start the capture from an empty log.
         reset_queries()
-        with CaptureQueriesContext(connection) as queries:
+        with CaptureQueriesContext(connection) as capture:
             reply = client.get(url)
+        queries = list(capture.captured_queries)  # a view on the live log: copy it before the next reset
         times = []
         for _ in range(repeat):
             started = time.perf_counter()
@@ -99,7 +100,7 @@ def measure_in_process(repeat: int) -> list[dict]:
         rows.append({"page": name, "url": url, "kind": kind, "queries": len(queries),
                      "rowsShown": rows_shown(reply.content.decode()), "p50ms": round(harness.percentile(times, 50), 1),
                      "p95ms": round(harness.percentile(times, 95), 1), "maxms": round(max(times), 1),
-                     "sql": [q["sql"][:300] for q in queries.captured_queries]})
+                     "sql": [q["sql"][:300] for q in queries]})
         print(f"  {name:<32} {rows[-1]['p95ms']:>8} ms p95  {rows[-1]['queries']:>3} queries", flush=True)
     return rows
 
