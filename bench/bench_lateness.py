@@ -3,7 +3,7 @@
 Not a test. Run: .venv/bin/python bench/bench_lateness.py [--messages 500] [--spread 60] [--concurrency 2]
 
 Starts the sandbox (rate limit off), 20 connectors / phone users / groups, one worker (prefork,
-`--concurrency` children) and the one beat (dispatcher tick DISPATCH_TICK, default 1 s). Two cases,
+`--concurrency` children) and the one beat (dispatcher tick DISPATCH_TICK, default 0.5 s). Two cases,
 one after the other: `--messages` messages scheduled for the same instant (5 s ahead), then
 `--messages` spread evenly over `--spread` seconds. The console's limiter runs with high limits.
 Writes bench/results/lateness-<timestamp>.json.
@@ -66,7 +66,7 @@ def main() -> None:
         harness.stop_sandbox(server)
         services.stop()
 
-    tick = os.environ.get("DISPATCH_TICK", "1.0 (default)")
+    tick = os.environ.get("DISPATCH_TICK", "0.5 (default)")
     print(f"\nScheduling lateness (sent_at - scheduled_for), seconds; DISPATCH_TICK {tick}, "
           f"{args.concurrency} worker processes ({'; '.join(services.notes)}); target p99 <= 1 s for the spread case")
     print(harness.table(["case", "messages", "sent", "p50 s", "p99 s", "max s", "load"],

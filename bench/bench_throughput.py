@@ -6,7 +6,7 @@ Starts the sandbox (rate limit off), PostgreSQL/Redis when reachable (else the e
 20 connectors with one active phone user and one group each, a gunicorn web process (polled with
 the message list every 0.5 s during each run, as an operator watching would), then for each worker
 count: one Celery worker with `--concurrency N` (prefork, N child processes) plus the one beat
-(dispatcher tick DISPATCH_TICK, default 1 s, batch DISPATCH_BATCH), and `--messages` messages all due
+(dispatcher tick DISPATCH_TICK, default 0.5 s, batch DISPATCH_BATCH), and `--messages` messages all due
 at the same instant. Rate = messages / (last sent_at - due time), from the database.
 The console's own limiter runs, with limits set high through the environment so it never waits.
 
