@@ -20,6 +20,7 @@ Writes bench/results/throughput-<timestamp>.json.
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import threading
@@ -256,6 +257,8 @@ def main() -> None:
         "benchmark": "send throughput + memory", "machine": harness.machine(), "services": services.notes,
         "dispatch": "celery beat, DISPATCH_TICK and DISPATCH_BATCH from settings/env",
         "limiter": "on, connector/tenant limits set high via env", "references": refs, "console": runs,
+        "knobs": {k: os.environ.get(k, "default") for k in ("DISPATCH_TICK", "DISPATCH_BATCH", "DISPATCH_MAX_ROUNDS",
+                                                            "SEND_TASK_CHUNK")},
     })
 
 
