@@ -112,7 +112,9 @@ def main() -> None:
         client = redis.Redis.from_url(args.redis_url)
         prefix = f"bench:kaizala:{uuid.uuid4().hex}"
         limiter = RateLimiter(client, limits=NO_WAIT, prefix=prefix)
-        limited = KaizalaClient(endpoint, token, limiter=limiter, connector_key="bench", tenant_key="bench")
+        limited = KaizalaClient(
+            endpoint, token, limiter=limiter, limiter_keys={"connector": "bench", "tenant": "bench"}
+        )
 
         def send_limited():
             limited.send_message(group_id, "bench")

@@ -82,15 +82,13 @@ def auth_client(connector: Connector, phone_user: PhoneUser | None = None) -> ka
 
 
 def api_client(phone_user: PhoneUser) -> kaizala.KaizalaClient:
-    keys = limiter_keys(phone_user.connector)
     return kaizala.KaizalaClient(
         phone_user.endpoint_url,
         phone_user.access_token,
         timeouts=timeouts(),
         recorder=recorder(phone_user.connector, phone_user),
         limiter=limiter(),
-        connector_key=keys["connector"],
-        tenant_key=keys["tenant"],
+        limiter_keys=limiter_keys(phone_user.connector),
     )
 
 

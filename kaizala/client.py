@@ -7,7 +7,7 @@ that once with callbacks.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -64,23 +64,22 @@ class KaizalaClient:
         timeouts: Timeouts = DEFAULT_TIMEOUTS,
         recorder: Recorder | None = None,
         limiter: RateLimiter | None = None,
-        connector_key: str | None = None,
-        tenant_key: str | None = None,
+        limiter_keys: Mapping[str, str] | None = None,
         session: requests.Session | None = None,
     ):
+        """`limiter_keys` names the buckets each call takes a token from, as for `AuthClient`:
+        e.g. `{"connector": application_id, "tenant": tenant_id}`."""
         self.endpoint_url = endpoint_url
         self._token = access_token
         self._options = {
             "timeouts": timeouts,
             "recorder": recorder,
             "limiter": limiter,
-            "connector_key": connector_key,
-            "tenant_key": tenant_key,
+            "limiter_keys": limiter_keys,
             "session": session,
         }
-        keys = {k: v for k, v in (("connector", connector_key), ("tenant", tenant_key)) if v is not None}
         self._transport = Transport(
-            timeouts=timeouts, recorder=recorder, limiter=limiter, limiter_keys=keys, session=session
+            timeouts=timeouts, recorder=recorder, limiter=limiter, limiter_keys=limiter_keys, session=session
         )
 
     def __repr__(self) -> str:

@@ -99,13 +99,15 @@ SHARED = {"connector": Limit(calls=10, period=1.0, burst=3), "tenant": Limit(cal
 
 
 def test_four_processes_never_exceed_the_limit_in_any_window(key_prefix):
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: a child forked from a test process that already runs threads (the sandbox
+    # fixture, logging) can inherit a held lock and hang.
+    context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    until = time.time() + 3.0
+    until = time.time() + 5.0
     workers = [context.Process(target=_hammer, args=(key_prefix, until, out)) for _ in range(4)]
     for worker in workers:
         worker.start()
-    per_process = [out.get(timeout=15) for _ in workers]
+    per_process = [out.get(timeout=30) for _ in workers]
     for worker in workers:
         worker.join(timeout=5)
     grants = sorted(t for process in per_process for t in process)
@@ -126,7 +128,7 @@ def test_client_429_pauses_its_keys_for_every_process(scripted, redis_client, ke
     from .scripted_server import Reply
 
     limiter = RateLimiter(redis_client, limits=LIMITS, prefix=key_prefix, max_wait=0.05)
-    client = KaizalaClient(scripted.url, "tok", limiter=limiter, connector_key="c1", tenant_key="t1")
+    client = KaizalaClient(scripted.url, "tok", limiter=limiter, limiter_keys={"connector": "c1", "tenant": "t1"})
     scripted.reply(Reply(429, {"message": "too many"}, {"Retry-After": "1"}))
     with pytest.raises(RateLimited) as caught:
         client.send_message("g1", "hi")

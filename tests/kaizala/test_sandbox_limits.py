@@ -23,7 +23,9 @@ LIMITS = {
 
 def _send_until(endpoint, token, group_id, prefix, connector, until, out):
     limiter = RateLimiter(redis.Redis.from_url(REDIS_URL), limits=LIMITS, prefix=prefix, max_wait=10)
-    client = KaizalaClient(endpoint, token, limiter=limiter, connector_key=connector, tenant_key="t1", timeouts=FAST)
+    client = KaizalaClient(
+        endpoint, token, limiter=limiter, limiter_keys={"connector": connector, "tenant": "t1"}, timeouts=FAST
+    )
     sent = throttled = 0
     while time.time() < until:
         try:
@@ -48,9 +50,10 @@ def test_four_processes_with_the_limiter_get_no_429(sandbox, redis_client, key_p
     time.sleep(caught.value.retry_after + 0.1)
     start_id = max(c["id"] for c in sandbox.calls())
 
-    context = multiprocessing.get_context("fork")
+    # spawn, not fork: a child forked from a test process that runs threads can inherit a held lock.
+    context = multiprocessing.get_context("spawn")
     out = context.Queue()
-    until = time.time() + 4.5
+    until = time.time() + 6.0
     args = (user.token.endpoint_url, user.token.access_token, group_id, key_prefix, connector, until, out)
     workers = [context.Process(target=_send_until, args=args) for _ in range(4)]
     for worker in workers:
