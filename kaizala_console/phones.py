@@ -4,6 +4,8 @@ import phonenumbers
 from django.conf import settings
 from django.core.exceptions import ValidationError
 
+_MOBILE_TYPES = {phonenumbers.PhoneNumberType.MOBILE, phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE}
+
 
 def normalise_mobile(raw: str, region: str | None = None) -> str:
     """Return `raw` as E.164 (`+919876543210`), or raise ValidationError saying what is wrong.
@@ -26,4 +28,9 @@ def normalise_mobile(raw: str, region: str | None = None) -> str:
         raise ValidationError(f"“{text}” is too long for a mobile number of that country.")
     if not phonenumbers.is_valid_number(number):
         raise ValidationError(f"“{text}” is not a valid number (check the country code and length).")
+    # Kaizala runs on mobile phones: a landline or a service number can never receive its PIN.
+    if phonenumbers.number_type(number) not in _MOBILE_TYPES:
+        region = phonenumbers.region_code_for_number(number) or "its country"
+        raise ValidationError(f"“{text}” is not a mobile number (it reads as a landline or service number in "
+                              f"{region}); check the country code.")
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
