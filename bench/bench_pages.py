@@ -7,7 +7,8 @@ with `manage.py seed_bench` (50 connectors, 500 phone users, 10,000 groups, 200,
 500,000 call-log rows). Then, in-process with Django's test Client logged in as the seeded admin:
 server time p50/p95 over `--repeat` requests (after 3 warm-ups) and the SQL query count of the
 dashboard and every list and detail page, plus a filtered variant of each list showing few rows
-(the query count must not grow with the rows shown). Last, gunicorn (`--gunicorn-workers`, sync)
+(the query count must not grow with the rows shown). Last, gunicorn (`--workers 4 --threads 4`, as
+README's Production section)
 serves the message list to `--clients` concurrent keep-alive clients (wrk when installed, else
 Python load-generator processes with http.client threads) for `--duration` seconds.
 Writes bench/results/pages-<timestamp>.json.
@@ -170,7 +171,7 @@ def wrk_load(port, path, cookie, clients, duration) -> dict:
             "p95ms": round(int(fields["P95"]) / 1000, 1)}
 
 
-def concurrent_run(clients: int, duration: float, workers: int) -> dict:
+def concurrent_run(clients: int, duration: float, workers: int, threads: int) -> dict:
     from django.contrib.auth import get_user_model
     from django.test import Client
 
@@ -181,7 +182,7 @@ def concurrent_run(clients: int, duration: float, workers: int) -> dict:
     harness.LOGS.mkdir(parents=True, exist_ok=True)
     with (harness.LOGS / "gunicorn-pages.log").open("w") as log:
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "kaizala_console.wsgi", "-b", f"127.0.0.1:{port}",
-                                "-w", str(workers), "--worker-class", "sync"], cwd=ROOT, stdout=log,
+                                "--workers", str(workers), "--threads", str(threads)], cwd=ROOT, stdout=log,
                                stderr=subprocess.STDOUT)
     try:
         while not harness.port_open(port):
@@ -195,6 +196,7 @@ def concurrent_run(clients: int, duration: float, workers: int) -> dict:
     finally:
         harness.stop(web)
     return {"page": "/messages/", "clients": clients, "seconds": duration, "gunicornWorkers": workers,
+            "gunicornThreads": threads,
             "loadavgBefore": load_before, **result}
 
 
@@ -203,7 +205,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=30)
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--gunicorn-workers", type=int, default=4, help="sync workers (2 x cores)")
+    parser.add_argument("--gunicorn-workers", type=int, default=4, help="as README's Production section")
+    parser.add_argument("--gunicorn-threads", type=int, default=4, help="as README's Production section")
     parser.add_argument("--reseed", action="store_true", help="empty and seed the pages database again")
     parser.add_argument("--skip-concurrent", action="store_true")
     args = parser.parse_args()
@@ -228,7 +231,7 @@ def main() -> None:
         load_before = harness.load()
         pages = measure_in_process(args.repeat)
         concurrent = None if args.skip_concurrent else concurrent_run(args.clients, args.duration,
-                                                                      args.gunicorn_workers)
+                                                                      args.gunicorn_workers, args.gunicorn_threads)
     finally:
         services.stop()
 
@@ -238,7 +241,9 @@ def main() -> None:
                          for p in pages]))
     if concurrent:
         print(f"\n{concurrent['clients']} concurrent clients on {concurrent['page']} through gunicorn "
-              f"({concurrent['gunicornWorkers']} sync workers), {concurrent['tool']}, {concurrent['seconds']:g} s:")
+              f"(--workers {concurrent['gunicornWorkers']} --threads {concurrent['gunicornThreads']}), "
+              f"{concurrent['tool']}, "
+              f"{concurrent['seconds']:g} s:")
         print(harness.table(["requests", "errors", "req/s", "p50 ms", "p95 ms", "load"],
                             [[concurrent["requests"], concurrent["errors"], concurrent["reqPerSec"],
                               concurrent["p50ms"], concurrent["p95ms"], concurrent["loadavgBefore"][0]]]))

@@ -71,7 +71,8 @@ def main() -> None:
         cases = [True, False] if not args.only else [args.only == "on"]
         runs = []
         for on in cases:
-            print(f"limiter {'on' if on else 'off'}: {backlog} messages at {args.calls}/{args.window:g} s ...", flush=True)
+            print(f"limiter {'on' if on else 'off'}: {backlog} messages at {args.calls}/{args.window:g} s ...",
+                  flush=True)
             runs.append(run(server.base_url, group, calls=args.calls, window=args.window, backlog=backlog,
                             limiter_on=on, concurrency=args.concurrency))
     finally:

@@ -4,10 +4,11 @@ Not a test. Run: .venv/bin/python bench/bench_refresh.py [--users 50] [--per-use
 
 Starts the sandbox (rate limit off), `--users` phone users over 5 connectors with one group each,
 one worker (prefork, `--concurrency` children) and the beat, and `--users * --per-user` messages
-due within 20 ms, interleaved over the users. When a quarter of them are sent, the sandbox clock jumps 24 h + 10 min, so every access
-token the console holds is now expired (the console still believes they are valid, so only the
-401 -> refresh -> retry path can save the sends). Counts the refresh calls the sandbox saw
-(`/v1/accessToken`; target: exactly one per phone user) and the messages not sent (target: 0).
+due within 20 ms, interleaved over the users. When a quarter of them are sent, the sandbox clock
+jumps 24 h + 10 min, so every access token the console holds is now expired (the console still
+believes they are valid, so only the 401 -> refresh -> retry path can save the sends). Counts the
+refresh calls the sandbox saw (`/v1/accessToken`; target: exactly one per phone user) and the
+messages not sent (target: 0).
 Writes bench/results/refresh-<timestamp>.json.
 """
 
@@ -75,7 +76,8 @@ def main() -> None:
     result = {"phoneUsers": args.users, "messages": total, "expiredAfterSent": state["expired_at_sent"],
               "refreshCalls": refreshes["count"], "refreshStatuses": sorted({c["status"] for c in refreshes["calls"]}),
               "usersRefreshedTwiceOrMore": sum(1 for n in per_user.values() if n > 1),
-              "sendCalls401": unauthorized, "consoleCallLog": console_refreshes, "statuses": counts, "notSent": not_sent,
+              "sendCalls401": unauthorized, "consoleCallLog": console_refreshes, "statuses": counts,
+              "notSent": not_sent,
               "loadavgBefore": load_before, "loadavgAfter": harness.load()}
     print(f"\nToken refresh under load: {args.users} phone users, {total} messages, tokens expired after "
           f"{state['expired_at_sent']} sent ({'; '.join(services.notes)}); targets: refreshes = {args.users}, 0 failed")

@@ -27,10 +27,9 @@ import threading
 import time
 from pathlib import Path
 
+import harness
 import psutil
 import requests
-
-import harness
 from harness import HIGH_LIMITS, ROOT
 
 
@@ -191,7 +190,8 @@ def run_console(groups, n_messages: int, concurrency: int, web_pid: int, port: i
     seconds = (last - due).total_seconds() if last else float("nan")
     sent = counts.get("sent", 0)
     return {"workerProcesses": concurrency, "messages": n_messages, "sent": sent, "statuses": counts,
-            "seconds": round(seconds, 2), "perSec": round(sent / seconds, 1), "peakRssMiB": rss.report(), "cpuSeconds": cpu,
+            "seconds": round(seconds, 2), "perSec": round(sent / seconds, 1),
+            "peakRssMiB": rss.report(), "cpuSeconds": cpu,
             "webPolls": len(page_statuses), "webPollErrors": sum(s != 200 for s in page_statuses),
             "loadavgBefore": load_before, "loadavgAfter": harness.load()}
 
