@@ -144,7 +144,12 @@ class RateLimiter:
         budget = self.max_wait if max_wait is None else max_wait
         deadline = time.monotonic() + budget
         while True:
-            wait = self.try_acquire(keys)
+            try:
+                wait = self.try_acquire(keys)
+            except redis.RedisError as exc:
+                # Nothing was sent: the caller may try again later, as after any refusal to throttle.
+                raise RateLimited(f"the shared rate limiter is unavailable ({type(exc).__name__})",
+                                  retry_after=1.0, from_limiter=True) from exc
             if wait <= 0:
                 return
             if wait > deadline - time.monotonic():

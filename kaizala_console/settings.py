@@ -268,6 +268,8 @@ RETRY_BACKOFF_MAX = env.float("RETRY_BACKOFF_MAX", default=300.0)
 QUEUED_TIMEOUT = env.int("QUEUED_TIMEOUT", default=120)
 # A message sending this long lost its worker mid-call: it may have arrived, so it becomes unconfirmed.
 SENDING_TIMEOUT = env.int("SENDING_TIMEOUT", default=180)
+# How long a worker keeps retrying to record a send's outcome while the database is unreachable.
+FINISH_RETRY_SECONDS = env.float("FINISH_RETRY_SECONDS", default=30.0)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {

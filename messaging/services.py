@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import connection, transaction
+from django.db import InterfaceError, OperationalError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -370,6 +371,25 @@ def _after_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError
     return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED, detail, error)
 
 
+def _retry_database_outage(write):
+    """Run `write`, reconnecting and retrying while the database is unreachable (for up to about
+    FINISH_RETRY_SECONDS). What Kaizala answered is known only to this worker: losing it to a short
+    database outage would leave the message `sending` until the sweeper calls it unconfirmed."""
+    delay, waited = 0.25, 0.0
+    while True:
+        try:
+            return write()
+        except (OperationalError, InterfaceError):
+            if waited >= settings.FINISH_RETRY_SECONDS:
+                raise
+            log.warning("database unavailable while recording a send; retrying in %.2f s", delay)
+            if not connection.in_atomic_block:
+                connection.close()  # the next query opens a new connection
+            time.sleep(delay)
+            waited += delay
+            delay = min(delay * 2, 2.0)
+
+
 def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=False, **fields) -> str:
     now = timezone.now()
     if uncount:
@@ -378,14 +398,18 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
         fields["last_error"] = detail[:1000]
     else:
         fields.setdefault("last_error", detail[:1000])
-    with transaction.atomic():  # the attempt's outcome and the message's state in one commit
-        Attempt.objects.filter(pk=attempt.pk).update(
-            finished_at=now, outcome=outcome, detail=detail[:1000],
-            http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
-            error_class=type(error).__name__ if error else "",
-        )
-        # From `sending` only: if the sweeper already gave up on this attempt, its verdict stands.
-        moved = _move(message.pk, [Status.SENDING], status, **fields)
+
+    def record() -> bool:
+        with transaction.atomic():  # the attempt's outcome and the message's state in one commit
+            Attempt.objects.filter(pk=attempt.pk).update(
+                finished_at=now, outcome=outcome, detail=detail[:1000],
+                http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
+                error_class=type(error).__name__ if error else "",
+            )
+            # From `sending` only: if the sweeper already gave up on this attempt, its verdict stands.
+            return _move(message.pk, [Status.SENDING], status, **fields)
+
+    moved = _retry_database_outage(record)
     if not moved:
         log.warning("message %s left sending before its attempt finished; keeping the sweeper's state", message.pk)
     return status

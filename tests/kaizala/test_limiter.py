@@ -141,3 +141,16 @@ def test_client_429_pauses_its_keys_for_every_process(scripted, redis_client, ke
     other = RateLimiter(redis.Redis.from_url(REDIS_URL), limits=LIMITS, prefix=key_prefix)
     assert other.try_acquire({"tenant": "t1"}) > 0.8
     assert len(scripted.seen) == 1
+
+
+def test_an_unreachable_redis_is_a_refusal_to_throttle_not_a_crash():
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = RateLimiter(redis.Redis(port=port, socket_connect_timeout=0.5), limits=LIMITS, prefix="unreachable")
+    with pytest.raises(RateLimited) as caught:
+        down.acquire({"connector": "c1"})
+    assert caught.value.from_limiter is True and caught.value.retry_after == 1.0
+    assert "unavailable" in str(caught.value)

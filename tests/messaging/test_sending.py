@@ -208,3 +208,43 @@ def test_an_unconfirmed_message_is_resolved_by_the_operator(group, dispatch, san
     dispatch()
     assert Message.objects.get(pk=message.pk).status == Status.SENT
     assert len(sandbox.messages(group.kaizala_id)) == 2  # the dropped one had arrived: the operator chose
+
+
+@pytest.mark.django_db(transaction=True)  # the retry closes and reopens the connection for real
+def test_a_short_database_outage_while_recording_a_send_is_retried(group, sandbox, monkeypatch, settings):
+    from django.db import OperationalError
+
+    settings.FINISH_RETRY_SECONDS = 2
+    real_move, failures = services._move, []
+
+    def flaky_move(*args, **kwargs):
+        if len(failures) < 2:
+            failures.append(1)
+            raise OperationalError("server closed the connection unexpectedly")
+        return real_move(*args, **kwargs)
+
+    monkeypatch.setattr(services, "_move", flaky_move)
+    message = send_now(group)
+    Message.objects.filter(pk=message.pk).update(status=Status.QUEUED)
+    assert services.message_send_run(message.pk) == Status.SENT
+    message.refresh_from_db()
+    assert message.status == Status.SENT and message.reference_id
+    assert len(failures) == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_long_database_outage_gives_up_and_leaves_the_message_to_the_sweeper(group, sandbox, monkeypatch,
+                                                                              settings):
+    from django.db import OperationalError
+
+    settings.FINISH_RETRY_SECONDS = 0.5
+
+    def down(*args, **kwargs):
+        raise OperationalError("the database is down")
+
+    monkeypatch.setattr(services, "_move", down)
+    message = send_now(group)
+    Message.objects.filter(pk=message.pk).update(status=Status.QUEUED)
+    with pytest.raises(OperationalError):
+        services.message_send_run(message.pk)
+    assert Message.objects.get(pk=message.pk).status == Status.SENDING  # the sweeper's to judge

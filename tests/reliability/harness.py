@@ -39,6 +39,8 @@ WORKER_ENV = {
     # after 8 s instead of 120 s; one stuck in `sending` becomes unconfirmed after 12 s instead of 180 s.
     "QUEUED_TIMEOUT": "8",
     "SENDING_TIMEOUT": "12",
+    # A worker retries recording a send's outcome through a database outage for up to 8 s (below 12).
+    "FINISH_RETRY_SECONDS": "8",
     # Retries after 502/503/connection errors come back after ~0.2, 0.4, 0.8 ... s instead of 2, 4, 8 ...
     "RETRY_BACKOFF_BASE": "0.2",
     "RETRY_BACKOFF_MAX": "3",
