@@ -9,6 +9,7 @@ from functools import wraps
 
 from django.contrib.auth.mixins import AccessMixin
 from django.core.exceptions import PermissionDenied
+from django.views.decorators.http import require_safe
 
 
 class Role(enum.IntEnum):
@@ -53,6 +54,11 @@ def role_required(role: Role):
         return wrapped
 
     return decorator
+
+
+def read_only_page(view):
+    """A page every role may read (GET/HEAD); any other method is 405, so nothing can be done through it."""
+    return require_safe(role_required(Role.VIEWER)(view))
 
 
 class RoleRequiredMixin(AccessMixin):

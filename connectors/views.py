@@ -7,7 +7,7 @@ from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Role, role_required
+from accounts.roles import Role, read_only_page, role_required
 from connectors import sandbox_control, selectors, services
 from connectors.forms import ConnectorForm, OnboardForm, PinForm, PortalTokenForm
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
@@ -22,12 +22,12 @@ def _page(request, queryset):
 # --- connectors ---------------------------------------------------------------------------------------
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def connector_list(request):
     return render(request, "connectors/connector_list.html", {"connectors": selectors.connector_list()})
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def connector_detail(request, pk):
     connector = get_object_or_404(selectors.connector_list(), pk=pk)
     phone_users = selectors.phone_user_list(connector_id=pk)
@@ -99,7 +99,7 @@ def connector_set_active(request, pk, active):
 # --- phone users --------------------------------------------------------------------------------------
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def phone_user_list(request):
     state = request.GET.get("state") or None
     users = selectors.phone_user_list(connector_id=request.GET.get("connector") or None, state=state)
@@ -151,7 +151,7 @@ def _phone_user_context(phone_user, pin_form=None):
     }
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def phone_user_detail(request, pk):
     phone_user = get_object_or_404(PhoneUser.objects.select_related("connector"), pk=pk)
     calls = list(ApiCall.objects.filter(phone_user=phone_user).defer("request_body", "response_body")[:10])
@@ -160,7 +160,7 @@ def phone_user_detail(request, pk):
     return render(request, "connectors/phone_user_detail.html", {**_phone_user_context(phone_user), "calls": calls})
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def phone_user_status(request, pk):
     """The wizard's live part, polled by htmx while a task is working. When the work is done the whole
     page reloads, since the token details around the wizard changed too."""
@@ -233,7 +233,7 @@ def phone_user_remove(request, pk):
 # --- API call log -------------------------------------------------------------------------------------
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def api_call_list(request):
     filters = {key: request.GET.get(key) or None for key in ("connector", "phone_user", "status", "method")}
     calls = selectors.api_call_list(
@@ -246,7 +246,7 @@ def api_call_list(request):
     })
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def api_call_detail(request, pk):
     call = get_object_or_404(ApiCall.objects.select_related("connector", "phone_user"), pk=pk)
     return render(request, "connectors/api_call_detail.html", {"call": call})

@@ -11,7 +11,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Role, role_required
+from accounts.roles import Role, read_only_page, role_required
 from connectors.models import PhoneUser
 from groups import membership, selectors, services
 from groups.forms import GroupCreateForm, MembersForm, RoleForm, SubGroupForm
@@ -31,7 +31,7 @@ def _group_or_404(pk) -> Group:
 # --- list, create, sync --------------------------------------------------------------------------
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def group_list(request):
     filters = {key: (request.GET.get(key) or "").strip() for key in ("q", "phone_user", "type")}
     groups = selectors.group_list(
@@ -66,7 +66,7 @@ def _sync_context():
     return {"syncs": selectors.latest_syncs(), "sync_running": selectors.sync_is_running()}
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def sync_status(request):
     """The sync panel, polled by htmx while a sync runs; the page reloads when it is done."""
     context = _sync_context()
@@ -123,13 +123,13 @@ def _detail_context(request, group, **forms):
     }
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def group_detail(request, pk):
     group = _group_or_404(pk)
     return render(request, "groups/group_detail.html", _detail_context(request, group))
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def group_status(request, pk):
     """The live part of the detail page, polled while a task works; the page reloads when it is done."""
     group = _group_or_404(pk)

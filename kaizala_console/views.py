@@ -1,9 +1,11 @@
 """Console-wide pages that belong to no single app."""
 
 from django.shortcuts import render
+from django.views.decorators.http import require_safe
 
 from messaging import selectors as messaging_selectors
 
 
+@require_safe
 def dashboard(request):
     return render(request, "dashboard.html", messaging_selectors.dashboard())

@@ -15,7 +15,7 @@ from django.utils.dateparse import parse_date
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
-from accounts.roles import Role, role_required
+from accounts.roles import Role, read_only_page, role_required
 from accounts.timezones import user_time_zone_name
 from connectors.models import PhoneUser
 from groups.models import Group
@@ -40,7 +40,7 @@ def _uuid(value: str):
         return None
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def message_list(request):
     filters = {key: request.GET.get(key, "") for key in ("status", "group", "phone_user", "from", "to", "broadcast")}
     messages = selectors.message_list(
@@ -100,7 +100,7 @@ def _message_or_404(pk) -> Message:
         raise Http404("No such message.") from None
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def message_detail(request, pk):
     message = _message_or_404(pk)
     # Poll while the status may change soon: in flight, or due within the next few minutes.
@@ -154,14 +154,14 @@ def message_action(request, pk, action):
     return redirect("messaging:detail", pk=pk)
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def schedule_list(request):
     return render(request, "messaging/schedule_list.html", {
         "page": Paginator(selectors.schedule_list(), PAGE_SIZE).get_page(request.GET.get("page")),
     })
 
 
-@role_required(Role.VIEWER)
+@read_only_page
 def schedule_detail(request, pk):
     schedule = get_object_or_404(selectors.schedule_list(), pk=pk)
     return render(request, "messaging/schedule_detail.html", {

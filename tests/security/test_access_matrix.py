@@ -16,7 +16,8 @@ WHO = (ANON, VIEWER, OPERATOR, ADMIN)
 
 # Shorthands: the four statuses for (anonymous, Viewer, Operator, Admin).
 L = 302  # anonymous → the login page
-READ = (L, 200, 200, 200)  # a read-only page (a POST to it renders the page; nothing is written)
+READ = (L, 200, 200, 200)  # a read-only page, for every role
+NO_POST = (L, 405, 405, 405)  # ... which answers any other method with 405
 OPERATOR_FORM = (L, 403, 200, 200)
 ADMIN_FORM = (L, 403, 403, 200)
 
@@ -30,39 +31,39 @@ def post_only(who: str, ok: int) -> dict:
 
 # URL name → {method: (anonymous, Viewer, Operator, Admin)}
 MATRIX = {
-    "dashboard": {"GET": READ, "POST": READ},
+    "dashboard": {"GET": READ, "POST": NO_POST},
     "login": {"GET": (200, 302, 302, 302), "POST": (200, 302, 302, 302)},  # logged in → sent on
     "logout": {"GET": (L, 405, 405, 405), "POST": (L, 302, 302, 302)},
     "password_change": {"GET": READ, "POST": READ},  # anyone logged in, for themselves; empty POST → errors
     "password_change_done": {"GET": READ, "POST": (L, 405, 405, 405)},
     "preferences": {"GET": READ, "POST": READ},
     # connectors and phone users: read by all roles, changed by Admins only
-    "connectors:list": {"GET": READ, "POST": READ},
-    "connectors:detail": {"GET": READ, "POST": READ},
+    "connectors:list": {"GET": READ, "POST": NO_POST},
+    "connectors:detail": {"GET": READ, "POST": NO_POST},
     "connectors:create": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:create_in_sandbox": post_only("admin", 302),
     "connectors:edit": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:activate": post_only("admin", 302),
     "connectors:deactivate": post_only("admin", 302),
-    "connectors:phone_users": {"GET": READ, "POST": READ},
+    "connectors:phone_users": {"GET": READ, "POST": NO_POST},
     "connectors:onboard": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:add_token": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
-    "connectors:phone_user": {"GET": READ, "POST": READ},
-    "connectors:phone_user_status": {"GET": READ, "POST": READ},
+    "connectors:phone_user": {"GET": READ, "POST": NO_POST},
+    "connectors:phone_user_status": {"GET": READ, "POST": NO_POST},
     "connectors:submit_pin": post_only("admin", 400),  # an empty PIN: the form again, with its error
     "connectors:resend_pin": post_only("admin", 302),
     "connectors:retry": post_only("admin", 302),
     "connectors:reonboard": post_only("admin", 302),
     "connectors:remove": post_only("admin", 302),
-    "connectors:calls": {"GET": READ, "POST": READ},
-    "connectors:call": {"GET": READ, "POST": READ},
+    "connectors:calls": {"GET": READ, "POST": NO_POST},
+    "connectors:call": {"GET": READ, "POST": NO_POST},
     # groups: read by all roles, changed by Operators and Admins
-    "groups:list": {"GET": READ, "POST": READ},
+    "groups:list": {"GET": READ, "POST": NO_POST},
     "groups:create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "groups:sync": post_only("operator", 404),  # no phone user named in the POST
-    "groups:sync_status": {"GET": READ, "POST": READ},
-    "groups:detail": {"GET": READ, "POST": READ},
-    "groups:status": {"GET": READ, "POST": READ},
+    "groups:sync_status": {"GET": READ, "POST": NO_POST},
+    "groups:detail": {"GET": READ, "POST": NO_POST},
+    "groups:status": {"GET": READ, "POST": NO_POST},
     "groups:refresh": post_only("operator", 302),
     "groups:retry": post_only("operator", 302),
     "groups:members_add": post_only("operator", 400),
@@ -72,13 +73,13 @@ MATRIX = {
     "groups:subscribers_add": post_only("operator", 400),
     "groups:subscriber_remove": post_only("operator", 302),
     # messages and schedules: read by all roles, changed by Operators and Admins
-    "messaging:list": {"GET": READ, "POST": READ},
+    "messaging:list": {"GET": READ, "POST": NO_POST},
     "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
-    "messaging:detail": {"GET": READ, "POST": READ},
+    "messaging:detail": {"GET": READ, "POST": NO_POST},
     "messaging:edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:action": post_only("operator", 302),
-    "messaging:schedules": {"GET": READ, "POST": READ},
-    "messaging:schedule": {"GET": READ, "POST": READ},
+    "messaging:schedules": {"GET": READ, "POST": NO_POST},
+    "messaging:schedule": {"GET": READ, "POST": NO_POST},
     "messaging:schedule_action": post_only("operator", 302),
 }
 # The Django admin (users and roles): only staff get in, and no test user here is staff, so every one of
