@@ -21,13 +21,12 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from django.db import connection
 from django.utils import timezone
 
 from groups.models import Group
 from messaging.models import Message
-from tests.fixtures.celery_worker import ROOT, celery_env
+from tests.fixtures.celery_worker import ROOT, celery_env, wait_for
 
 ARTIFACTS = ROOT / "test-artifacts"
 FIGURES = ARTIFACTS / "reliability-figures.md"
@@ -184,15 +183,9 @@ def status_counts(texts=None) -> collections.Counter:
     return collections.Counter(rows.values_list("status", flat=True))
 
 
-def wait_until(predicate, timeout: float, what: str, interval: float = 0.25):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out after {timeout:.0f} s waiting for {what}; statuses now {dict(status_counts())}")
-        time.sleep(interval)
+def wait_until(predicate, timeout: float, what: str):
+    return wait_for(predicate, timeout, interval=0.25, message=what,
+                    detail=lambda: f"statuses now {dict(status_counts())}")
 
 
 def all_final(texts) -> bool:
