@@ -135,11 +135,21 @@ class Services:
             self.redis_proc.wait()
 
 
+def production_env() -> dict:
+    """DEBUG off, as in production (no query log in the workers), with the local secrets the
+    benchmark process uses (DEBUG off needs them from the environment)."""
+    var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
+    return {"DEBUG": "false", "SECRET_KEY": (var / "secret_key").read_text().strip(),
+            "FIELD_ENCRYPTION_KEYS": (var / "field_encryption_keys").read_text().strip()}
+
+
 def celery_process(kind: str, *args: str, env: dict, log_name: str) -> subprocess.Popen:
+    """Workers and beat run with DEBUG off (production_env); `env` may override."""
     LOGS.mkdir(parents=True, exist_ok=True)
     with (LOGS / f"{log_name}.log").open("w") as log:
         return subprocess.Popen([sys.executable, "-m", "celery", "-A", "kaizala_console", kind, "-l", "WARNING", *args],
-                                cwd=ROOT, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
+                                cwd=ROOT, env={**os.environ, **production_env(), **env}, stdout=log,
+                                stderr=subprocess.STDOUT)
 
 
 def start_worker(name: str, concurrency: int, env: dict) -> subprocess.Popen:
