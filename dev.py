@@ -183,7 +183,7 @@ def cmd_test(args: argparse.Namespace, pytest_args: list[str]) -> int:
         say(f"Database: PostgreSQL ({database})")
     else:
         env.pop("DATABASE_URL", None)
-        say("Database: SQLite (the embedded default; PostgreSQL-only checks run in CI)")
+        say("Database: SQLite (the embedded default)")
     if not Path("/usr/bin/chromium").exists() and not shutil.which("chromium"):
         say("Chromium not found: browser tests will be skipped (apt-get install chromium)")
     try:
