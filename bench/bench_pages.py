@@ -185,7 +185,7 @@ def concurrent_run(clients: int, duration: float, workers: int, threads: int) ->
                                 "--workers", str(workers), "--threads", str(threads)], cwd=ROOT, stdout=log,
                                stderr=subprocess.STDOUT)
     try:
-        while not harness.port_open(port):
+        while not harness.port_open("127.0.0.1", port):
             time.sleep(0.1)
         python_load(port, "/messages/", cookie, 4, 2.0)  # warm every gunicorn worker
         load_before = harness.load()

@@ -126,7 +126,7 @@ def start_gunicorn(port: int) -> subprocess.Popen:
     with (harness.LOGS / "gunicorn.log").open("w") as log:
         proc = subprocess.Popen([sys.executable, "-m", "gunicorn", "kaizala_console.wsgi", "-b", f"127.0.0.1:{port}",
                                  "-w", "1", "--access-logfile", "-"], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    while not harness.port_open(port):
+    while not harness.port_open("127.0.0.1", port):
         if proc.poll() is not None:
             raise RuntimeError("gunicorn did not start; see var/bench-logs/gunicorn.log")
         time.sleep(0.1)

@@ -16,7 +16,6 @@ import json
 import os
 import platform
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -31,24 +30,12 @@ RESULTS = ROOT / "bench" / "results"
 LOGS = ROOT / "var" / "bench-logs"
 sys.path.insert(0, str(ROOT))
 
+from dev import free_port, port_open  # noqa: E402  (one copy of the process helpers)
+from dev import stop_process as stop  # noqa: E402
 from tests.fixtures.sandbox import start_sandbox, stop_sandbox  # noqa: E402,F401
 
 BENCH_DB = "kaizala_bench"
 HIGH_LIMITS = {"KAIZALA_CONNECTOR_CALLS_PER_MINUTE": "6000000", "KAIZALA_TENANT_CALLS_PER_MINUTE": "18000000"}
-
-
-def port_open(port: int, host: str = "127.0.0.1") -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=0.5):
-            return True
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def load() -> list[float]:
@@ -85,7 +72,7 @@ class Services:
         self.notes: list[str] = []
 
     def start(self, *, sandbox_url: str, require_postgres: bool = False, extra_env: dict | None = None) -> Services:
-        if port_open(5432):
+        if port_open("127.0.0.1", 5432):
             import psycopg
 
             with psycopg.connect("host=127.0.0.1 user=postgres dbname=postgres", autocommit=True) as conn:
@@ -98,7 +85,7 @@ class Services:
         else:
             self.env["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / f'{self.db}.sqlite3'}"
             self.notes.append(f"embedded SQLite var/{self.db}.sqlite3 (PostgreSQL not reachable)")
-        if port_open(6379):
+        if port_open("127.0.0.1", 6379):
             self.env["REDIS_URL"] = "redis://127.0.0.1:6379/9"
             self.notes.append("Redis 127.0.0.1:6379/9")
         else:
@@ -106,7 +93,7 @@ class Services:
             self.redis_proc = subprocess.Popen(
                 [shutil.which("redis-server") or "redis-server", "--port", str(port), "--save", "",
                  "--appendonly", "no"], stdout=subprocess.DEVNULL)
-            while not port_open(port):
+            while not port_open("127.0.0.1", port):
                 time.sleep(0.05)
             self.env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
             self.notes.append(f"own redis-server on :{port} (none on 6379)")
@@ -191,15 +178,6 @@ def sandbox_control(sandbox_url: str, method: str, path: str, **kwargs):
     reply = requests.request(method, f"{sandbox_url}/_sandbox/{path}", timeout=60, **kwargs)
     reply.raise_for_status()
     return reply.json()
-
-
-def stop(proc: subprocess.Popen) -> None:
-    proc.terminate()
-    try:
-        proc.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
 
 
 def reset_console_data() -> None:

