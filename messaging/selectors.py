@@ -55,4 +55,5 @@ def dashboard() -> dict:
         "sent_last_hour": sent_last_hour,
         "per_minute_last_hour": round(sent_last_hour / 60, 1),
         "warning_horizon": connector_selectors.refresh_token_warning_horizon(),
+        "getting_started": not PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE).exists(),
     }

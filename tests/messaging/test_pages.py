@@ -180,3 +180,13 @@ def test_the_dashboard_counts_and_lists(client_for, local_group):
     assert "Failed messages" in page and "Unconfirmed messages" in page
     assert "m-scheduled" in page
     assert "1 message sent" in page
+
+
+def test_the_dashboard_shows_getting_started_until_a_phone_user_is_active(client_for):
+    client = client_for(Role.ADMIN)
+    assert "Getting started" in client.get(reverse("dashboard")).content.decode()
+    from connectors.models import Connector
+
+    connector = Connector.objects.create(name="c", application_id="a", application_secret="s")
+    PhoneUser.objects.create(connector=connector, mobile_number="+919812345678", state=PhoneUser.State.ACTIVE)
+    assert "Getting started" not in client.get(reverse("dashboard")).content.decode()
