@@ -35,7 +35,10 @@ def message_detail(pk) -> Message:
 
 
 def schedule_list() -> QuerySet[Schedule]:
-    return Schedule.objects.prefetch_related("groups").annotate(message_count=Count("messages"))
+    # Meta.ordering does not apply to an aggregate query: order explicitly, or pages may overlap.
+    return Schedule.objects.prefetch_related("groups").annotate(message_count=Count("messages")).order_by(
+        "-created_at", "-id"
+    )
 
 
 def dashboard() -> dict:
