@@ -23,7 +23,8 @@ import venv
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
-VENV = ROOT / ".venv"
+# DEV_VENV picks another virtualenv, e.g. one per Python version (CI checks 3.12 and 3.13 beside 3.11).
+VENV = ROOT / os.environ.get("DEV_VENV", ".venv")
 VAR = ROOT / "var"
 REQUIREMENTS = ROOT / "requirements-dev.txt"
 VENV_PYTHON = VENV / "bin" / "python"
