@@ -1,6 +1,5 @@
 """Group pages. Thin: rules are in services and membership; no Kaizala call is made here."""
 
-from html import escape
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -8,7 +7,6 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, read_only_page, role_required
@@ -16,6 +14,7 @@ from connectors.models import PhoneUser
 from groups import membership, selectors, services
 from groups.forms import GroupCreateForm, MembersForm, RoleForm, SubGroupForm
 from groups.models import Group, GroupMember, GroupSubscriber
+from kaizala_console.menus import select_options
 
 PAGE_SIZE = 25
 SUBSCRIBER_PAGE_SIZE = 50
@@ -42,24 +41,17 @@ def group_list(request):
         "page": Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
         # Both phone-user menus from plain tuples: full rows decrypted four secrets each (~3,000 Fernet
         # decrypts a page with 500 phone users), and the template loops took ~40 ms (bench/bench_pages.py).
-        "phone_user_options": _options(
+        "phone_user_options": select_options(
             ((pk, f"{mobile} ({connector})") for pk, mobile, connector in PhoneUser.objects.order_by(
                 "mobile_number").values_list("id", "mobile_number", "connector__name")), filters["phone_user"]),
         "types": Group.Type.choices,
-        "active_phone_user_options": _options(
+        "active_phone_user_options": select_options(
             (pk, f"{mobile} · {PhoneUser.TokenKind(kind).label} · {connector}")
             for pk, mobile, kind, connector in selectors.active_phone_users().order_by("mobile_number").values_list(
                 "id", "mobile_number", "token_kind", "connector__name")),
         **_sync_context(),
     })
 
-
-def _options(choices, selected: str = "") -> str:
-    """<option>s built in Python; every label is escaped and every value is an integer pk."""
-    return mark_safe("".join(  # noqa: S308
-        f'<option value="{pk}"{" selected" if str(pk) == selected else ""}>{escape(label)}</option>'
-        for pk, label in choices
-    ))
 
 
 def _sync_context():
