@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "axes",
     "csp",
+    "django_filters",
     "kaizala_console",
     "accounts",
     "connectors",
