@@ -8,6 +8,7 @@ there yet. Functions ending in `_run` make the Kaizala calls and are called from
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -43,8 +44,29 @@ def connector_save(*, connector: Connector, changed: set[str] | None = None) -> 
     return connector
 
 
-def connector_set_active(*, connector: Connector, active: bool) -> None:
-    Connector.objects.filter(pk=connector.pk).update(is_active=active, updated_at=timezone.now())
+class ConnectorInactive(Exception):
+    """The connector is deactivated: nothing is sent or changed at Kaizala through it."""
+
+
+# What deactivating (or reactivating) a connector does beyond this app, said by the apps above it
+# (messaging holds the sends), which register here from their AppConfig.ready(): connectors imports none
+# of them. Each entry: (connector, active) → sentences for the confirmation page.
+ACTIVATION_EFFECTS: list[Callable[[Connector, bool], list[str]]] = []
+
+
+def connector_activation_effects(*, connector: Connector, active: bool) -> list[str]:
+    """What setting the connector (in)active will affect, for the page that asks first."""
+    effects = [sentence for describe in ACTIVATION_EFFECTS for sentence in describe(connector, active)]
+    if not active:
+        effects.append("No token of its phone users is refreshed, and its phone users cannot be chosen for new "
+                       "groups or messages.")
+    return effects
+
+
+def connector_set_active(*, connector: Connector, active: bool) -> bool:
+    """Compare-and-set; False when it already was. Deactivated: the workers refuse to act through it."""
+    return bool(Connector.objects.filter(pk=connector.pk, is_active=not active).update(
+        is_active=active, updated_at=timezone.now()))
 
 
 def _connector_checked(connector: Connector, status: str, detail: str = "") -> None:
@@ -297,6 +319,8 @@ def phone_user_refresh_access_token(*, phone_user_id: int, failed_token: str | N
     """
     with kaizala_access.refresh_lock(phone_user_id):
         phone_user = PhoneUser.objects.select_related("connector").get(pk=phone_user_id)
+        if not phone_user.connector.is_active:
+            raise ConnectorInactive(f"Connector “{phone_user.connector.name}” is deactivated.")
         if phone_user.state != State.ACTIVE:
             raise ReauthRequired(phone_user.last_error or f"phone user is {phone_user.get_state_display()}")
         if failed_token is not None and phone_user.access_token != failed_token:
@@ -334,7 +358,8 @@ def tokens_refresh_expiring() -> int:
 
     horizon = timezone.now() + timedelta(seconds=settings.TOKEN_REFRESH_MARGIN)
     ids = list(
-        PhoneUser.objects.filter(state=State.ACTIVE, access_token_expires_at__lte=horizon).values_list("pk", flat=True)
+        PhoneUser.objects.filter(state=State.ACTIVE, access_token_expires_at__lte=horizon, connector__is_active=True)
+        .values_list("pk", flat=True)
     )
     for pk in ids:
         refresh_access_token.delay(pk)

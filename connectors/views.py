@@ -5,12 +5,14 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_POST
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Role, read_only_page, role_required
 from connectors import sandbox_control, selectors, services
 from connectors.forms import ConnectorForm, OnboardForm, PinForm, PortalTokenForm
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
+from kaizala_console.confirm import is_confirmed, render_confirm
 
 PAGE_SIZE = 50
 
@@ -88,11 +90,23 @@ def connector_edit(request, pk):
 
 
 @role_required(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def connector_set_active(request, pk, active):
+    """Asks first, saying what it holds (deactivate) or sends now (reactivate)."""
     connector = get_object_or_404(Connector, pk=pk)
-    services.connector_set_active(connector=connector, active=active)
-    messages.success(request, f"Connector “{connector.name}” {'activated' if active else 'deactivated'}.")
+    if not is_confirmed(request):
+        verb = "Reactivate" if active else "Deactivate"
+        question = (f"Kaizala calls through “{connector.name}” start again." if active else
+                    f"Nothing will be sent or changed at Kaizala through “{connector.name}” until it is reactivated.")
+        return render_confirm(
+            request, title=f"{verb} connector “{connector.name}”?", question=question,
+            effects=services.connector_activation_effects(connector=connector, active=active),
+            confirm_label=f"{verb} it", cancel_url=reverse("connectors:detail", args=[pk]), danger=not active,
+        )
+    if services.connector_set_active(connector=connector, active=active):
+        messages.success(request, f"Connector “{connector.name}” {'reactivated' if active else 'deactivated'}.")
+    else:
+        messages.info(request, f"Connector “{connector.name}” already was {'active' if active else 'deactivated'}.")
     return redirect("connectors:detail", pk=pk)
 
 

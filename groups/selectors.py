@@ -32,7 +32,7 @@ def group_is_busy(group: Group) -> bool:
 
 
 def active_phone_users() -> QuerySet[PhoneUser]:
-    return PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE).select_related("connector")
+    return PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE, connector__is_active=True).select_related("connector")
 
 
 def latest_syncs() -> list[GroupSync]:
