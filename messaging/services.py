@@ -59,7 +59,8 @@ class Audience:
 
 def check_groups_sendable(groups) -> None:
     problems = []
-    for group in groups:
+    # Read afresh: the rows a form validated may be stale (a connector deactivated meanwhile, say).
+    for group in Group.objects.filter(pk__in=[g.pk for g in groups]).select_related("phone_user__connector"):
         phone_user = group.phone_user
         if group.missing_since:
             problems.append(f"“{group.name}” is no longer at Kaizala")
