@@ -1,7 +1,8 @@
 # ruff: noqa: E501  (one row a line reads best in a table)
 """The bad-input table: the single source that tests/security/test_bad_input.py reads.
 
-Each row: area, case, what is submitted (a form POST of the console), the status and the words the
+Each row: area, case, what is submitted (a form POST of the console, or with method "GET" a list page's
+query string), the status and the words the
 person sees, and the outcome: "refused" (nothing saved, nothing sent to Kaizala), "failed" (Kaizala's
 answer was bad: the phone user is not activated and nothing is kept from the answer), or "accepted"
 (the input is valid and is kept exactly as typed).
@@ -29,12 +30,14 @@ class Row:
     fault: dict | None = None
     setup: str = "world"  # "world", "pin" (a phone user waiting for its PIN), or "kaizala"
     keep: str = ""  # for "accepted": the text that must be stored exactly
+    method: str = "POST"  # "GET": `data` is the query string of a list page
 
 
 ONBOARD = "/phone-users/onboard/"
 COMPOSE = "/messages/compose/"
 CREATE_GROUP = "/groups/new/"
 PIN = "/phone-users/{phone_user}/pin/"
+MESSAGES = "/messages/"
 
 
 def onboard(number):
@@ -82,6 +85,13 @@ TABLE = [
     Row("schedule", "year 9999", COMPOSE, once("9999-12-31T23:59"), 200, "more than two years ahead"),
     Row("schedule", "DST gap (01:30 does not exist)", COMPOSE, once("NEXT_SPRING_GAP"), 200, "it may be ambiguous or it may not exist"),
     Row("schedule", "DST overlap (01:30 happens twice)", COMPOSE, once("NEXT_AUTUMN_OVERLAP"), 200, "it may be ambiguous or it may not exist"),
+    # --- list filters (a query string): a bad value is ignored with a note, never a 500 ---
+    Row("filter", "message list: group not a number", MESSAGES, {"group": "abc"}, 200, "is not valid and was ignored", method="GET"),
+    Row("filter", "message list: phone user not a number", MESSAGES, {"phone_user": "abc"}, 200, "is not valid and was ignored", method="GET"),
+    Row("filter", "message list: group id past bigint", MESSAGES, {"group": "99999999999999999999999"}, 200, "is not valid and was ignored", method="GET"),
+    Row("filter", "message list: unknown status", MESSAGES, {"status": "<script>"}, 200, "is not valid and was ignored", method="GET"),
+    Row("filter", "message list: impossible date", MESSAGES, {"from": "2026-02-30"}, 200, "is not valid and was ignored", method="GET"),
+    Row("filter", "message list: broadcast not a UUID", MESSAGES, {"broadcast": "abc"}, 200, "is not valid and was ignored", method="GET"),
     # --- CSV uploads (create a group) ---
     Row("csv", "wrong header", CREATE_GROUP,
         {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,

@@ -92,7 +92,10 @@ def test_bad_input(row: Row, admin, sandbox, settings, django_capture_on_commit_
     sends_before = len(sandbox.calls(route="sendMessage"))
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = admin.post(row.url.format(**ids), {**data, **files})
+        if row.method == "GET":
+            response = admin.get(row.url.format(**ids), data)
+        else:
+            response = admin.post(row.url.format(**ids), {**data, **files})
     status = response.status_code
     if status == 302:
         response = admin.get(response["Location"])
