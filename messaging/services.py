@@ -24,7 +24,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 import kaizala
@@ -38,6 +38,9 @@ from messaging.recurrence import Rule, next_fire
 log = logging.getLogger(__name__)
 Status = Message.Status
 CLAIMABLE = [Status.SCHEDULED, Status.RETRYING]
+# An EXISTS in the message's own WHERE (not a join), so that a compare-and-set on the status stays a plain
+# UPDATE of the message row, which PostgreSQL re-checks after waiting for a concurrent update.
+_CONNECTOR_ACTIVE = Exists(Connector.objects.filter(is_active=True, phone_users__groups=OuterRef("group_id")))
 HOLD_REASON = ("Its group's connector is deactivated: it waits, and goes out when the connector is reactivated "
                "(or cancel it).")
 # Retried with back-off: the request did not take effect, or the server said to come back.
@@ -215,7 +218,7 @@ def schedules_fire_due(now: datetime | None = None) -> int:
                 created += made
             # After downtime, fire once and then resume from now, rather than replaying every missed fire.
             upcoming = next_fire(schedule_rule(schedule), max(fire_at, now))
-            Schedule.objects.filter(pk=schedule.pk, next_fire_at=fire_at).update(
+            Schedule.objects.filter(pk=schedule.pk, state=Schedule.State.ACTIVE, next_fire_at=fire_at).update(
                 next_fire_at=upcoming, fire_count=F("fire_count") + 1, updated_at=now,
                 state=Schedule.State.ACTIVE if upcoming else Schedule.State.ENDED,
             )
@@ -356,16 +359,18 @@ def message_send_run(message_id: int, loaded: Message | None = None) -> str | No
     """Send one queued message; returns the status it ended in (None when another worker has it).
     `loaded`: the row read (with select_related) before the claim, by `messages_send_run`."""
     started = timezone.now()
-    # Re-read at send time: the connector may have been deactivated since the dispatcher queued this.
-    if not Connector.objects.filter(is_active=True, phone_users__groups__messages=message_id).exists():
-        moved = _move(message_id, [Status.QUEUED], Status.HELD, hold_reason=HOLD_REASON)
-        return Status.HELD if moved else None
     # One commit for the claim and its attempt row (PostgreSQL waits for the WAL at every commit).
     with transaction.atomic():
-        if not Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
+        # The claim also re-reads the connector, in the same statement: it may have been deactivated since
+        # the dispatcher queued this message.
+        queued = Message.objects.filter(pk=message_id, status=Status.QUEUED)
+        if not queued.filter(_CONNECTOR_ACTIVE).update(
             status=Status.SENDING, status_changed_at=started, attempt_count=F("attempt_count") + 1
         ):
-            return None
+            if queued.filter(~_CONNECTOR_ACTIVE).update(status=Status.HELD, status_changed_at=started,
+                                                         hold_reason=HOLD_REASON):
+                return Status.HELD
+            return None  # another worker has it
         if loaded is not None and loaded.status == Status.QUEUED:
             message = loaded
             message.status, message.status_changed_at = Status.SENDING, started
@@ -449,7 +454,7 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
 
     def record() -> bool:
         with transaction.atomic():  # the attempt's outcome and the message's state in one commit
-            Attempt.objects.filter(pk=attempt.pk).update(
+            Attempt.objects.filter(pk=attempt.pk, outcome="").update(  # an attempt is finished once
                 finished_at=now, outcome=outcome, detail=detail[:1000],
                 http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
                 error_class=type(error).__name__ if error else "",
