@@ -189,6 +189,10 @@ def test_an_overdue_message_needs_attention_on_the_dashboard_and_on_its_page(cli
     assert "Overdue messages" in page and "Nothing needs attention" not in page
     assert "Overdue: due at" in client.get(reverse("messaging:detail", args=[message.pk])).content.decode()
     assert "overdue</span>" in client.get(reverse("messaging:list")).content.decode()
+    PhoneUser.objects.filter(pk=world["phone_user"].pk).update(state=PhoneUser.State.REAUTH_REQUIRED)
+    detail = client.get(reverse("messaging:detail", args=[message.pk])).content.decode()
+    assert "is re-authentication required: it goes out once the phone is onboarded again" in detail
+    PhoneUser.objects.filter(pk=world["phone_user"].pk).update(state=PhoneUser.State.ACTIVE)
     # Due half a minute ago: not yet overdue (a tick or two late is normal).
     Message.objects.filter(pk=message.pk).update(due_at=timezone.now() - timedelta(seconds=30))
     assert "Nothing needs attention" in dashboard(client)
