@@ -87,9 +87,7 @@ def dashboard() -> dict:
                            .select_related("group").order_by("due_at")[:8]),
         "next_fires": list(Schedule.objects.filter(state=Schedule.State.ACTIVE, next_fire_at__isnull=False)
                            .order_by("next_fire_at")[:5]),
-        "reauth_count": PhoneUser.objects.filter(state=PhoneUser.State.REAUTH_REQUIRED).count(),
         "sent_last_hour": sent_last_hour,
         "per_minute_last_hour": round(sent_last_hour / 60, 1),
-        "warning_horizon": connector_selectors.refresh_token_warning_horizon(),
         "getting_started": not PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE).exists(),
     }

@@ -216,3 +216,17 @@ def test_held_messages_need_attention_and_say_why(client_for, world):
     detail = client.get(reverse("messaging:detail", args=[world["message"].pk])).content.decode()
     assert "Held: because" in detail and "World connector" in detail
     assert "Cancel all held" in client.get(reverse("messaging:list"), {"status": "held"}).content.decode()
+
+
+def test_the_dashboard_makes_the_same_queries_however_much_needs_attention(client_for, world,
+                                                                         django_assert_num_queries):
+    client = client_for(Role.VIEWER)
+    Connector.objects.filter(pk=world["connector"].pk).update(is_active=False)
+    Message.objects.filter(pk=world["message"].pk).update(status=Status.HELD)
+    for n in range(5):
+        PhoneUser.objects.create(connector=world["connector"], mobile_number=f"+91970000{n:04d}",
+                                 state=PhoneUser.State.PIN_FAILED)
+    client.get(reverse("dashboard"))  # the session and the user are cached after the first request
+    with django_assert_num_queries(12) as captured:
+        client.get(reverse("dashboard"))
+    assert len(captured) == 12  # 4 of them for the session, the user, its time zone and its roles
