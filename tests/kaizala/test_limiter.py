@@ -137,9 +137,12 @@ def test_four_processes_never_exceed_the_limit_in_any_window(key_prefix):
         worker.join(timeout=5)
     grants = sorted(t for process in per_process for t in process)
 
-    # Every process got some calls, and together they used the limit well (3 + 6/s over ~5 s).
+    # Every process got some calls, and together they used the limit well: most of the connector
+    # bucket's 3 + 6/s over the time they hammered (spawning takes a part of the 5 s).
     assert all(per_process)
-    assert len(grants) >= 20
+    connector = SHARED["connector"]
+    allowance = connector.bucket_size + (grants[-1] - grants[0]) * 1000 / connector.ms_per_token
+    assert len(grants) >= max(12, 0.8 * allowance), (len(grants), allowance)
     # At most 10 in any sliding window of the full second, as each process read its clock after
     # its grant: the margin, not a shortened window in the test, covers the time in between.
     assert _most_in_any_window(grants, 1.0) <= 10
