@@ -246,7 +246,7 @@ KAIZALA_RATE_LIMITS = {
     "tenant": (env.int("KAIZALA_TENANT_CALLS_PER_MINUTE", default=300), KAIZALA_RATE_LIMIT_PERIOD),
 }
 # Calls a full bucket lets through back to back; the rest are spaced at (calls - margin - burst) / period.
-KAIZALA_RATE_LIMIT_BURST = env.int("KAIZALA_RATE_LIMIT_BURST", default=1)
+KAIZALA_RATE_LIMIT_BURST = env.int("KAIZALA_RATE_LIMIT_BURST", default=2)
 # The fraction of each limit left unused, so calls delayed on the way never tip Kaizala's window over.
 KAIZALA_RATE_LIMIT_MARGIN = env.float("KAIZALA_RATE_LIMIT_MARGIN", default=0.02)
 if not 0 <= KAIZALA_RATE_LIMIT_MARGIN < 1:
