@@ -50,7 +50,8 @@ def _limiter_for(pid: int) -> kaizala.RateLimiter:
     # A small burst: the bucket refills at (calls - burst) / period, so the burst is what a backlog loses
     # (a tenth, the client's default, left a backlog at 90 % of the allowed rate; bench/bench_ratelimit.py).
     limits = {
-        kind: kaizala.Limit(calls, period, burst=min(settings.KAIZALA_RATE_LIMIT_BURST, max(1, calls - 1)))
+        kind: kaizala.Limit(calls, period, burst=min(settings.KAIZALA_RATE_LIMIT_BURST, max(1, calls - 1)),
+                            margin=settings.KAIZALA_RATE_LIMIT_MARGIN)
         for kind, (calls, period) in settings.KAIZALA_RATE_LIMITS.items()
     }
     return kaizala.RateLimiter(redis_client(), limits=limits, max_wait=settings.KAIZALA_RATE_LIMIT_MAX_WAIT)

@@ -245,8 +245,12 @@ KAIZALA_RATE_LIMITS = {
     "connector": (env.int("KAIZALA_CONNECTOR_CALLS_PER_MINUTE", default=100), KAIZALA_RATE_LIMIT_PERIOD),
     "tenant": (env.int("KAIZALA_TENANT_CALLS_PER_MINUTE", default=300), KAIZALA_RATE_LIMIT_PERIOD),
 }
-# Calls a full bucket lets through back to back; the rest are spaced at (calls - burst) / period.
+# Calls a full bucket lets through back to back; the rest are spaced at (calls - margin - burst) / period.
 KAIZALA_RATE_LIMIT_BURST = env.int("KAIZALA_RATE_LIMIT_BURST", default=2)
+# The fraction of each limit left unused, so calls delayed on the way never tip Kaizala's window over.
+KAIZALA_RATE_LIMIT_MARGIN = env.float("KAIZALA_RATE_LIMIT_MARGIN", default=0.02)
+if not 0 <= KAIZALA_RATE_LIMIT_MARGIN < 1:
+    raise ImproperlyConfigured("KAIZALA_RATE_LIMIT_MARGIN is a fraction: 0 <= margin < 1 (e.g. 0.02)")
 KAIZALA_TENANT_KEY = env.str("KAIZALA_TENANT_KEY", default="default")
 KAIZALA_RATE_LIMIT_MAX_WAIT = env.float("KAIZALA_RATE_LIMIT_MAX_WAIT", default=10.0)
 # Access tokens expiring within this many seconds are refreshed by the periodic task.
