@@ -11,15 +11,22 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from kaizala_console.local_secrets import generate_fernet_key, generate_secret_key, local_secret
+from kaizala_console.local_secrets import (
+    generate_fernet_key,
+    generate_secret_key,
+    local_secret,
+    private_directory,
+    private_file,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# A relative VAR_DIR is taken from the project root, as dev.py takes it. It holds the SQLite database
+# (password hashes, sessions) and the generated secrets: owner-only.
+VAR_DIR = private_directory(BASE_DIR / env.str("VAR_DIR", default="var"))
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -61,12 +68,20 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so no answer to HEAD carries a body, whichever layer made it.
+    "kaizala_console.middleware.head_without_body",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every page below is personal: Cache-Control no-store (static files above keep their caching).
+    "kaizala_console.middleware.no_store",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, the first reader of a form body: 400 for one that cannot be read.
+    "kaizala_console.middleware.unreadable_form_refused",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # The idle and absolute session timeouts (SESSION_IDLE_TIMEOUT, SESSION_COOKIE_AGE).
+    "accounts.sessions.SessionTimeoutMiddleware",
     # Every page needs login unless its view says otherwise (login, static files).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.timezones.UserTimeZoneMiddleware",
@@ -112,6 +127,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Worker processes in integration tests must see the test database, so it is a file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # Created owner-only before SQLite opens it (SQLite gives its -wal and -shm files the same mode).
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        private_file(Path(DATABASES["default"]["NAME"]))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -166,7 +184,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Security (production: DEBUG off) -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# The absolute limit from login, and the idle one (accounts/sessions.py enforces both).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -277,7 +297,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"refusal_without_traceback": {"()": "kaizala_console.log_filters.RefusalWithoutTraceback"}},
+    # On the handler too, for the 400s of django.security.* (a filter on a logger skips its children).
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["refusal_without_traceback"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's default logging gives "django" a console handler of its own, so with DEBUG every line
+        # was printed twice (there and by the root's): its records go to the root's handler only.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["refusal_without_traceback"]},
+    },
 }
