@@ -13,6 +13,7 @@ what was there before.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shlex
@@ -79,7 +80,8 @@ def private_var(var: Path) -> None:
     var.mkdir(mode=0o700, parents=True, exist_ok=True)
     for path in [var, *var.rglob("*")]:
         if not path.is_symlink():
-            path.chmod(0o700 if path.is_dir() else 0o600)
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile (a test run's database, say)
+                path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 # --- services -----------------------------------------------------------------------------------------

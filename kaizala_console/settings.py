@@ -80,12 +80,13 @@ MIDDLEWARE = [
     "kaizala_console.middleware.unreadable_form_refused",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    # The idle and absolute session timeouts (SESSION_IDLE_TIMEOUT, SESSION_COOKIE_AGE).
-    "accounts.sessions.SessionTimeoutMiddleware",
     # Every page needs login unless its view says otherwise (login, static files).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.timezones.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The idle and absolute session timeouts (SESSION_IDLE_TIMEOUT, SESSION_COOKIE_AGE); after the messages,
+    # to say why on the login page. The login requirement above acts after it (in process_view).
+    "accounts.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response (django-csp; the policy is under "Security" below).
     "csp.middleware.CSPMiddleware",

@@ -35,6 +35,7 @@ def test_an_idle_session_is_logged_out(client, make_user):
         assert signed_in(client)
         clock.shift(timedelta(seconds=settings.SESSION_IDLE_TIMEOUT + 1))
         assert not signed_in(client)
+        assert b"logged out after 30\xc2\xa0minutes without activity" in client.get("/login/").content
 
 
 def test_an_active_session_is_not(client, make_user):
@@ -63,3 +64,4 @@ def test_the_absolute_limit_holds_for_an_active_session(client, make_user):
             assert signed_in(client)
         clock.shift(timedelta(minutes=20))
         assert not signed_in(client)
+        assert b"Your session ended 8\xc2\xa0hours after you logged in" in client.get("/login/").content
