@@ -170,7 +170,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at every start when it is missing
+# whitenoise warns at every start when it is missing; under VAR_DIR it is owner-only like the rest.
+STATIC_ROOT.mkdir(mode=0o700 if STATIC_ROOT.is_relative_to(VAR_DIR) else 0o777, parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
