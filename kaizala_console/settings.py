@@ -161,6 +161,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Masked in the attempts axes stores (it keeps the POST): the password page's fields are counted too.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2"]
 # Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER; locally REMOTE_ADDR is the client.
 
 LANGUAGE_CODE = "en-gb"

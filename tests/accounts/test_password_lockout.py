@@ -48,3 +48,13 @@ def test_the_right_current_password_below_the_limit_changes_it(client, make_user
     change(client, "wrong")
     assert change(client, PASSWORD).status_code == 302
     assert get_user_model().objects.get(username="alice").check_password(NEW)
+
+
+def test_the_attempts_axes_keeps_hold_no_typed_password(client, make_user):
+    client.force_login(make_user("alice", Role.VIEWER))
+    client.post(reverse("password_change"),
+                {"old_password": "wrong-old-secret-1", "new_password1": NEW, "new_password2": NEW})
+    stored = " ".join(f"{a.get_data} {a.post_data}" for a in AccessAttempt.objects.all())
+    assert "old_password" in stored  # the fields are there, masked
+    for secret in ("wrong-old-secret-1", NEW):
+        assert secret not in stored
