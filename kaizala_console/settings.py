@@ -11,15 +11,22 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from kaizala_console.local_secrets import generate_fernet_key, generate_secret_key, local_secret
+from kaizala_console.local_secrets import (
+    generate_fernet_key,
+    generate_secret_key,
+    local_secret,
+    private_directory,
+    private_file,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# A relative VAR_DIR is taken from the project root, as dev.py takes it. It holds the SQLite database
+# (password hashes, sessions) and the generated secrets: owner-only.
+VAR_DIR = private_directory(BASE_DIR / env.str("VAR_DIR", default="var"))
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -61,16 +68,25 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so no answer to HEAD carries a body, whichever layer made it.
+    "kaizala_console.middleware.head_without_body",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every page below is personal: Cache-Control no-store (static files above keep their caching).
+    "kaizala_console.middleware.no_store",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, the first reader of a form body: 400 for one that cannot be read.
+    "kaizala_console.middleware.unreadable_form_refused",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs login unless its view says otherwise (login, static files).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.timezones.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The idle and absolute session timeouts (SESSION_IDLE_TIMEOUT, SESSION_COOKIE_AGE); after the messages,
+    # to say why on the login page. The login requirement above acts after it (in process_view).
+    "accounts.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response (django-csp; the policy is under "Security" below).
     "csp.middleware.CSPMiddleware",
@@ -112,6 +128,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Worker processes in integration tests must see the test database, so it is a file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # Created owner-only before SQLite opens it (SQLite gives its -wal and -shm files the same mode).
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        private_file(Path(DATABASES["default"]["NAME"]))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -142,6 +161,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Masked in the attempts axes stores (it keeps the POST): the password page's fields are counted too.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2"]
 # Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER; locally REMOTE_ADDR is the client.
 
 LANGUAGE_CODE = "en-gb"
@@ -151,7 +172,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at every start when it is missing
+# whitenoise warns at every start when it is missing; under VAR_DIR it is owner-only like the rest.
+STATIC_ROOT.mkdir(mode=0o700 if STATIC_ROOT.is_relative_to(VAR_DIR) else 0o777, parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -166,7 +188,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Security (production: DEBUG off) -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# The absolute limit from login, and the idle one (accounts/sessions.py enforces both).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -281,7 +305,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"refusal_without_traceback": {"()": "kaizala_console.log_filters.RefusalWithoutTraceback"}},
+    # On the handler too, for the 400s of django.security.* (a filter on a logger skips its children).
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["refusal_without_traceback"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's default logging gives "django" a console handler of its own, so with DEBUG every line
+        # was printed twice (there and by the root's): its records go to the root's handler only.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["refusal_without_traceback"]},
+    },
 }
