@@ -258,6 +258,9 @@ def describe_error(error: kaizala.KaizalaError | sandbox_control.SandboxUnavaila
         return f"Kaizala failed ({error.status}): {detail}. Try again in a moment."
     if isinstance(error, kaizala.MalformedResponse):
         return "Kaizala answered something that is not its API (is the auth URL right?)."
+    if not error.error_code and ("<" in detail or "\n" in detail):
+        # An error page that is not Kaizala's JSON (a proxy's HTML, say): its text is no sentence.
+        return f"Kaizala refused the call ({error.status}) with a page that is not its API (is the auth URL right?)."
     return f"Kaizala said: {detail}"
 
 

@@ -31,7 +31,7 @@ def http_host(answer=lambda handler: (404, {}, {})):
         def _any(self):
             seen.append({"method": self.command, "path": self.path, "headers": dict(self.headers)})
             status, headers, body = answer(self)
-            data = json.dumps(body).encode()
+            data = body if isinstance(body, bytes) else json.dumps(body).encode()
             self.send_response(status)
             for key, value in {"Content-Type": "application/json", **headers}.items():
                 self.send_header(key, value)

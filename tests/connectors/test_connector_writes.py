@@ -133,3 +133,19 @@ def test_create_in_sandbox_registers_it_at_the_sandbox_url(client_for, settings,
     assert connector.auth_base_url == sandbox.base_url
     assert any(c["applicationId"] == connector.application_id for c in sandbox.http.get(
         f"{sandbox.base_url}/_sandbox/connectors", timeout=10).json()["connectors"])
+
+
+def test_an_html_error_page_from_the_auth_host_is_said_in_a_sentence(settings, django_capture_on_commit_callbacks):
+    from tests.connectors.test_allowed_urls import http_host
+
+    page = b"<html><body><h1>403 Forbidden</h1><p>nginx at 10.0.0.7</p></body></html>"
+    with http_host(lambda handler: (403, {"Content-Type": "text/html"}, page)) as (proxy, _):
+        settings.KAIZALA_AUTH_URL = proxy
+        connector = Connector.objects.create(name="A", application_id="app-a", application_secret="s",
+                                             auth_base_url=proxy)
+        with django_capture_on_commit_callbacks(execute=True):
+            phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number="+919812345678")
+    phone_user.refresh_from_db()
+    assert phone_user.state == State.PIN_FAILED
+    assert phone_user.last_error == (
+        "Kaizala refused the call (403) with a page that is not its API (is the auth URL right?).")
