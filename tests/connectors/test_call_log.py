@@ -62,3 +62,6 @@ def test_a_good_filter_value_still_filters(client_for):
     client = client_for(Role.VIEWER)
     page = client.get(f"/api-calls/?connector={two.pk}&status=4xx&method=POST").content.decode()
     assert "/v1/two" in page and "/v1/one" not in page and "not valid" not in page
+    for selected in (f'<option value="{two.pk}" selected>Two', '<option value="4xx" selected>4xx',
+                     '<option value="POST" selected>POST'):
+        assert selected in page  # the form shows the filter in force
