@@ -172,6 +172,8 @@ def cmd_start(args: argparse.Namespace) -> int:
     sandbox_port = int(env.get("SANDBOX_PORT", "8700"))
     if not env.get("KAIZALA_AUTH_URL") and (ROOT / "kaizala_sandbox" / "__main__.py").exists():
         env["KAIZALA_AUTH_URL"] = f"http://127.0.0.1:{sandbox_port}"
+        # Sandbox mode ("Create in sandbox", PIN links) only because this is the sandbox we launch.
+        env.setdefault("KAIZALA_SANDBOX_URL", env["KAIZALA_AUTH_URL"])
         processes["sandbox"] = (
             f"{sys.executable} -m kaizala_sandbox --host 127.0.0.1 --port {sandbox_port} "
             f"--state {var / 'sandbox-state.json'}"

@@ -254,10 +254,14 @@ CELERY_BEAT_SCHEDULE = {
 
 # --- Kaizala ----------------------------------------------------------------------------------------
 KAIZALA_AUTH_URL = env.str("KAIZALA_AUTH_URL", default="http://127.0.0.1:8700")
-# The sandbox's control API: set when the console talks to the local emulator (the default).
-KAIZALA_SANDBOX_URL = env.str(
-    "KAIZALA_SANDBOX_URL", default=KAIZALA_AUTH_URL if KAIZALA_AUTH_URL.startswith("http://127.0.0.1") else ""
-)
+# The sandbox's control API: sandbox mode is on only when this is given (`dev.py start` gives it when it
+# runs the sandbox), never guessed from the auth URL: a local Kaizala need not be the sandbox.
+KAIZALA_SANDBOX_URL = env.str("KAIZALA_SANDBOX_URL", default="")
+# Where a connector may send its secret: empty means KAIZALA_AUTH_URL, and the sandbox in sandbox mode.
+KAIZALA_AUTH_URLS = env.list("KAIZALA_AUTH_URLS", default=[])
+# Hosts a phone user's endpointUrl (or a 308 Location) may name; empty means the hosts of the auth URLs
+# above plus Kaizala's own (connectors/allowed_urls.py). "*.example.org" allows its subdomains.
+KAIZALA_ENDPOINT_HOSTS = env.list("KAIZALA_ENDPOINT_HOSTS", default=[])
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
 KAIZALA_CONNECT_TIMEOUT = env.float("KAIZALA_CONNECT_TIMEOUT", default=5.0)
 KAIZALA_READ_TIMEOUT = env.float("KAIZALA_READ_TIMEOUT", default=30.0)

@@ -6,7 +6,7 @@ person sees, and the outcome: "refused" (nothing saved, nothing sent to Kaizala)
 answer was bad: the phone user is not activated and nothing is kept from the answer), or "accepted"
 (the input is valid and is kept exactly as typed).
 
-Placeholders in `data`: {connector}, {group}. Kaizala rows run the onboarding's PIN request against
+Placeholders in `data`: {connector}, {group}. A GET row puts the input in the URL's query string. Kaizala rows run the onboarding's PIN request against
 the sandbox with `fault` injected on /v1/generatePin.
 """
 
@@ -29,6 +29,7 @@ class Row:
     fault: dict | None = None
     setup: str = "world"  # "world", "pin" (a phone user waiting for its PIN), or "kaizala"
     keep: str = ""  # for "accepted": the text that must be stored exactly
+    method: str = "POST"  # "GET": `url` carries the input in its query string (list filters)
 
 
 ONBOARD = "/phone-users/onboard/"
@@ -92,6 +93,12 @@ TABLE = [
     Row("csv", "huge", CREATE_GROUP,
         {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,
         "at most 1 MB", **group_csv(HUGE_CSV)),
+    # --- list filters (query strings): the bad value is dropped with a note, the list still shows ---
+    Row("filter", "phone users: connector=abc", "/phone-users/?connector=abc", {}, 200, "The connector filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "phone users: unknown connector", "/phone-users/?connector=999999", {}, 200, "The connector filter “999999” is not valid", method="GET"),
+    Row("filter", "API calls: connector=abc", "/api-calls/?connector=abc", {}, 200, "The connector filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "API calls: phone_user=abc", "/api-calls/?phone_user=abc", {}, 200, "The phone user filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "API calls: status=teapot", "/api-calls/?status=teapot", {}, 200, "The status filter “teapot” is not valid and was ignored.", method="GET"),
     # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
     Row("kaizala", "HTML error page", ONBOARD, onboard("+919876543210"), 302, "Kaizala failed (502)", setup="kaizala",
         outcome="failed", fault={"status": 502}),

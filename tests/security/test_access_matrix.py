@@ -53,8 +53,9 @@ MATRIX = {
     "connectors:submit_pin": post_only("admin", 400),  # an empty PIN: the form again, with its error
     "connectors:resend_pin": post_only("admin", 302),
     "connectors:retry": post_only("admin", 302),
-    "connectors:reonboard": post_only("admin", 302),
-    "connectors:remove": post_only("admin", 302),
+    # destructive: GET (or a POST without confirmed=1) shows what it will affect and asks first
+    "connectors:reonboard": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "connectors:remove": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:calls": {"GET": READ, "POST": NO_POST},
     "connectors:call": {"GET": READ, "POST": NO_POST},
     # groups: read by all roles, changed by Operators and Admins
