@@ -11,6 +11,7 @@ from accounts.roles import Role, read_only_page, role_required
 from connectors import sandbox_control, selectors, services
 from connectors.forms import ConnectorForm, OnboardForm, PinForm, PortalTokenForm
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
+from kaizala_console.submit_once import submit_once
 
 PAGE_SIZE = 50
 
@@ -115,13 +116,10 @@ def phone_user_onboard(request):
     form = OnboardForm(request.POST or None, initial={"connector": request.GET.get("connector")})
     if request.method == "POST" and form.is_valid():
         try:
-            phone_user = services.phone_user_start_onboarding(
-                connector=form.cleaned_data["connector"], mobile_number=form.cleaned_data["mobile_number"]
-            )
+            return submit_once(request, lambda: redirect("connectors:phone_user", services.phone_user_start_onboarding(
+                connector=form.cleaned_data["connector"], mobile_number=form.cleaned_data["mobile_number"]).pk))
         except ValidationError as exc:
             form.add_error(None, exc)
-        else:
-            return redirect("connectors:phone_user", pk=phone_user.pk)
     return render(request, "connectors/onboard.html", {"form": form})
 
 
