@@ -172,7 +172,8 @@ def members_add(request, pk):
         try:
             return submit_once(request, add)
         except ValidationError as exc:
-            form.add_error(None, exc)
+            # Above the page: the form is not shown while the group is not active.
+            messages.error(request, " ".join(exc.messages))
     return render(request, "groups/group_detail.html", _detail_context(request, group, members_form=form),
                   status=400)
 

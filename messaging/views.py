@@ -162,7 +162,9 @@ def schedule_list(request):
 def schedule_detail(request, pk):
     schedule = get_object_or_404(selectors.schedule_list(), pk=pk)
     return render(request, "messaging/schedule_detail.html", {
-        "schedule": schedule, "messages": schedule.messages.select_related("group").order_by("-scheduled_for")[:50],
+        # Not "messages": that name is the flash messages' (base.html), which this page would hide.
+        "schedule": schedule,
+        "fired_messages": schedule.messages.select_related("group").order_by("-scheduled_for")[:50],
     })
 
 
