@@ -12,6 +12,7 @@ from connectors import sandbox_control, selectors, services
 from connectors.forms import ConnectorForm, OnboardForm, PinForm, PortalTokenForm
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
 from kaizala_console.submit_once import submit_once
+from kaizala_console.text import clean_name
 
 PAGE_SIZE = 50
 
@@ -53,7 +54,7 @@ def connector_create_in_sandbox(request):
     if not sandbox_control.sandbox_enabled():
         messages.error(request, "The console is not talking to a sandbox.")
         return redirect("connectors:create")
-    name = (request.POST.get("name") or "").strip()[:100] or "Sandbox connector"
+    name = clean_name(request.POST.get("name") or "")[:100] or "Sandbox connector"
     permissions = request.POST.getlist("permissions") or [p.value for p in Permission]
     labels = dict(Permission.choices)
     try:

@@ -77,6 +77,10 @@ TABLE = [
         keep="Meeting at 5 🎉👩‍👩‍👧‍👦🇮🇳"),
     Row("text", "right-to-left scripts", COMPOSE, compose("مرحبا بالعالم — שלום עולם"), 302, "1 message on the way", outcome="accepted",
         keep="مرحبا بالعالم — שלום עולם"),
+    Row("text", "only invisible format characters", COMPOSE, compose("\u200b\u2060\u202e\u2066\u200f"), 200,
+        "only spaces or invisible characters"),
+    Row("text", "right-to-left override kept in a text", COMPOSE, compose("abc\u202edef"), 302, "1 message on the way",
+        outcome="accepted", keep="abc\u202edef"),
     # --- schedules (compose, once; the Admin's time zone is Europe/London) ---
     Row("schedule", "in the past", COMPOSE, once("2020-01-01T10:00"), 200, "in the past"),
     Row("schedule", "year 9999", COMPOSE, once("9999-12-31T23:59"), 200, "more than two years ahead"),
@@ -92,6 +96,13 @@ TABLE = [
     Row("csv", "huge", CREATE_GROUP,
         {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,
         "at most 1 MB", **group_csv(HUGE_CSV)),
+    # --- names (create a group) ---
+    Row("name", "only bidi controls", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "\u202e\u2066\u200e", "welcome_message": "Hi", "group_type": "Group"},
+        400, "This field is required."),
+    Row("name", "only invisible characters", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "\u200b\u3164\u2060", "welcome_message": "Hi", "group_type": "Group"},
+        400, "This name has no visible characters"),
     # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
     Row("kaizala", "HTML error page", ONBOARD, onboard("+919876543210"), 302, "Kaizala failed (502)", setup="kaizala",
         outcome="failed", fault={"status": 502}),
