@@ -41,14 +41,17 @@ def has_visible_text(text: str) -> bool:
     )
 
 
+def validate_visible(value: str) -> None:
+    """For a text that is required: one made only of invisible characters is refused as empty."""
+    if value and not has_visible_text(value):
+        raise ValidationError("This text has no visible characters; type something that can be read.",
+                              code="invisible")
+
+
 class NameField(forms.CharField):
     """A name a person types (a group, a connector): bidi controls removed, and only visible text counts."""
 
     def to_python(self, value):
         return clean_name(super().to_python(value))
 
-    def validate(self, value):
-        super().validate(value)
-        if value and not has_visible_text(value):
-            raise ValidationError("This name has no visible characters; type one that can be read.",
-                                  code="invisible")
+    default_validators = [validate_visible]

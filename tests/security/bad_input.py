@@ -102,7 +102,10 @@ TABLE = [
         400, "This field is required."),
     Row("name", "only invisible characters", CREATE_GROUP,
         {"phone_user": "{phone_user}", "name": "\u200b\u3164\u2060", "welcome_message": "Hi", "group_type": "Group"},
-        400, "This name has no visible characters"),
+        400, "This text has no visible characters"),
+    Row("name", "welcome message of only invisible characters", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "Fine", "welcome_message": "\u200b\u202e", "group_type": "Group"},
+        400, "This text has no visible characters"),
     # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
     Row("kaizala", "HTML error page", ONBOARD, onboard("+919876543210"), 302, "Kaizala failed (502)", setup="kaizala",
         outcome="failed", fault={"status": 502}),
