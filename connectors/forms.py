@@ -5,6 +5,7 @@ from django.core.exceptions import ValidationError
 from connectors import allowed_urls
 from connectors.models import Connector, Permission, PhoneUser
 from kaizala_console.phones import normalise_mobile
+from kaizala_console.text import NameField
 
 
 class ConnectorForm(forms.ModelForm):
@@ -28,6 +29,7 @@ class ConnectorForm(forms.ModelForm):
         model = Connector
         fields = ["name", "description", "application_id", "application_secret", "permissions", "auth_base_url"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"name": NameField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -15,6 +15,9 @@ from connectors.forms import ConnectorForm, OnboardForm, PinForm, PortalTokenFor
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.filters import filter_list
+from kaizala_console.submit_once import FIELD as FORM_TOKEN_FIELD
+from kaizala_console.submit_once import submit_once
+from kaizala_console.text import clean_name
 
 PAGE_SIZE = 50
 
@@ -59,7 +62,7 @@ def connector_create_in_sandbox(request):
     if not sandbox_control.sandbox_enabled():
         messages.error(request, "The console is not talking to a sandbox.")
         return redirect("connectors:create")
-    name = (request.POST.get("name") or "").strip()[:100] or "Sandbox connector"
+    name = clean_name(request.POST.get("name") or "")[:100] or "Sandbox connector"
     permissions = request.POST.getlist("permissions") or [p.value for p in Permission]
     try:
         connector = services.connector_create_in_sandbox(name=name, permissions=permissions)
@@ -108,18 +111,18 @@ def phone_user_onboard(request):
     form = OnboardForm(request.POST or None, initial={"connector": request.GET.get("connector")})
     if request.method == "POST" and form.is_valid():
         try:
-            phone_user = services.phone_user_start_onboarding(
+            return submit_once(request, lambda: redirect("connectors:phone_user", services.phone_user_start_onboarding(
                 connector=form.cleaned_data["connector"], mobile_number=form.cleaned_data["mobile_number"],
                 replace_active=is_confirmed(request),
-            )
+            ).pk))
         except services.PhoneUserAlreadyActive as exc:
+            # The refused create released the form's token: the confirmation carries it on.
             return _confirm_reonboard(request, exc.phone_user, cancel_url=reverse("connectors:onboard"), hidden={
                 "connector": form.cleaned_data["connector"].pk, "mobile_number": exc.phone_user.mobile_number,
+                FORM_TOKEN_FIELD: request.POST.get(FORM_TOKEN_FIELD, ""),
             })
         except ValidationError as exc:
             form.add_error(None, exc)
-        else:
-            return redirect("connectors:phone_user", pk=phone_user.pk)
     return render(request, "connectors/onboard.html", {"form": form})
 
 

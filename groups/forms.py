@@ -3,6 +3,7 @@ from django.core.exceptions import ValidationError
 
 from groups import member_input, selectors, services
 from groups.models import Group, GroupMember
+from kaizala_console.text import NameField, validate_visible
 
 MEMBERS_HELP = (
     "One mobile number a line, with the country code (+91…). Repeated numbers count once; "
@@ -45,10 +46,11 @@ class GroupCreateForm(MembersForm):
         label="Through phone user", queryset=selectors.active_phone_users(), empty_label=None,
         help_text="The Kaizala identity that creates the group and becomes its admin.",
     )
-    name = forms.CharField(max_length=Group._meta.get_field("name").max_length)
+    name = NameField(max_length=Group._meta.get_field("name").max_length)
     welcome_message = forms.CharField(
         max_length=Group._meta.get_field("welcome_message").max_length,
         widget=forms.Textarea(attrs={"rows": 2}), help_text="Shown to every member who joins.",
+        validators=[validate_visible],
     )
     group_type = forms.ChoiceField(
         label="Type", choices=Group.Type.choices, initial=Group.Type.GROUP,
@@ -76,9 +78,10 @@ class GroupCreateForm(MembersForm):
 
 
 class SubGroupForm(MembersForm):
-    name = forms.CharField(max_length=Group._meta.get_field("name").max_length)
+    name = NameField(max_length=Group._meta.get_field("name").max_length)
     welcome_message = forms.CharField(
         max_length=Group._meta.get_field("welcome_message").max_length, widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[validate_visible],
     )
     members_required = False
     field_order = ["name", "welcome_message", "members", "members_csv"]

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from kaizala_console.phones import normalise_mobile
+from kaizala_console.text import clean_name
 
 MAX_CSV_BYTES = 1024 * 1024
 MAX_ROWS = 10_000
@@ -107,7 +108,7 @@ def parse_csv(upload) -> list[Entry]:
             if rows > MAX_ROWS:
                 raise ValidationError(f"The CSV has more than {MAX_ROWS:,} rows; split it, please.")
             raw = row[mobile_at] if mobile_at < len(row) else ""
-            name = row[name_at].strip()[:200] if name_at is not None and name_at < len(row) else ""
+            name = clean_name(row[name_at])[:200] if name_at is not None and name_at < len(row) else ""
             _add(entries, reader.line_num, raw, name, errors, "CSV")
     except csv.Error as exc:
         raise ValidationError(f"The CSV cannot be read at line {reader.line_num}: {exc}.") from None

@@ -20,6 +20,7 @@ from groups import membership
 from groups.kaizala_calls import CallFailed, TryAgain, run
 from groups.member_input import Entry
 from groups.models import Group, GroupMember, GroupSync
+from kaizala_console.text import clean_name
 
 State = Group.State
 
@@ -130,8 +131,8 @@ def _read_back(group: Group, *, attempt: int) -> None:
 def _fields_from(details: kaizala.Group) -> dict:
     """The columns a Kaizala answer fills; what it leaves out (a sub-group list has no counts) stays."""
     fields: dict = {"missing_since": None}
-    if details.group_name:
-        fields["name"] = details.group_name[:100]
+    if name := clean_name(details.group_name or ""):  # a name from Kaizala may carry a bidi override too
+        fields["name"] = name[:100]
     if details.group_type in Group.Type.values:
         fields["group_type"] = details.group_type
     if details.welcome_message is not None:

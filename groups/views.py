@@ -15,6 +15,7 @@ from groups import membership, selectors, services
 from groups.forms import GroupCreateForm, MembersForm, RoleForm, SubGroupForm
 from groups.models import Group, GroupMember, GroupSubscriber
 from kaizala_console.menus import select_options
+from kaizala_console.submit_once import submit_once
 
 PAGE_SIZE = 25
 SUBSCRIBER_PAGE_SIZE = 50
@@ -87,14 +88,12 @@ def group_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            group = services.group_create(
+            return submit_once(request, lambda: redirect("groups:detail", pk=services.group_create(
                 phone_user=data["phone_user"], name=data["name"], welcome_message=data["welcome_message"],
                 group_type=data["group_type"], members=data["entries"],
-            )
+            ).pk))
         except ValidationError as exc:
             form.add_error(None, exc)
-        else:
-            return redirect("groups:detail", pk=group.pk)
     return render(request, "groups/group_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -162,12 +161,21 @@ def group_retry(request, pk):
 def members_add(request, pk):
     group = _group_or_404(pk)
     form = MembersForm(request.POST, request.FILES, prefix="members")
-    if not form.is_valid():
-        return render(request, "groups/group_detail.html", _detail_context(request, group, members_form=form),
-                      status=400)
-    entries = form.cleaned_data["entries"]
-    return _act(request, pk, lambda: membership.members_add(group=group, entries=entries),
-                f"Adding {len(entries)} number{'s' if len(entries) != 1 else ''}…")
+    if form.is_valid():
+        entries = form.cleaned_data["entries"]
+
+        def add():
+            membership.members_add(group=group, entries=entries)
+            messages.info(request, f"Adding {len(entries)} number{'s' if len(entries) != 1 else ''}…")
+            return redirect("groups:detail", pk=pk)
+
+        try:
+            return submit_once(request, add)
+        except ValidationError as exc:
+            # Above the page: the form is not shown while the group is not active.
+            messages.error(request, " ".join(exc.messages))
+    return render(request, "groups/group_detail.html", _detail_context(request, group, members_form=form),
+                  status=400)
 
 
 @role_required(Role.OPERATOR)
@@ -200,11 +208,13 @@ def subgroup_create(request, pk):
         return redirect("groups:detail", pk=pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        group = services.group_create(
-            phone_user=parent.phone_user, name=data["name"], welcome_message=data["welcome_message"],
-            members=data["entries"], parent=parent,
-        )
-        return redirect("groups:detail", pk=group.pk)
+        try:
+            return submit_once(request, lambda: redirect("groups:detail", pk=services.group_create(
+                phone_user=parent.phone_user, name=data["name"], welcome_message=data["welcome_message"],
+                members=data["entries"], parent=parent,
+            ).pk))
+        except ValidationError as exc:
+            form.add_error(None, exc)
     return render(request, "groups/subgroup_form.html", {"form": form, "parent": parent},
                   status=400 if form.errors else 200)
 

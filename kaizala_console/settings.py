@@ -242,6 +242,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "refresh-expiring-tokens": {"task": "connectors.tasks.refresh_expiring_tokens", "schedule": 300.0},
     "trim-api-calls": {"task": "connectors.tasks.trim_api_calls", "schedule": 3600.0},
+    "trim-form-submissions": {"task": "kaizala_console.tasks.trim_form_submissions", "schedule": 3600.0},
     "sync-groups": {"task": "groups.tasks.sync_all_groups", "schedule": 1800.0},
     # The one dispatcher: due messages and recurring fires are found in the database every tick.
     # A tick that finds a busy queue is harmless: claims are compare-and-set.
@@ -287,6 +288,8 @@ TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=3600)
 REFRESH_TOKEN_WARNING_DAYS = env.int("REFRESH_TOKEN_WARNING_DAYS", default=30)
 PIN_RESEND_COOLDOWN = env.int("PIN_RESEND_COOLDOWN", default=60)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
+# How long a rendered create form may be submitted; its one-time token is remembered as long (submit_once.py).
+FORM_TOKEN_HOURS = env.int("FORM_TOKEN_HOURS", default=24)
 
 # --- Sending ----------------------------------------------------------------------------------------
 DISPATCH_BATCH = env.int("DISPATCH_BATCH", default=500)

@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from groups.models import Group
 from kaizala_console.phones import normalise_mobile
+from kaizala_console.text import has_visible_text
 from messaging.models import MAX_TEXT, Schedule
 from messaging.recurrence import Rule, next_fire
 from messaging.services import Audience
@@ -35,8 +36,8 @@ class MessageTextField(forms.CharField):
 
     def clean(self, value):
         value = super().clean(value)
-        if not value.strip():
-            raise ValidationError("Write the message text; it is only spaces now.")
+        if not has_visible_text(value):
+            raise ValidationError("Write the message text; it is only spaces or invisible characters now.")
         return value
 
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from groups import services
 from groups.models import Group, GroupMember
+from tests.form_token import form_token
 from tests.groups.conftest import kaizala_group
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ XSS = '<script>alert("x")</script>'
 def post_create(client, phone_user, **fields):
     data = {"phone_user": phone_user.pk, "name": "Field staff", "welcome_message": "Welcome!",
             "group_type": "Group", "members": ""} | fields
-    return client.post(reverse("groups:create"), data)
+    return client.post(reverse("groups:create"), data | form_token(client, reverse("groups:create")))
 
 
 def assert_nothing_sent(sandbox):

@@ -78,6 +78,10 @@ TABLE = [
         keep="Meeting at 5 🎉👩‍👩‍👧‍👦🇮🇳"),
     Row("text", "right-to-left scripts", COMPOSE, compose("مرحبا بالعالم — שלום עולם"), 302, "1 message on the way", outcome="accepted",
         keep="مرحبا بالعالم — שלום עולם"),
+    Row("text", "only invisible format characters", COMPOSE, compose("\u200b\u2060\u202e\u2066\u200f"), 200,
+        "only spaces or invisible characters"),
+    Row("text", "right-to-left override kept in a text", COMPOSE, compose("abc\u202edef"), 302, "1 message on the way",
+        outcome="accepted", keep="abc\u202edef"),
     # --- schedules (compose, once; the Admin's time zone is Europe/London) ---
     Row("schedule", "in the past", COMPOSE, once("2020-01-01T10:00"), 200, "in the past"),
     Row("schedule", "year 9999", COMPOSE, once("9999-12-31T23:59"), 200, "more than two years ahead"),
@@ -99,6 +103,16 @@ TABLE = [
     Row("filter", "API calls: connector=abc", "/api-calls/?connector=abc", {}, 200, "The connector filter “abc” is not valid and was ignored.", method="GET"),
     Row("filter", "API calls: phone_user=abc", "/api-calls/?phone_user=abc", {}, 200, "The phone user filter “abc” is not valid and was ignored.", method="GET"),
     Row("filter", "API calls: status=teapot", "/api-calls/?status=teapot", {}, 200, "The status filter “teapot” is not valid and was ignored.", method="GET"),
+    # --- names (create a group) ---
+    Row("name", "only bidi controls", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "\u202e\u2066\u200e", "welcome_message": "Hi", "group_type": "Group"},
+        400, "This field is required."),
+    Row("name", "only invisible characters", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "\u200b\u3164\u2060", "welcome_message": "Hi", "group_type": "Group"},
+        400, "This text has no visible characters"),
+    Row("name", "welcome message of only invisible characters", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "Fine", "welcome_message": "\u200b\u202e", "group_type": "Group"},
+        400, "This text has no visible characters"),
     # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
     Row("kaizala", "HTML error page", ONBOARD, onboard("+919876543210"), 302, "Kaizala failed (502)", setup="kaizala",
         outcome="failed", fault={"status": 502}),
