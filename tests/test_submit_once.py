@@ -174,8 +174,11 @@ def test_a_token_rendered_for_another_person_is_refused(world, make_user):
 def test_an_expired_token_is_refused(world, monkeypatch):
     client = _client(world["user"])
     data = _filled(client, FORMS[0], world)
-    later = time.time() + settings.FORM_TOKEN_HOURS * 3600 + 60
-    monkeypatch.setattr("django.core.signing.time.time", lambda: later)
+    # The token is issued as if the form had been opened long ago; the session itself stays fresh.
+    earlier = time.time() - settings.FORM_TOKEN_HOURS * 3600 - 60
+    with monkeypatch.context() as patched:
+        patched.setattr("django.core.signing.time.time", lambda: earlier)
+        data[submit_once.FIELD] = submit_once.issue_token(world["user"])
     response = client.post(reverse("messaging:compose"), data)
     assert f"open for more than {settings.FORM_TOKEN_HOURS} hours" in response.content.decode()
     assert Message.objects.count() == 0 and FormSubmission.objects.count() == 0

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from connectors.models import PhoneUser
+from tests.form_token import form_token
 
 pytestmark = pytest.mark.django_db
 State = PhoneUser.State
@@ -18,9 +19,10 @@ State = PhoneUser.State
 def test_onboarding_a_number_already_active_asks_first(client_for, sandbox, phone_user, group,
                                                          django_capture_on_commit_callbacks):
     client = client_for(Role.ADMIN)
+    url = reverse("connectors:onboard")
     data = {"connector": phone_user.connector_id, "mobile_number": phone_user.mobile_number}
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("connectors:onboard"), data)
+        response = client.post(url, {**data, **form_token(client, url)})
     page = response.content.decode()
     assert response.status_code == 200
     assert "It is active now" in page and "1 group(s) send through this phone user" in page
@@ -29,7 +31,8 @@ def test_onboarding_a_number_already_active_asks_first(client_for, sandbox, phon
     assert sandbox.pins(phone_user.mobile_number) == []
 
     with django_capture_on_commit_callbacks(execute=True):
-        response = client.post(reverse("connectors:onboard"), {**data, "confirmed": "1"})
+        # As the browser would: the confirmation page carries the form's one-time token on.
+        response = client.post(url, {**data, **form_token(client=None, url=url, page=page), "confirmed": "1"})
     assert response["Location"] == reverse("connectors:phone_user", args=[phone_user.pk])
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_REQUESTED and phone_user.pin_sent_at
