@@ -1,6 +1,7 @@
 from django import forms
 from django.core.exceptions import ValidationError
 
+from connectors.models import PhoneUser
 from groups import member_input, selectors, services
 from groups.models import Group, GroupMember
 
@@ -86,3 +87,25 @@ class SubGroupForm(MembersForm):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=GroupMember.Role.choices)
+
+
+class SyncForm(forms.Form):
+    phone_user = forms.ModelChoiceField(
+        queryset=PhoneUser.objects.only("id", "mobile_number", "state"),
+        error_messages={"required": "Choose the phone user whose groups to fetch.",
+                        "invalid_choice": "That phone user does not exist; choose one from the list."},
+    )
+
+
+class SenderForm(forms.Form):
+    """The phone user a group sends through: one of those that reach it."""
+
+    phone_user = forms.ModelChoiceField(
+        queryset=PhoneUser.objects.none(), label="Send through",
+        error_messages={"required": "Choose the phone user to send through.",
+                        "invalid_choice": "That phone user does not reach this group; choose one from the list."},
+    )
+
+    def __init__(self, *args, group: Group, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["phone_user"].queryset = PhoneUser.objects.filter(group_accesses__group=group)
