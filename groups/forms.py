@@ -1,5 +1,6 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F
 
 from connectors.models import PhoneUser
 from groups import member_input, selectors, services
@@ -108,4 +109,8 @@ class SenderForm(forms.Form):
 
     def __init__(self, *args, group: Group, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["phone_user"].queryset = PhoneUser.objects.filter(group_accesses__group=group)
+        field = self.fields["phone_user"]
+        field.queryset = (PhoneUser.objects.filter(group_accesses__group=group)
+                          .annotate(role=F("group_accesses__caller_role")).only("id", "mobile_number")
+                          .order_by("mobile_number"))
+        field.label_from_instance = lambda p: f"{p.mobile_number} ({p.role or 'role not known yet'})"

@@ -44,13 +44,20 @@ def roles(group: Group) -> dict[str, str]:
     return dict(GroupAccess.objects.filter(group=group).values_list("phone_user__mobile_number", "caller_role"))
 
 
-def test_two_phone_users_that_see_one_group_make_one_row_with_both_roles(phone_user, member_user, shared, sync):
+def test_two_phone_users_that_see_one_group_make_one_row_with_both_roles(phone_user, member_user, shared, sync,
+                                                                         client_for):
     sync(phone_user)
     assert sync(member_user).created_count == 0
     group = Group.objects.get()
     assert group.kaizala_id == shared["groupId"]
     assert roles(group) == {MOBILE: "Admin", MEMBER_MOBILE: "Member"}
     assert group.phone_user == phone_user
+    client = client_for(Role.VIEWER)
+    # The list filtered by a phone user shows the groups it reaches, once.
+    listed = client.get(reverse("groups:list"), {"phone_user": member_user.pk}).context["page"]
+    assert [g.pk for g in listed] == [group.pk]
+    page = client.get(reverse("groups:detail", args=[group.pk])).content.decode()
+    assert page.count('data-testid="access-row"') == 2 and f"{MEMBER_MOBILE} (Member)" not in page
 
 
 def test_a_group_first_seen_by_a_member_offers_no_admin_action_until_an_admin_reaches_it(
@@ -82,6 +89,8 @@ def test_the_operator_chooses_the_phone_user_to_send_through(phone_user, member_
     sync(member_user)
     group = Group.objects.get()
     client = client_for(Role.OPERATOR)
+    page = client.get(reverse("groups:detail", args=[group.pk])).content.decode()
+    assert f"{MEMBER_MOBILE} (Member)" in page and f"{MOBILE} (Admin)" in page  # the "Send through" choices
     url = reverse("groups:sender", args=[group.pk])
     stranger = make_phone_user(mobile="+919800000006")
     for bad in ("abc", stranger.pk, ""):
