@@ -136,8 +136,9 @@ def _create_at_kaizala(group: Group, attempt: int) -> None:
             group.name, group.welcome_message, members=numbers, group_type=group.group_type
         ), attempt=attempt)
     with transaction.atomic():
+        _adopt_synced_twin(group, created.group_id)
         # Stored at once: a retry after this point must never create the group a second time.
-        Group.objects.filter(pk=group.pk).update(kaizala_id=created.group_id, updated_at=timezone.now())
+        Group.objects.filter(pk=group.pk, kaizala_id="").update(kaizala_id=created.group_id, updated_at=timezone.now())
         # The creator is an admin of what it created.
         GroupAccess.objects.update_or_create(group=group, phone_user=group.phone_user,
                                              defaults={"caller_role": GroupAccess.ADMIN, "seen_at": timezone.now()})
@@ -145,6 +146,17 @@ def _create_at_kaizala(group: Group, attempt: int) -> None:
             GroupMember.objects.filter(pk__in=[m.pk for m in first], state=GroupMember.State.PENDING).update(
                 state=GroupMember.State.ADDED)
     group.kaizala_id = created.group_id
+
+
+def _adopt_synced_twin(group: Group, kaizala_id: str) -> None:
+    """A sync that listed the new group before its id was stored here made a row of its own: this row,
+    with its members, takes its place (one Kaizala group is one row)."""
+    twin = Group.objects.filter(kaizala_id=kaizala_id).exclude(pk=group.pk).first()
+    if twin is None:
+        return
+    GroupAccess.objects.filter(group=twin).exclude(phone_user_id=group.phone_user_id).update(group=group)
+    Group.objects.filter(parent=twin).update(parent=group)
+    twin.delete()
 
 
 def _read_back(group: Group, *, attempt: int) -> None:

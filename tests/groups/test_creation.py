@@ -66,3 +66,26 @@ def test_the_member_count_after_a_removal_is_computed_in_the_database(
     monkeypatch.setattr(membership, "run", run_while_a_refresh_lands)
     membership.member_remove_run(member.pk)
     assert Group.objects.get(pk=group.pk).member_count == 6
+
+
+def test_a_sync_that_saw_the_new_group_first_leaves_one_row(phone_user, make_phone_user, sandbox,
+                                                             django_capture_on_commit_callbacks, monkeypatch):
+    """One Kaizala group is one row even when a sync lists it between its creation and the storing of its id."""
+    real_run = services.run
+    other = make_phone_user(mobile="+919800000005")
+
+    def create_then_a_sync_lands(phone_user_, operation, *, attempt):
+        result = real_run(phone_user_, operation, attempt=attempt)
+        if getattr(result, "members_added", None) is not None and not Group.objects.filter(
+                kaizala_id=result.group_id).exists():
+            twin = Group.objects.create(phone_user=phone_user, kaizala_id=result.group_id, name="Field staff",
+                                        state=Group.State.ACTIVE)
+            twin.accesses.create(phone_user=other, caller_role="Member")
+        return result
+
+    monkeypatch.setattr(services, "run", create_then_a_sync_lands)
+    group = create(phone_user, django_capture_on_commit_callbacks)
+    assert group.state == Group.State.ACTIVE, group.last_error
+    assert list(Group.objects.values_list("pk", flat=True)) == [group.pk]
+    assert dict(group.accesses.values_list("phone_user__mobile_number", "caller_role")) == {
+        phone_user.mobile_number: "Admin", "+919800000005": "Member"}
