@@ -251,7 +251,11 @@ def member_set_role_run(member_id: int, *, attempt: int = 0) -> None:
         rows.update(state=Member.ADDED, role=previous,
                     last_error=f"Not made {member.role.lower()}: {failed.message}"[:500])
         return
-    rows.update(state=Member.ADDED, last_error="")
+    with transaction.atomic():
+        rows.update(state=Member.ADDED, last_error="")
+        # A phone user of the console whose role this was: its access says so before the next sync.
+        group.accesses.filter(phone_user__mobile_number=member.mobile_number,
+                              phone_user__token_kind=PhoneUser.TokenKind.USER).update(caller_role=member.role)
 
 
 # --- subscribers (public groups) -----------------------------------------------------------------

@@ -115,7 +115,7 @@ def _detail_context(request, group, **forms):
         "accesses": accesses,
         # Admin-only actions are offered only when a phone user with the Admin role reaches the group.
         "can_administer": selectors.admin_phone_user(group, accesses) is not None,
-        "sender_form": forms.get("sender_form") or SenderForm(group=group, initial={"phone_user": group.phone_user_id}),
+        "sender_form": SenderForm(group=group, initial={"phone_user": group.phone_user_id}),
         "busy": selectors.group_is_busy(group),
         "members": group.members.all(),
         "sub_groups": group.sub_groups.all(),
@@ -200,8 +200,9 @@ def member_remove(request, pk, member_pk):
         return render_confirm(
             request, title="Remove a member", question=f"Remove {member.mobile_number} from “{member.group.name}”?",
             effects=[f"Kaizala removes {member.mobile_number} from the group: it no longer sees the group's "
-                     "messages and cannot post in it.",
-                     "Adding it again later sends it the welcome message again."],
+                     "messages and cannot post in it.", "The row leaves this page once Kaizala confirms."]
+            if member.kaizala_member_id or member.state != GroupMember.State.FAILED
+            else ["It never reached Kaizala: only the console's row is deleted."],
             confirm_label="Remove the member", cancel_url=reverse("groups:detail", args=[pk]))
     return _act(request, pk, lambda: membership.member_remove(member=member),
                 f"Removing {member.mobile_number}…")

@@ -146,3 +146,15 @@ def test_the_sending_phone_user_cannot_be_removed_from_the_members(phone_user, g
     assert sandbox.calls(route="removeMember") == []
     page = client.get(reverse("groups:detail", args=[group.pk])).content.decode()
     assert reverse("groups:member_remove", args=[group.pk, own.pk]) not in page
+
+
+def test_promoting_a_phone_user_of_the_console_updates_its_role(phone_user, member_user, shared, sync,
+                                                                django_capture_on_commit_callbacks):
+    sync(phone_user)
+    sync(member_user)
+    group = Group.objects.get()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.group_refresh_request(group=group)
+    with django_capture_on_commit_callbacks(execute=True):
+        membership.member_set_role(member=group.members.get(mobile_number=MEMBER_MOBILE), role="Admin")
+    assert roles(group) == {MOBILE: "Admin", MEMBER_MOBILE: "Admin"}
