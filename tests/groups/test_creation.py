@@ -89,3 +89,24 @@ def test_a_sync_that_saw_the_new_group_first_leaves_one_row(phone_user, make_pho
     assert list(Group.objects.values_list("pk", flat=True)) == [group.pk]
     assert dict(group.accesses.values_list("phone_user__mobile_number", "caller_role")) == {
         phone_user.mobile_number: "Admin", "+919800000005": "Member"}
+
+
+def test_a_removal_asked_for_while_the_member_list_is_read_back_is_kept(
+    group, sandbox, django_capture_on_commit_callbacks, monkeypatch
+):
+    """Issue 12.20: the read-back wrote `added` over every row it had read, by primary key only."""
+    with django_capture_on_commit_callbacks(execute=True):
+        membership.members_add(group=group, entries=[Entry("+919800000002")])
+    member = group.members.get(mobile_number="+919800000002")
+    real_run = membership.run
+
+    class ClickedWhileReading(list):
+        """Kaizala's list; a person clicks Remove after the rows were read, before they are written."""
+
+        def __iter__(self):
+            group.members.filter(pk=member.pk).update(state="removing")
+            return super().__iter__()
+
+    monkeypatch.setattr(membership, "run", lambda *a, **k: ClickedWhileReading(real_run(*a, **k)))
+    membership.reconcile_members(group, attempt=0)
+    assert group.members.get(pk=member.pk).state == "removing"
