@@ -59,8 +59,12 @@ def _read_back_requested(group: Group) -> None:
     Group.objects.filter(pk=group.pk).update(refresh_requested_at=timezone.now())
 
 
-def _read_back_done(group_id: int, started: datetime) -> None:
-    Group.objects.filter(pk=group_id, refresh_requested_at__lte=started).update(refresh_requested_at=None)
+def read_back_done(group: Group) -> None:
+    """The page stops polling: the read-backs asked for by the time `group` was loaded are answered. A later
+    request (a newer timestamp, from the same web clock) waits for its own task."""
+    if group.refresh_requested_at is not None:
+        Group.objects.filter(pk=group.pk, refresh_requested_at__lte=group.refresh_requested_at).update(
+            refresh_requested_at=None)
 
 
 def _note(rows: QuerySet, message: str) -> None:
@@ -101,14 +105,13 @@ def members_add(*, group: Group, entries: Iterable[Entry]) -> int:
 
 
 def members_add_run(group_id: int, *, attempt: int = 0) -> None:
-    started = timezone.now()
     group = Group.objects.select_related("phone_user").filter(pk=group_id).first()
     if group is None:
         return
     pending = group.members.filter(state=Member.PENDING)
     if not group.kaizala_id:
         pending.update(state=Member.FAILED, last_error="The group does not exist at Kaizala.")
-        _read_back_done(group_id, started)
+        read_back_done(group)
         return
     try:
         add_pending_members(group, attempt=attempt)
@@ -119,7 +122,7 @@ def members_add_run(group_id: int, *, attempt: int = 0) -> None:
     except CallFailed as failed:
         # Each batch's outcome is on its rows; only reading the list back failed.
         Group.objects.filter(pk=group_id).update(last_error=failed.message[:500])
-    _read_back_done(group_id, started)
+    read_back_done(group)
 
 
 def add_pending_members(group: Group, *, attempt: int) -> None:
@@ -291,7 +294,6 @@ def _batches(rows: QuerySet) -> Iterable[list[GroupSubscriber]]:
 
 
 def subscribers_add_run(group_id: int, *, attempt: int = 0) -> None:
-    started = timezone.now()
     group = Group.objects.select_related("phone_user").filter(pk=group_id).exclude(kaizala_id="").first()
     if group is None:
         return
@@ -304,7 +306,7 @@ def subscribers_add_run(group_id: int, *, attempt: int = 0) -> None:
         raise
     except CallFailed as failed:
         Group.objects.filter(pk=group_id).update(last_error=failed.message[:500])
-    _read_back_done(group_id, started)
+    read_back_done(group)
 
 
 def _add_subscriber_batch(group: Group, batch: list[GroupSubscriber], attempt: int) -> None:

@@ -38,11 +38,6 @@ def _move(group_id: int, allowed, state: str, **fields) -> bool:
     ))
 
 
-def _read_back_done(group_id: int, started: datetime) -> None:
-    """The page stops polling: every read-back asked for before `started` is answered by this one."""
-    Group.objects.filter(pk=group_id, refresh_requested_at__lte=started).update(refresh_requested_at=None)
-
-
 def group_type_refusal(*, phone_user: PhoneUser, group_type: str) -> str | None:
     """Why `phone_user` cannot create a group of this type, or None."""
     if group_type == Group.Type.CONNECT_GROUP and phone_user.token_kind != PhoneUser.TokenKind.TENANT:
@@ -352,7 +347,6 @@ def group_refresh_request(*, group: Group) -> None:
 
 def group_refresh_run(group_id: int, *, attempt: int = 0) -> None:
     """Details, members, sub-groups and (for a public group) subscribers, as Kaizala holds them now."""
-    started = timezone.now()
     group = Group.objects.select_related("phone_user").filter(pk=group_id).exclude(kaizala_id="").first()
     if group is None:
         return
@@ -367,12 +361,12 @@ def group_refresh_run(group_id: int, *, attempt: int = 0) -> None:
     except CallFailed as failed:
         if isinstance(failed.error, kaizala.NotFound):
             Group.objects.filter(pk=group_id, missing_since__isnull=True).update(missing_since=timezone.now())
-        _read_back_done(group_id, started)
+        membership.read_back_done(group)
         Group.objects.filter(pk=group_id).update(last_error=failed.message[:500])
         return
     with transaction.atomic():
         _upsert_seen(group.phone_user, {s.group_id: s for s in subs}, {s.group_id: group.kaizala_id for s in subs})
-        _read_back_done(group_id, started)
+        membership.read_back_done(group)
         Group.objects.filter(pk=group_id).update(last_error="", last_synced_at=timezone.now())
 
 
