@@ -1,6 +1,8 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F
 
+from connectors.models import PhoneUser
 from groups import member_input, selectors, services
 from groups.models import Group, GroupMember
 from kaizala_console.text import NameField, validate_visible
@@ -89,3 +91,29 @@ class SubGroupForm(MembersForm):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=GroupMember.Role.choices)
+
+
+class SyncForm(forms.Form):
+    phone_user = forms.ModelChoiceField(
+        queryset=PhoneUser.objects.only("id", "mobile_number", "state"),
+        error_messages={"required": "Choose the phone user whose groups to fetch.",
+                        "invalid_choice": "That phone user does not exist; choose one from the list."},
+    )
+
+
+class SenderForm(forms.Form):
+    """The phone user a group sends through: one of those that reach it."""
+
+    phone_user = forms.ModelChoiceField(
+        queryset=PhoneUser.objects.none(), label="Send through",
+        error_messages={"required": "Choose the phone user to send through.",
+                        "invalid_choice": "That phone user does not reach this group; choose one from the list."},
+    )
+
+    def __init__(self, *args, group: Group, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["phone_user"]
+        field.queryset = (PhoneUser.objects.filter(group_accesses__group=group)
+                          .annotate(role=F("group_accesses__caller_role")).only("id", "mobile_number")
+                          .order_by("mobile_number"))
+        field.label_from_instance = lambda p: f"{p.mobile_number} ({p.role or 'role not known yet'})"

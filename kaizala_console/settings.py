@@ -251,6 +251,7 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch": {"task": "messaging.tasks.dispatch", "schedule": env.float("DISPATCH_TICK", default=0.5),
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
+    "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
 }
 
 # --- Kaizala ----------------------------------------------------------------------------------------
@@ -304,6 +305,15 @@ RETRY_BACKOFF_MAX = env.float("RETRY_BACKOFF_MAX", default=300.0)
 QUEUED_TIMEOUT = env.int("QUEUED_TIMEOUT", default=120)
 # A message sending this long lost its worker mid-call: it may have arrived, so it becomes unconfirmed.
 SENDING_TIMEOUT = env.int("SENDING_TIMEOUT", default=180)
+# Group work in flight this long lost its worker or its task (groups.services.groups_sweep gives up on it):
+# a group `creating`, a refresh from Kaizala, a member or subscriber change, a running sync. Each is well
+# past its task's retries (2 + 5 + 15 s, and 30 s read timeouts per call).
+GROUP_CREATE_TIMEOUT = env.int("GROUP_CREATE_TIMEOUT", default=900)
+GROUP_REFRESH_TIMEOUT = env.int("GROUP_REFRESH_TIMEOUT", default=600)
+GROUP_MEMBER_CHANGE_TIMEOUT = env.int("GROUP_MEMBER_CHANGE_TIMEOUT", default=600)
+GROUP_SYNC_TIMEOUT = env.int("GROUP_SYNC_TIMEOUT", default=900)
+# Finished syncs older than this are deleted (the newest of each phone user is kept).
+GROUP_SYNC_RETENTION_DAYS = env.int("GROUP_SYNC_RETENTION_DAYS", default=30)
 # How long a worker keeps retrying to record a send's outcome while the database is unreachable.
 FINISH_RETRY_SECONDS = env.float("FINISH_RETRY_SECONDS", default=30.0)
 

@@ -4,8 +4,8 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from groups.member_input import parse_lines
 from groups.models import Group
-from kaizala_console.phones import normalise_mobile
 from kaizala_console.text import has_visible_text
 from messaging.models import MAX_TEXT, Schedule
 from messaging.recurrence import Rule, next_fire
@@ -88,16 +88,8 @@ class ComposeForm(forms.Form):
         self.fields["start_date"].initial = timezone.localdate()
 
     def clean_subscribers(self):
-        lines = [line.strip() for line in self.cleaned_data["subscribers"].splitlines() if line.strip()]
-        numbers, errors = [], []
-        for number, line in enumerate(lines, start=1):
-            try:
-                numbers.append(normalise_mobile(line))
-            except ValidationError as exc:
-                errors.append(f"line {number}: {' '.join(exc.messages)}")
-        if errors:
-            raise ValidationError(errors)
-        return tuple(dict.fromkeys(numbers))
+        # The groups' parser: the same limits and error summary as every other box of numbers.
+        return tuple(e.mobile_number for e in parse_lines(self.cleaned_data["subscribers"], label="Subscribers"))
 
     def clean(self):
         data = super().clean()

@@ -113,6 +113,13 @@ TABLE = [
     Row("name", "welcome message of only invisible characters", CREATE_GROUP,
         {"phone_user": "{phone_user}", "name": "Fine", "welcome_message": "\u200b\u202e", "group_type": "Group"},
         400, "This text has no visible characters"),
+    # --- group pages and boxes of numbers ---
+    Row("groups", "sync: a phone user that is not a number", "/groups/sync/", {"phone_user": "abc"}, 302,
+        "That phone user does not exist"),
+    Row("groups", "send through: a phone user that is not a number", "/groups/{group}/send-through/",
+        {"phone_user": "abc"}, 302, "That phone user does not reach this group"),
+    Row("numbers", "100,000 bad lines of chosen subscribers", COMPOSE, compose("Hi", subscribers="bad\n" * 100_000), 200,
+        "Subscribers: at most 10,000 lines"),
     # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
     Row("kaizala", "HTML error page", ONBOARD, onboard("+919876543210"), 302, "Kaizala failed (502)", setup="kaizala",
         outcome="failed", fault={"status": 502}),

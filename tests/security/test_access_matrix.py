@@ -61,18 +61,19 @@ MATRIX = {
     # groups: read by all roles, changed by Operators and Admins
     "groups:list": {"GET": READ, "POST": NO_POST},
     "groups:create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
-    "groups:sync": post_only("operator", 404),  # no phone user named in the POST
+    "groups:sync": post_only("operator", 302),  # no phone user named in the POST: back to the list, with a message
     "groups:sync_status": {"GET": READ, "POST": NO_POST},
     "groups:detail": {"GET": READ, "POST": NO_POST},
     "groups:status": {"GET": READ, "POST": NO_POST},
     "groups:refresh": post_only("operator", 302),
     "groups:retry": post_only("operator", 302),
     "groups:members_add": post_only("operator", 400),
-    "groups:member_remove": post_only("operator", 302),
+    "groups:member_remove": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # unconfirmed: the confirmation page
     "groups:member_role": post_only("operator", 302),
     "groups:subgroup_create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "groups:subscribers_add": post_only("operator", 400),
-    "groups:subscriber_remove": post_only("operator", 302),
+    "groups:subscriber_remove": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
+    "groups:sender": post_only("operator", 302),  # no phone user named: back to the group, with a message
     # messages and schedules: read by all roles, changed by Operators and Admins
     "messaging:list": {"GET": READ, "POST": NO_POST},
     "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
