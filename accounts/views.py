@@ -1,8 +1,9 @@
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth.views import PasswordChangeView
 from django.shortcuts import redirect, render
 
-from accounts.forms import PreferencesForm
+from accounts.forms import PreferencesForm, ThrottledPasswordChangeForm
 from accounts.models import Profile
 
 
@@ -15,3 +16,12 @@ def preferences(request):
         messages.success(request, "Preferences saved.")
         return redirect("preferences")
     return render(request, "accounts/preferences.html", {"form": form})
+
+
+class ThrottledPasswordChangeView(PasswordChangeView):
+    """Django's password page, with the current-password check counted by the login lockout."""
+
+    form_class = ThrottledPasswordChangeForm
+
+    def get_form_kwargs(self):
+        return {**super().get_form_kwargs(), "request": self.request}

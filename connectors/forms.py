@@ -1,8 +1,11 @@
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
+from connectors import allowed_urls
 from connectors.models import Connector, Permission, PhoneUser
 from kaizala_console.phones import normalise_mobile
+from kaizala_console.text import NameField
 
 
 class ConnectorForm(forms.ModelForm):
@@ -20,30 +23,49 @@ class ConnectorForm(forms.ModelForm):
         help_text="The permissions this connector was granted in the Kaizala management portal.",
     )
 
-    auth_base_url = forms.URLField(label="Auth base URL", max_length=300, assume_scheme="https",
-                                   help_text="Kaizala's fixed auth host; the sandbox by default.")
+    auth_base_url = forms.URLField(label="Auth base URL", max_length=300, assume_scheme="https")
 
     class Meta:
         model = Connector
         fields = ["name", "description", "application_id", "application_secret", "permissions", "auth_base_url"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+        field_classes = {"name": NameField}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        allowed = allowed_urls.allowed_auth_urls()
+        self.fields["auth_base_url"].help_text = f"Kaizala's fixed auth host: {' or '.join(allowed)}."
         if self.instance.pk:
-            self.fields["application_secret"].help_text = "Leave empty to keep the stored secret."
+            self.fields["application_secret"].help_text = (
+                "Leave empty to keep the stored secret (type it again when the application id or auth URL changes)."
+            )
         else:
             self.fields["application_secret"].required = True
+            self.initial.setdefault("auth_base_url", settings.KAIZALA_AUTH_URL)
         self.initial.pop("application_secret", None)
 
     def clean_application_id(self):
         return self.cleaned_data["application_id"].strip()
 
-    def clean_application_secret(self):
-        secret = self.cleaned_data.get("application_secret", "")
-        if not secret and self.instance.pk:
-            return self.instance.application_secret
-        return secret
+    def clean_auth_base_url(self):
+        url = self.cleaned_data["auth_base_url"].rstrip("/")
+        if not allowed_urls.auth_url_allowed(url):
+            raise ValidationError(
+                "The console sends the connector's secret to this URL, so it must be one Kaizala uses: "
+                f"{', '.join(allowed_urls.allowed_auth_urls())} (the setting KAIZALA_AUTH_URLS)."
+            )
+        return url
+
+    def clean(self):
+        data = super().clean()
+        if self.instance.pk and not data.get("application_secret"):
+            # The stored secret may only go where it went before, for the application it belongs to.
+            moved = {"application_id", "auth_base_url"} & set(self.changed_data)
+            if moved:
+                self.add_error("application_secret", "Type the secret again: the application id or auth URL changed.")
+            else:
+                data["application_secret"] = self.instance.application_secret
+        return data
 
 
 class OnboardForm(forms.Form):

@@ -7,6 +7,7 @@ Only worker code calls this module: the web process never talks to Kaizala.
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 from collections.abc import Callable
@@ -16,6 +17,7 @@ from typing import TypeVar
 from django.conf import settings
 
 import kaizala
+from connectors import allowed_urls
 from connectors.models import ApiCall, Connector, PhoneUser
 from kaizala.transport import Recorder
 from kaizala_console.redis_client import redis_client
@@ -25,6 +27,42 @@ T = TypeVar("T")
 
 # The record's bodies are already redacted by the client; this only bounds their size.
 _MAX_BODY = 20_000
+
+
+class UrlNotAllowed(kaizala.PermanentError):
+    """A connector's auth URL, or a phone user's endpoint, is not where Kaizala is known to be: refused
+    before anything (a secret, a token) is sent there. Permanent: an Admin must correct the URL."""
+
+
+def check_auth_url(connector: Connector) -> None:
+    if not allowed_urls.auth_url_allowed(connector.auth_base_url):
+        raise UrlNotAllowed(
+            f"The connector's auth URL ({allowed_urls.url_host(connector.auth_base_url)}) is not an allowed "
+            "Kaizala auth URL (KAIZALA_AUTH_URLS); an Admin must correct it, and type the secret again.",
+            error_code="UrlNotAllowed",
+        )
+
+
+def check_endpoint_url(endpoint_url: str) -> str:
+    if not allowed_urls.endpoint_url_allowed(endpoint_url):
+        raise UrlNotAllowed(
+            f"Kaizala named an endpoint on {allowed_urls.url_host(endpoint_url) or 'no host'}, which is not a "
+            "host Kaizala is known to use (KAIZALA_ENDPOINT_HOSTS); the console will not call it.",
+            error_code="UrlNotAllowed",
+        )
+    return endpoint_url
+
+
+def _error_code(call: kaizala.CallRecord) -> str:
+    """Kaizala's own errorCode: from the client's error, else from the response body."""
+    if call.error_code:
+        return call.error_code
+    try:
+        body = json.loads(call.response_body or "")
+    except ValueError:
+        return ""
+    code = body.get("errorCode") if isinstance(body, dict) else None
+    return code if isinstance(code, str) else ""
 
 
 def recorder(connector: Connector | None, phone_user: PhoneUser | None) -> Recorder:
@@ -39,6 +77,7 @@ def recorder(connector: Connector | None, phone_user: PhoneUser | None) -> Recor
             request_body=(call.request_body or "")[:_MAX_BODY],
             response_body=(call.response_body or "")[:_MAX_BODY],
             error_class=call.error or "",
+            error_code=_error_code(call)[:100],
         )
 
     return record
@@ -50,7 +89,8 @@ def _limiter_for(pid: int) -> kaizala.RateLimiter:
     # A small burst: the bucket refills at (calls - burst) / period, so the burst is what a backlog loses
     # (a tenth, the client's default, left a backlog at 90 % of the allowed rate; bench/bench_ratelimit.py).
     limits = {
-        kind: kaizala.Limit(calls, period, burst=min(settings.KAIZALA_RATE_LIMIT_BURST, max(1, calls - 1)))
+        kind: kaizala.Limit(calls, period, burst=min(settings.KAIZALA_RATE_LIMIT_BURST, max(1, calls - 1)),
+                            margin=settings.KAIZALA_RATE_LIMIT_MARGIN)
         for kind, (calls, period) in settings.KAIZALA_RATE_LIMITS.items()
     }
     return kaizala.RateLimiter(redis_client(), limits=limits, max_wait=settings.KAIZALA_RATE_LIMIT_MAX_WAIT)
@@ -70,6 +110,7 @@ def timeouts() -> kaizala.Timeouts:
 
 
 def auth_client(connector: Connector, phone_user: PhoneUser | None = None) -> kaizala.AuthClient:
+    check_auth_url(connector)
     return kaizala.AuthClient(
         connector.auth_base_url,
         application_id=connector.application_id,
@@ -83,7 +124,7 @@ def auth_client(connector: Connector, phone_user: PhoneUser | None = None) -> ka
 
 def api_client(phone_user: PhoneUser) -> kaizala.KaizalaClient:
     return kaizala.KaizalaClient(
-        phone_user.endpoint_url,
+        check_endpoint_url(phone_user.endpoint_url),
         phone_user.access_token,
         timeouts=timeouts(),
         recorder=recorder(phone_user.connector, phone_user),

@@ -25,11 +25,30 @@ def default_auth_url():
     return settings.KAIZALA_AUTH_URL
 
 
+# The state enums live at module level so that each model's Meta can constrain its column to them.
+class ConnectorStatus(models.TextChoices):
+    UNVERIFIED = "unverified", "Unverified"
+    VERIFIED = "verified", "Verified"
+    REJECTED = "rejected", "Credentials rejected"
+
+
+class PhoneUserState(models.TextChoices):
+    PIN_REQUESTED = "pin_requested", "PIN requested"
+    PIN_FAILED = "pin_failed", "PIN failed"
+    VERIFYING = "verifying", "Verifying"
+    LOGIN_FAILED = "login_failed", "Login failed"
+    ACTIVE = "active", "Active"
+    REAUTH_REQUIRED = "reauth_required", "Re-authentication required"
+
+
+class TokenKind(models.TextChoices):
+    USER = "user", "User"
+    GROUP = "group", "Group"
+    TENANT = "tenant", "Tenant admin"
+
+
 class Connector(models.Model):
-    class Status(models.TextChoices):
-        UNVERIFIED = "unverified", "Unverified"
-        VERIFIED = "verified", "Verified"
-        REJECTED = "rejected", "Credentials rejected"
+    Status = ConnectorStatus
 
     name = models.CharField(max_length=100)
     description = models.TextField(blank=True)
@@ -46,6 +65,11 @@ class Connector(models.Model):
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(status__in=ConnectorStatus.values), name="connector_status_valid"
+            ),
+        ]
 
     def __str__(self):
         return self.name
@@ -58,18 +82,8 @@ class Connector(models.Model):
 class PhoneUser(models.Model):
     """A Kaizala identity the console acts as: a phone onboarded by PIN, or a pasted portal token."""
 
-    class State(models.TextChoices):
-        PIN_REQUESTED = "pin_requested", "PIN requested"
-        PIN_FAILED = "pin_failed", "PIN failed"
-        VERIFYING = "verifying", "Verifying"
-        LOGIN_FAILED = "login_failed", "Login failed"
-        ACTIVE = "active", "Active"
-        REAUTH_REQUIRED = "reauth_required", "Re-authentication required"
-
-    class TokenKind(models.TextChoices):
-        USER = "user", "User"
-        GROUP = "group", "Group"
-        TENANT = "tenant", "Tenant admin"
+    State = PhoneUserState
+    TokenKind = TokenKind
 
     connector = models.ForeignKey(Connector, on_delete=models.PROTECT, related_name="phone_users")
     mobile_number = models.CharField(max_length=20, help_text="E.164")
@@ -104,6 +118,10 @@ class PhoneUser(models.Model):
             models.UniqueConstraint(
                 fields=["connector", "mobile_number", "token_kind", "token_group_id"], name="uniq_phone_user"
             ),
+            models.CheckConstraint(condition=models.Q(state__in=PhoneUserState.values), name="phone_user_state_valid"),
+            models.CheckConstraint(
+                condition=models.Q(token_kind__in=TokenKind.values), name="phone_user_token_kind_valid"
+            ),
         ]
         indexes = [models.Index(fields=["state", "access_token_expires_at"])]
 
@@ -123,6 +141,8 @@ class ApiCall(models.Model):
     request_body = models.TextField(blank=True)
     response_body = models.TextField(blank=True)
     error_class = models.CharField(max_length=50, blank=True)
+    # Kaizala's own errorCode ("Unauthenticated", ...), beside the console's error class.
+    error_code = models.CharField(max_length=100, blank=True)
     created_at = models.DateTimeField(default=timezone.now, db_index=True)
 
     class Meta:

@@ -5,7 +5,13 @@ from django.conf import settings
 
 
 class SandboxUnavailable(Exception):
-    pass
+    """The sandbox's control API failed; `reason` says how ("unreachable", "refused" or "garbled").
+    The exception's text is never shown: services.describe_error turns it into a sentence."""
+
+    def __init__(self, reason: str, status: int | None = None):
+        super().__init__(reason)
+        self.reason = reason
+        self.status = status
 
 
 def sandbox_enabled() -> bool:
@@ -20,10 +26,15 @@ def create_connector(*, name: str, permissions: list[str]) -> dict:
             json={"name": name, "permissions": permissions},
             timeout=(3, 10),
         )
-        response.raise_for_status()
-        return response.json()
-    except (requests.RequestException, ValueError) as exc:
-        raise SandboxUnavailable(f"The sandbox at {settings.KAIZALA_SANDBOX_URL} did not answer: {exc}") from None
+    except requests.RequestException:
+        raise SandboxUnavailable("unreachable") from None
+    if response.status_code >= 400:
+        raise SandboxUnavailable("refused", response.status_code)
+    try:
+        created = response.json()
+        return {"applicationId": str(created["applicationId"]), "applicationSecret": str(created["applicationSecret"])}
+    except (ValueError, KeyError, TypeError):
+        raise SandboxUnavailable("garbled", response.status_code) from None
 
 
 def phone_page_url(mobile_number: str) -> str:

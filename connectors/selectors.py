@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db.models import Count, Q, QuerySet
 from django.utils import timezone
 
-from connectors.models import ApiCall, Connector, PhoneUser
+from connectors.models import ApiCall, Connector, Permission, PhoneUser
 
 
 def connector_list() -> QuerySet[Connector]:
@@ -16,12 +16,10 @@ def connector_list() -> QuerySet[Connector]:
     )
 
 
-def phone_user_list(*, connector_id=None, state=None) -> QuerySet[PhoneUser]:
+def phone_user_list(*, connector_id=None) -> QuerySet[PhoneUser]:
     users = PhoneUser.objects.select_related("connector").order_by("connector__name", "mobile_number")
     if connector_id:
         users = users.filter(connector_id=connector_id)
-    if state:
-        users = users.filter(state=state)
     return users
 
 
@@ -37,23 +35,49 @@ def phone_users_needing_attention() -> QuerySet[PhoneUser]:
     )
 
 
-STATUS_FILTERS = {
-    "ok": Q(status__gte=200, status__lt=300),
-    "4xx": Q(status__gte=400, status__lt=500),
-    "5xx": Q(status__gte=500),
-    "error": ~Q(error_class=""),
+def api_call_list() -> QuerySet[ApiCall]:
+    # Bodies stay out of the list query: they can be large and only the detail page shows them.
+    return ApiCall.objects.select_related("connector", "phone_user").defer("request_body", "response_body")
+
+
+def phone_user_usage(phone_user: PhoneUser) -> dict:
+    """What depends on a phone user: the groups that send through it, and their messages and schedules
+    still to come (for the confirmation before it is removed or onboarded again)."""
+    from messaging.models import Message, Schedule
+
+    return {
+        "groups": phone_user.groups.count(),
+        "pending_messages": Message.objects.filter(group__phone_user=phone_user)
+        .exclude(status__in=Message.FINAL).count(),
+        "schedules": Schedule.objects.filter(groups__phone_user=phone_user, state=Schedule.State.ACTIVE)
+        .distinct().count(),
+    }
+
+
+# Each permission's scope family in Kaizala's grantedScope (kaizala-api.md §4: "groupinfo.read", ...).
+PERMISSION_SCOPES = {
+    Permission.GROUP_INFO: "groupinfo", Permission.GROUP_MEMBERS: "groupmember",
+    Permission.TEXT_MESSAGE: "textmessage", Permission.ACTIONS: "action", Permission.USER_PROFILE: "profile",
+    Permission.MEDIA: "media", Permission.WEBHOOKS: "webhook", Permission.TENANT_DATA: "tenantdata",
+    Permission.REACTIONS: "reactions",
 }
 
 
-def api_call_list(*, connector_id=None, phone_user_id=None, status=None, method=None) -> QuerySet[ApiCall]:
-    # Bodies stay out of the list query: they can be large and only the detail page shows them.
-    calls = ApiCall.objects.select_related("connector", "phone_user").defer("request_body", "response_body")
-    if connector_id:
-        calls = calls.filter(connector_id=connector_id)
-    if phone_user_id:
-        calls = calls.filter(phone_user_id=phone_user_id)
-    if status in STATUS_FILTERS:
-        calls = calls.filter(STATUS_FILTERS[status])
-    if method:
-        calls = calls.filter(method=method.upper())
-    return calls
+def scope_mismatch(phone_user: PhoneUser) -> dict | None:
+    """How the scope Kaizala granted `phone_user` disagrees with its connector's recorded permissions:
+    {"unrecorded": [labels granted but not recorded], "missing": [labels recorded but not granted]}, or
+    None when they agree (or nothing was granted yet)."""
+    families = {scope.strip().split(".")[0].lower() for scope in phone_user.granted_scope.split(",") if scope.strip()}
+    if not families:
+        return None
+    granted = {permission for permission, family in PERMISSION_SCOPES.items() if family in families}
+    recorded = set(phone_user.connector.permissions)
+    labels = dict(Permission.choices)
+    unrecorded = [labels[p] for p in PERMISSION_SCOPES if p in granted - recorded]
+    missing = [labels[p] for p in PERMISSION_SCOPES if p in recorded - granted]
+    return {"unrecorded": unrecorded, "missing": missing} if unrecorded or missing else None
+
+
+def scope_mismatches(phone_users) -> list[tuple[PhoneUser, dict]]:
+    """The phone users (connector selected) whose granted scope disagrees with the connector's permissions."""
+    return [(phone_user, mismatch) for phone_user in phone_users if (mismatch := scope_mismatch(phone_user))]

@@ -17,8 +17,8 @@ from django.db import transaction
 from django.utils import timezone
 
 import kaizala
-from connectors import kaizala_access
-from connectors.models import ApiCall, Connector, PhoneUser
+from connectors import kaizala_access, sandbox_control
+from connectors.models import ApiCall, Connector, Permission, PhoneUser
 
 log = logging.getLogger(__name__)
 State = PhoneUser.State
@@ -31,17 +31,51 @@ class OnboardingError(ValidationError):
     """A request the wizard refuses: shown in the page, nothing changed."""
 
 
+class PhoneUserAlreadyActive(OnboardingError):
+    """Onboarding a phone that is active on this connector would stop it until the new PIN login ends:
+    the caller asks the person first, then calls again with `replace_active=True`."""
+
+    def __init__(self, phone_user: PhoneUser):
+        super().__init__(f"{phone_user.mobile_number} is already active on this connector.")
+        self.phone_user = phone_user
+
+
 # --- connectors ---------------------------------------------------------------------------------------
 
 
+CREDENTIAL_FIELDS = {"application_id", "application_secret", "auth_base_url"}
+
+
 def connector_save(*, connector: Connector, changed: set[str] | None = None) -> Connector:
-    """Create or update a connector from a validated form. New credentials make its status unknown again."""
-    if connector.pk and changed and {"application_id", "application_secret", "auth_base_url"} & changed:
+    """Create a connector, or save only the `changed` fields of one (a status a worker has just set stays).
+    New credentials make its status unknown again."""
+    if not connector.pk:
+        connector.save()
+        return connector
+    fields = set(changed or ())
+    if fields & CREDENTIAL_FIELDS:
         connector.status = Connector.Status.UNVERIFIED
         connector.status_checked_at = None
         connector.status_detail = ""
-    connector.save()
+        fields |= {"status", "status_checked_at", "status_detail"}
+    if fields:
+        connector.save(update_fields=[*sorted(fields), "updated_at"])
     return connector
+
+
+def connector_create_in_sandbox(*, name: str, permissions: list[str]) -> Connector:
+    """Register a new connector at the sandbox and here in one step, so its secret never reaches a page.
+    Raises SandboxUnavailable (describe_error says it in a sentence)."""
+    labels = dict(Permission.choices)
+    permissions = [p for p in permissions if p in labels]
+    created = sandbox_control.create_connector(name=name, permissions=[labels[p] for p in permissions])
+    return connector_save(
+        connector=Connector(
+            name=name, description="Created in the Kaizala sandbox.", application_id=created["applicationId"],
+            application_secret=created["applicationSecret"], permissions=permissions,
+            auth_base_url=settings.KAIZALA_SANDBOX_URL.rstrip("/"),
+        )
+    )
 
 
 class ConnectorInactive(Exception):
@@ -86,8 +120,11 @@ def _transition(phone_user_id: int, from_states, to_state: str, **fields) -> boo
     return updated == 1
 
 
-def phone_user_start_onboarding(*, connector: Connector, mobile_number: str) -> PhoneUser:
-    """Ask Kaizala to send a PIN to `mobile_number` (re-onboarding an existing phone user keeps its row)."""
+def phone_user_start_onboarding(
+    *, connector: Connector, mobile_number: str, replace_active: bool = False
+) -> PhoneUser:
+    """Ask Kaizala to send a PIN to `mobile_number` (re-onboarding an existing phone user keeps its row).
+    An active phone user is sent back to the PIN step only with `replace_active`: else PhoneUserAlreadyActive."""
     from connectors.tasks import request_pin
 
     if not connector.is_active:
@@ -101,10 +138,14 @@ def phone_user_start_onboarding(*, connector: Connector, mobile_number: str) -> 
             phone_user
         ):
             raise OnboardingError("This phone is already being onboarded; continue below.")
-        PhoneUser.objects.filter(pk=phone_user.pk).update(
-            state=State.PIN_REQUESTED, state_changed_at=timezone.now(), pin="", pin_sent_at=None,
+        if not created and phone_user.state == State.ACTIVE and not replace_active:
+            raise PhoneUserAlreadyActive(phone_user)
+        # Compare-and-set on the state just read: a worker that moved it meanwhile wins, and we say so.
+        if not _transition(
+            phone_user.pk, [phone_user.state], State.PIN_REQUESTED, pin="", pin_sent_at=None,
             pin_requested_at=timezone.now(), last_error="", last_error_code="",
-        )
+        ):
+            raise OnboardingError("This phone user changed meanwhile; look at its page and try again.")
         transaction.on_commit(lambda: request_pin.delay(phone_user.pk))
     phone_user.refresh_from_db()
     return phone_user
@@ -175,17 +216,22 @@ def phone_user_add_portal_token(
     by fetching an access token."""
     from connectors.tasks import fetch_access_token
 
+    token_fields = {
+        "refresh_token": refresh_token, "refresh_token_expires_at": None, "access_token": "",
+        "access_token_expires_at": None, "last_error": "", "last_error_code": "",
+    }
     with transaction.atomic():
-        phone_user, _ = PhoneUser.objects.update_or_create(
+        phone_user, created = PhoneUser.objects.get_or_create(
             connector=connector, mobile_number=mobile_number, token_kind=token_kind,
             token_group_id=group_id.strip() if token_kind == PhoneUser.TokenKind.GROUP else "",
-            defaults={
-                "state": State.VERIFYING, "state_changed_at": timezone.now(), "refresh_token": refresh_token,
-                "refresh_token_expires_at": None, "access_token": "", "access_token_expires_at": None,
-                "last_error": "", "last_error_code": "",
-            },
+            defaults={"state": State.VERIFYING, "state_changed_at": timezone.now(), **token_fields},
         )
+        # A token being checked right now is not replaced under its worker (unless that worker died).
+        replaceable = [s for s in State if s != State.VERIFYING or _pin_step_stale(phone_user)]
+        if not created and not _transition(phone_user.pk, replaceable, State.VERIFYING, **token_fields):
+            raise OnboardingError("A token for this phone is being checked right now; wait for the result.")
         transaction.on_commit(lambda: fetch_access_token.delay(phone_user.pk))
+    phone_user.refresh_from_db()
     return phone_user
 
 
@@ -208,9 +254,22 @@ def _fail(phone_user_id: int, from_states, to_state: str, error: kaizala.Kaizala
     _transition(phone_user_id, from_states, to_state, pin="", last_error=message[:500], last_error_code=code[:100])
 
 
-def describe_error(error: kaizala.KaizalaError) -> str:
-    """One sentence for the page: what went wrong and, where we know it, what to do."""
+SANDBOX_FAILURES = {
+    "unreachable": "The Kaizala sandbox could not be reached; is it running (python3 dev.py start)? Try again "
+                   "in a moment.",
+    "refused": "The Kaizala sandbox refused to create the connector ({status}); nothing was registered.",
+    "garbled": "The Kaizala sandbox answered something that is not its control API; nothing was registered.",
+}
+
+
+def describe_error(error: kaizala.KaizalaError | sandbox_control.SandboxUnavailable) -> str:
+    """One sentence for the page: what went wrong and, where we know it, what to do. The only place the
+    app turns an outside failure into words: an exception's own text (URLs, library detail) never shows."""
+    if isinstance(error, sandbox_control.SandboxUnavailable):
+        return SANDBOX_FAILURES[error.reason].format(status=error.status)
     detail = error.message or type(error).__name__
+    if isinstance(error, kaizala_access.UrlNotAllowed):
+        return error.message
     if isinstance(error, kaizala.ConnectError):
         return UNREACHABLE.format(detail="no connection")
     if isinstance(error, kaizala.AmbiguousError):
@@ -221,6 +280,9 @@ def describe_error(error: kaizala.KaizalaError) -> str:
         return f"Kaizala failed ({error.status}): {detail}. Try again in a moment."
     if isinstance(error, kaizala.MalformedResponse):
         return "Kaizala answered something that is not its API (is the auth URL right?)."
+    if not error.error_code and ("<" in detail or "\n" in detail):
+        # An error page that is not Kaizala's JSON (a proxy's HTML, say): its text is no sentence.
+        return f"Kaizala refused the call ({error.status}) with a page that is not its API (is the auth URL right?)."
     return f"Kaizala said: {detail}"
 
 
@@ -279,6 +341,7 @@ def fetch_access_token_run(phone_user_id: int) -> None:
         return
     try:
         token = kaizala_access.auth_client(phone_user.connector, phone_user).access_token(phone_user.refresh_token)
+        kaizala_access.check_endpoint_url(token.endpoint_url)
     except kaizala.KaizalaError as error:
         if isinstance(error, kaizala.InvalidToken | kaizala.PermanentError) and _is_connector_rejection(error):
             _connector_checked(phone_user.connector, Connector.Status.REJECTED, describe_error(error))
@@ -331,6 +394,7 @@ def phone_user_refresh_access_token(*, phone_user_id: int, failed_token: str | N
             token = kaizala_access.auth_client(phone_user.connector, phone_user).access_token(
                 phone_user.refresh_token
             )
+            kaizala_access.check_endpoint_url(token.endpoint_url)
         except (kaizala.InvalidToken, kaizala.PermanentError) as error:
             if _is_connector_rejection(error):
                 _connector_checked(phone_user.connector, Connector.Status.REJECTED, describe_error(error))
@@ -347,6 +411,8 @@ def _expires_soon(phone_user: PhoneUser) -> bool:
 
 
 def phone_user_move_endpoint(*, phone_user: PhoneUser, endpoint_url: str) -> PhoneUser:
+    """Follow a 308, only to a host Kaizala is known to use (else UrlNotAllowed, and nothing stored)."""
+    kaizala_access.check_endpoint_url(endpoint_url)
     PhoneUser.objects.filter(pk=phone_user.pk).update(endpoint_url=endpoint_url, updated_at=timezone.now())
     phone_user.refresh_from_db()
     return phone_user

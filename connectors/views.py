@@ -10,9 +10,14 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Role, read_only_page, role_required
 from connectors import sandbox_control, selectors, services
+from connectors.filters import ApiCallFilter, PhoneUserFilter
 from connectors.forms import ConnectorForm, OnboardForm, PinForm, PortalTokenForm
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
 from kaizala_console.confirm import is_confirmed, render_confirm
+from kaizala_console.filters import filter_list
+from kaizala_console.submit_once import FIELD as FORM_TOKEN_FIELD
+from kaizala_console.submit_once import submit_once
+from kaizala_console.text import clean_name
 
 PAGE_SIZE = 50
 
@@ -32,8 +37,11 @@ def connector_list(request):
 @read_only_page
 def connector_detail(request, pk):
     connector = get_object_or_404(selectors.connector_list(), pk=pk)
-    phone_users = selectors.phone_user_list(connector_id=pk)
-    return render(request, "connectors/connector_detail.html", {"connector": connector, "phone_users": phone_users})
+    phone_users = list(selectors.phone_user_list(connector_id=pk))
+    return render(request, "connectors/connector_detail.html", {
+        "connector": connector, "phone_users": phone_users,
+        "scope_mismatches": selectors.scope_mismatches(phone_users),
+    })
 
 
 @role_required(Role.ADMIN)
@@ -54,23 +62,13 @@ def connector_create_in_sandbox(request):
     if not sandbox_control.sandbox_enabled():
         messages.error(request, "The console is not talking to a sandbox.")
         return redirect("connectors:create")
-    name = (request.POST.get("name") or "").strip()[:100] or "Sandbox connector"
+    name = clean_name(request.POST.get("name") or "")[:100] or "Sandbox connector"
     permissions = request.POST.getlist("permissions") or [p.value for p in Permission]
-    labels = dict(Permission.choices)
     try:
-        created = sandbox_control.create_connector(
-            name=name, permissions=[labels[p] for p in permissions if p in labels]
-        )
+        connector = services.connector_create_in_sandbox(name=name, permissions=permissions)
     except sandbox_control.SandboxUnavailable as exc:
-        messages.error(request, str(exc))
+        messages.error(request, services.describe_error(exc))
         return redirect("connectors:create")
-    connector = services.connector_save(
-        connector=Connector(
-            name=name, description="Created in the Kaizala sandbox.",
-            application_id=created["applicationId"], application_secret=created["applicationSecret"],
-            permissions=[p for p in permissions if p in labels],
-        )
-    )
     messages.success(request, f"Connector “{connector.name}” created in the sandbox and registered here.")
     return redirect("connectors:detail", pk=connector.pk)
 
@@ -80,10 +78,7 @@ def connector_edit(request, pk):
     connector = get_object_or_404(Connector, pk=pk)
     form = ConnectorForm(request.POST or None, instance=connector)
     if request.method == "POST" and form.is_valid():
-        changed = set(form.changed_data)
-        if request.POST.get("application_secret"):
-            changed.add("application_secret")
-        services.connector_save(connector=form.save(commit=False), changed=changed)
+        services.connector_save(connector=form.save(commit=False), changed=set(form.changed_data))
         messages.success(request, f"Connector “{connector.name}” saved.")
         return redirect("connectors:detail", pk=connector.pk)
     return render(request, "connectors/connector_form.html", {"form": form, "connector": connector})
@@ -115,12 +110,11 @@ def connector_set_active(request, pk, active):
 
 @read_only_page
 def phone_user_list(request):
-    state = request.GET.get("state") or None
-    users = selectors.phone_user_list(connector_id=request.GET.get("connector") or None, state=state)
+    listing = filter_list(PhoneUserFilter, request, selectors.phone_user_list())
     return render(request, "connectors/phone_user_list.html", {
-        "page": _page(request, users), "states": PhoneUser.State.choices, "state": state,
-        "warning_horizon": selectors.refresh_token_warning_horizon(),
-        "connectors": Connector.objects.all(), "connector_id": request.GET.get("connector", ""),
+        "page": _page(request, listing.qs), "states": PhoneUser.State.choices, "filter": listing,
+        "state": listing.form.data.get("state", ""), "connector_id": listing.form.data.get("connector", ""),
+        "warning_horizon": selectors.refresh_token_warning_horizon(), "connectors": Connector.objects.all(),
     })
 
 
@@ -129,14 +123,42 @@ def phone_user_onboard(request):
     form = OnboardForm(request.POST or None, initial={"connector": request.GET.get("connector")})
     if request.method == "POST" and form.is_valid():
         try:
-            phone_user = services.phone_user_start_onboarding(
-                connector=form.cleaned_data["connector"], mobile_number=form.cleaned_data["mobile_number"]
-            )
+            return submit_once(request, lambda: redirect("connectors:phone_user", services.phone_user_start_onboarding(
+                connector=form.cleaned_data["connector"], mobile_number=form.cleaned_data["mobile_number"],
+                replace_active=is_confirmed(request),
+            ).pk))
+        except services.PhoneUserAlreadyActive as exc:
+            # The refused create released the form's token: the confirmation carries it on.
+            return _confirm_reonboard(request, exc.phone_user, cancel_url=reverse("connectors:onboard"), hidden={
+                "connector": form.cleaned_data["connector"].pk, "mobile_number": exc.phone_user.mobile_number,
+                FORM_TOKEN_FIELD: request.POST.get(FORM_TOKEN_FIELD, ""),
+            })
         except ValidationError as exc:
             form.add_error(None, exc)
-        else:
-            return redirect("connectors:phone_user", pk=phone_user.pk)
     return render(request, "connectors/onboard.html", {"form": form})
+
+
+def _usage_effects(phone_user, removing=False) -> list[str]:
+    usage = selectors.phone_user_usage(phone_user)
+    if removing and usage["groups"]:
+        return [f"It cannot be removed while {usage['groups']} group(s) send through it: onboard it again instead."]
+    return [
+        f"{usage['groups']} group(s) send through this phone user.",
+        f"{usage['pending_messages']} message(s) still to send and {usage['schedules']} active schedule(s) "
+        "use those groups.",
+    ]
+
+
+def _confirm_reonboard(request, phone_user, *, cancel_url, hidden=None):
+    effects = _usage_effects(phone_user)
+    if phone_user.state == PhoneUser.State.ACTIVE:
+        effects.insert(0, "It is active now: it stops acting until the new PIN is typed here. Its messages wait, "
+                          "or fail if the PIN login does not finish.")
+    return render_confirm(
+        request, title=f"Onboard {phone_user.mobile_number} again?",
+        question=f"Kaizala will send a new PIN to {phone_user.mobile_number} on “{phone_user.connector.name}”.",
+        effects=effects, confirm_label="Send a new PIN", cancel_url=cancel_url, hidden=hidden,
+    )
 
 
 @role_required(Role.ADMIN)
@@ -144,11 +166,15 @@ def phone_user_add_token(request):
     form = PortalTokenForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        phone_user = services.phone_user_add_portal_token(
-            connector=data["connector"], token_kind=data["token_kind"], mobile_number=data["mobile_number"],
-            refresh_token=data["refresh_token"], group_id=data.get("group_id", ""),
-        )
-        return redirect("connectors:phone_user", pk=phone_user.pk)
+        try:
+            phone_user = services.phone_user_add_portal_token(
+                connector=data["connector"], token_kind=data["token_kind"], mobile_number=data["mobile_number"],
+                refresh_token=data["refresh_token"], group_id=data.get("group_id", ""),
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            return redirect("connectors:phone_user", pk=phone_user.pk)
     return render(request, "connectors/add_token.html", {"form": form})
 
 
@@ -171,7 +197,9 @@ def phone_user_detail(request, pk):
     calls = list(ApiCall.objects.filter(phone_user=phone_user).defer("request_body", "response_body")[:10])
     for call in calls:  # the call table shows each call's phone user: this one, without a query per row
         call.phone_user = phone_user
-    return render(request, "connectors/phone_user_detail.html", {**_phone_user_context(phone_user), "calls": calls})
+    return render(request, "connectors/phone_user_detail.html", {
+        **_phone_user_context(phone_user), "calls": calls, "scope_mismatch": selectors.scope_mismatch(phone_user),
+    })
 
 
 @read_only_page
@@ -221,20 +249,31 @@ def phone_user_retry(request, pk):
 
 
 @role_required(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def phone_user_reonboard(request, pk):
     phone_user = get_object_or_404(PhoneUser.objects.select_related("connector"), pk=pk)
+    if not is_confirmed(request):
+        return _confirm_reonboard(request, phone_user, cancel_url=reverse("connectors:phone_user", args=[pk]))
     try:
-        services.phone_user_start_onboarding(connector=phone_user.connector, mobile_number=phone_user.mobile_number)
+        services.phone_user_start_onboarding(
+            connector=phone_user.connector, mobile_number=phone_user.mobile_number, replace_active=True
+        )
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("connectors:phone_user", pk=pk)
 
 
 @role_required(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def phone_user_remove(request, pk):
     phone_user = get_object_or_404(PhoneUser, pk=pk)
+    if not is_confirmed(request):
+        return render_confirm(
+            request, title=f"Remove {phone_user.mobile_number}?",
+            question="The console forgets this phone user and deletes its tokens; its API call log stays.",
+            effects=_usage_effects(phone_user, removing=True), confirm_label="Remove",
+            cancel_url=reverse("connectors:phone_user", args=[pk]),
+        )
     try:
         services.phone_user_remove(phone_user=phone_user)
     except ValidationError as exc:
@@ -249,14 +288,11 @@ def phone_user_remove(request, pk):
 
 @read_only_page
 def api_call_list(request):
-    filters = {key: request.GET.get(key) or None for key in ("connector", "phone_user", "status", "method")}
-    calls = selectors.api_call_list(
-        connector_id=filters["connector"], phone_user_id=filters["phone_user"], status=filters["status"],
-        method=filters["method"],
-    )
+    listing = filter_list(ApiCallFilter, request, selectors.api_call_list())
     return render(request, "connectors/api_call_list.html", {
-        "page": _page(request, calls), "filters": filters, "connectors": Connector.objects.all(),
-        "status_choices": [("ok", "2xx"), ("4xx", "4xx"), ("5xx", "5xx"), ("error", "Any error")],
+        "page": _page(request, listing.qs), "filter": listing, "filters": listing.form.data,
+        "connectors": Connector.objects.all(), "status_choices": listing.form.fields["status"].choices[1:],
+        "methods": listing.form.fields["method"].choices[1:],
     })
 
 

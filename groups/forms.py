@@ -1,8 +1,11 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.db.models import F
 
+from connectors.models import PhoneUser
 from groups import member_input, selectors, services
 from groups.models import Group, GroupMember
+from kaizala_console.text import NameField, validate_visible
 
 MEMBERS_HELP = (
     "One mobile number a line, with the country code (+91…). Repeated numbers count once; "
@@ -45,10 +48,11 @@ class GroupCreateForm(MembersForm):
         label="Through phone user", queryset=selectors.active_phone_users(), empty_label=None,
         help_text="The Kaizala identity that creates the group and becomes its admin.",
     )
-    name = forms.CharField(max_length=Group._meta.get_field("name").max_length)
+    name = NameField(max_length=Group._meta.get_field("name").max_length)
     welcome_message = forms.CharField(
         max_length=Group._meta.get_field("welcome_message").max_length,
         widget=forms.Textarea(attrs={"rows": 2}), help_text="Shown to every member who joins.",
+        validators=[validate_visible],
     )
     group_type = forms.ChoiceField(
         label="Type", choices=Group.Type.choices, initial=Group.Type.GROUP,
@@ -76,9 +80,10 @@ class GroupCreateForm(MembersForm):
 
 
 class SubGroupForm(MembersForm):
-    name = forms.CharField(max_length=Group._meta.get_field("name").max_length)
+    name = NameField(max_length=Group._meta.get_field("name").max_length)
     welcome_message = forms.CharField(
         max_length=Group._meta.get_field("welcome_message").max_length, widget=forms.Textarea(attrs={"rows": 2}),
+        validators=[validate_visible],
     )
     members_required = False
     field_order = ["name", "welcome_message", "members", "members_csv"]
@@ -86,3 +91,29 @@ class SubGroupForm(MembersForm):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=GroupMember.Role.choices)
+
+
+class SyncForm(forms.Form):
+    phone_user = forms.ModelChoiceField(
+        queryset=PhoneUser.objects.only("id", "mobile_number", "state"),
+        error_messages={"required": "Choose the phone user whose groups to fetch.",
+                        "invalid_choice": "That phone user does not exist; choose one from the list."},
+    )
+
+
+class SenderForm(forms.Form):
+    """The phone user a group sends through: one of those that reach it."""
+
+    phone_user = forms.ModelChoiceField(
+        queryset=PhoneUser.objects.none(), label="Send through",
+        error_messages={"required": "Choose the phone user to send through.",
+                        "invalid_choice": "That phone user does not reach this group; choose one from the list."},
+    )
+
+    def __init__(self, *args, group: Group, **kwargs):
+        super().__init__(*args, **kwargs)
+        field = self.fields["phone_user"]
+        field.queryset = (PhoneUser.objects.filter(group_accesses__group=group)
+                          .annotate(role=F("group_accesses__caller_role")).only("id", "mobile_number")
+                          .order_by("mobile_number"))
+        field.label_from_instance = lambda p: f"{p.mobile_number} ({p.role or 'role not known yet'})"

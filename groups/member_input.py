@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from django.core.exceptions import ValidationError
 
 from kaizala_console.phones import normalise_mobile
+from kaizala_console.text import clean_name
 
 MAX_CSV_BYTES = 1024 * 1024
 MAX_ROWS = 10_000
@@ -49,16 +50,20 @@ def _fold(entries: dict[str, Entry], entry: Entry) -> None:
         entries[entry.mobile_number] = entry
 
 
-def parse_lines(text: str) -> list[Entry]:
-    """One number a line; blank lines are skipped."""
-    lines = (text or "").splitlines()
+def parse_lines(text: str, *, label: str = "Members") -> list[Entry]:
+    """One number a line; blank lines are skipped. Every box of numbers (members, subscribers, the chosen
+    subscribers of a message) reads through here, so all share the limits."""
+    text = text or ""
+    if len(text) > MAX_CSV_BYTES:
+        raise ValidationError(f"{label}: at most 1 MB of text, please (got {len(text) / 1024:,.0f} KB).")
+    lines = text.splitlines()
     if len(lines) > MAX_ROWS:
-        raise ValidationError(f"At most {MAX_ROWS:,} lines, please (got {len(lines):,}).")
+        raise ValidationError(f"{label}: at most {MAX_ROWS:,} lines, please (got {len(lines):,}).")
     entries: dict[str, Entry] = {}
     errors: list[str] = []
     for number, raw in enumerate(lines, start=1):
         if raw.strip():
-            _add(entries, number, raw, "", errors, "Members:")
+            _add(entries, number, raw, "", errors, f"{label}:")
     if errors:
         raise _refuse(errors)
     return list(entries.values())
@@ -107,7 +112,7 @@ def parse_csv(upload) -> list[Entry]:
             if rows > MAX_ROWS:
                 raise ValidationError(f"The CSV has more than {MAX_ROWS:,} rows; split it, please.")
             raw = row[mobile_at] if mobile_at < len(row) else ""
-            name = row[name_at].strip()[:200] if name_at is not None and name_at < len(row) else ""
+            name = clean_name(row[name_at])[:200] if name_at is not None and name_at < len(row) else ""
             _add(entries, reader.line_num, raw, name, errors, "CSV")
     except csv.Error as exc:
         raise ValidationError(f"The CSV cannot be read at line {reader.line_num}: {exc}.") from None

@@ -8,12 +8,15 @@ failures raise `TryAgain` (the task retries); the rows say so meanwhile.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from connectors.models import PhoneUser
+from groups import selectors
 from groups.kaizala_calls import CallFailed, TryAgain, run
 from groups.member_input import Entry
 from groups.models import Group, GroupMember, GroupSubscriber
@@ -24,9 +27,44 @@ Member = GroupMember.State
 Subscriber = GroupSubscriber.State
 
 
+NO_ADMIN = (
+    "No phone user with the Admin role reaches this group at Kaizala, and only an admin may change its members, "
+    "roles, subscribers or sub-groups. Sync the groups of a phone user that is one of its admins."
+)
+
+
 def _require_live(group: Group) -> None:
     if group.state != Group.State.ACTIVE or not group.kaizala_id:
         raise ValidationError("This group is not active at Kaizala; members can be changed once it is.")
+
+
+def require_admin(group: Group) -> PhoneUser:
+    """The phone user admin-only changes go through; refused when Kaizala reports no admin among them."""
+    admin = selectors.admin_phone_user(group)
+    if admin is None:
+        raise ValidationError(NO_ADMIN)
+    return admin
+
+
+def _admin_at_work(group: Group) -> PhoneUser:
+    """As `require_admin`, for a task: the phone users' roles may have changed since the request."""
+    admin = selectors.admin_phone_user(group)
+    if admin is None:
+        raise CallFailed(NO_ADMIN)
+    return admin
+
+
+def _read_back_requested(group: Group) -> None:
+    # The task ends by reading the list back from Kaizala: the page polls until it is in.
+    Group.objects.filter(pk=group.pk).update(refresh_requested_at=timezone.now())
+
+
+def read_back_done(group: Group) -> None:
+    """The page stops polling: the read-backs asked for by the time `group` was loaded are answered. A later
+    request (a newer timestamp, from the same web clock) waits for its own task."""
+    if group.refresh_requested_at is not None:
+        Group.objects.filter(pk=group.pk, refresh_requested_at__lte=group.refresh_requested_at).update(
+            refresh_requested_at=None)
 
 
 def _note(rows: QuerySet, message: str) -> None:
@@ -53,12 +91,15 @@ def members_add(*, group: Group, entries: Iterable[Entry]) -> int:
     from groups.tasks import add_members
 
     _require_live(group)
+    require_admin(group)
     with transaction.atomic():
         new, retry = _new_and_failed(group.members.all(), entries)
         GroupMember.objects.bulk_create(
             GroupMember(group=group, mobile_number=e.mobile_number, name=e.name, state=Member.PENDING) for e in new
         )
-        group.members.filter(mobile_number__in=retry).update(state=Member.PENDING, last_error="")
+        group.members.filter(mobile_number__in=retry, state=Member.FAILED).update(
+            state=Member.PENDING, last_error="", requested_at=timezone.now())
+        _read_back_requested(group)
         transaction.on_commit(lambda: add_members.delay(group.pk))
     return len(new) + len(retry)
 
@@ -69,8 +110,8 @@ def members_add_run(group_id: int, *, attempt: int = 0) -> None:
         return
     pending = group.members.filter(state=Member.PENDING)
     if not group.kaizala_id:
-        _note(pending, "The group does not exist at Kaizala.")
-        pending.update(state=Member.FAILED)
+        pending.update(state=Member.FAILED, last_error="The group does not exist at Kaizala.")
+        read_back_done(group)
         return
     try:
         add_pending_members(group, attempt=attempt)
@@ -79,26 +120,30 @@ def members_add_run(group_id: int, *, attempt: int = 0) -> None:
         _retrying(group.members.filter(state=Member.PENDING), again)
         raise
     except CallFailed as failed:
-        # The numbers went in; only reading the list back failed.
+        # Each batch's outcome is on its rows; only reading the list back failed.
         Group.objects.filter(pk=group_id).update(last_error=failed.message[:500])
+    read_back_done(group)
 
 
 def add_pending_members(group: Group, *, attempt: int) -> None:
     """Add the group's pending members, 100 a call; a refused batch is marked failed with the reason."""
     done: set[int] = set()
+    admin = None
     while batch := list(group.members.filter(state=Member.PENDING).exclude(pk__in=done).order_by("id")[:BATCH]):
         ids = [m.pk for m in batch]
         done.update(ids)
+        rows = GroupMember.objects.filter(pk__in=ids, state=Member.PENDING)
         numbers = [m.mobile_number for m in batch]
         try:
-            added = run(group.phone_user, lambda c, n=numbers: c.add_members(group.kaizala_id, n), attempt=attempt)
+            admin = admin or _admin_at_work(group)
+            added = run(admin, lambda c, n=numbers: c.add_members(group.kaizala_id, n), attempt=attempt)
         except CallFailed as failed:
-            GroupMember.objects.filter(pk__in=ids).update(state=Member.FAILED, last_error=failed.message[:500])
+            rows.update(state=Member.FAILED, last_error=failed.message[:500])
             continue
         if added:
-            GroupMember.objects.filter(pk__in=ids).update(state=Member.ADDED, last_error="")
+            rows.update(state=Member.ADDED, last_error="")
         else:
-            GroupMember.objects.filter(pk__in=ids).update(
+            rows.update(
                 state=Member.FAILED, last_error="Kaizala answered that it did not add these numbers."
             )
 
@@ -121,22 +166,30 @@ def reconcile_members(group: Group, *, attempt: int) -> None:
             elif row.state in (Member.REMOVING, Member.CHANGING_ROLE):
                 GroupMember.objects.filter(pk=row.pk).update(**fields)  # its own task decides its state
             else:
-                GroupMember.objects.filter(pk=row.pk).update(
+                # From the state read only: a removal asked for meanwhile keeps its `removing`.
+                GroupMember.objects.filter(pk=row.pk, state=row.state).update(
                     **fields, role=member.role or row.role, state=Member.ADDED, last_error=""
                 )
         group.members.filter(state=Member.ADDED).exclude(mobile_number__in=seen).delete()
         Group.objects.filter(pk=group.pk).update(member_count=len(members), updated_at=timezone.now())
 
 
+@transaction.atomic
 def member_remove(*, member: GroupMember) -> None:
     from groups.tasks import remove_member
 
-    if member.state in (Member.FAILED, Member.PENDING) and not member.kaizala_member_id:
-        member.delete()  # never reached Kaizala: nothing to undo there
-        return
-    _require_live(member.group)
-    if not GroupMember.objects.filter(pk=member.pk, state=Member.ADDED).update(
-        state=Member.REMOVING, last_error=""
+    group = member.group
+    if member.mobile_number == group.phone_user.mobile_number:
+        raise ValidationError(
+            f"{member.mobile_number} is the phone user this group sends through: removing it would make every "
+            "later message fail. Choose another phone user under “Send through” first."
+        )
+    if not member.kaizala_member_id and GroupMember.objects.filter(pk=member.pk, state=Member.FAILED).delete()[0]:
+        return  # never reached Kaizala: nothing to undo there
+    _require_live(group)
+    require_admin(group)
+    if not GroupMember.objects.filter(pk=member.pk, state__in=(Member.ADDED, Member.FAILED)).update(
+        state=Member.REMOVING, last_error="", requested_at=timezone.now()
     ):
         raise ValidationError(f"{member.mobile_number} is busy; wait for the change in progress.")
     transaction.on_commit(lambda: remove_member.delay(member.pk))
@@ -151,7 +204,8 @@ def member_remove_run(member_id: int, *, attempt: int = 0) -> None:
     # Kaizala addresses members by the id from its list; the number stands in before the list was read.
     member_ref = member.kaizala_member_id or member.mobile_number
     try:
-        run(group.phone_user, lambda c: c.remove_member(group.kaizala_id, member_ref), attempt=attempt)
+        admin = _admin_at_work(group)
+        run(admin, lambda c: c.remove_member(group.kaizala_id, member_ref), attempt=attempt)
     except TryAgain as again:
         _retrying(rows, again)
         raise
@@ -160,17 +214,20 @@ def member_remove_run(member_id: int, *, attempt: int = 0) -> None:
         return
     with transaction.atomic():
         if rows.delete()[0]:
-            Group.objects.filter(pk=group.pk, member_count__gt=0).update(member_count=group.member_count - 1)
+            # In the database: the count read with the member may be stale by now.
+            Group.objects.filter(pk=group.pk, member_count__gt=0).update(member_count=F("member_count") - 1)
 
 
+@transaction.atomic
 def member_set_role(*, member: GroupMember, role: str) -> None:
     from groups.tasks import set_member_role
 
     if role not in GroupMember.Role.values:
         raise ValidationError("The role is Admin or Member.")
     _require_live(member.group)
+    require_admin(member.group)
     if not GroupMember.objects.filter(pk=member.pk, state=Member.ADDED).exclude(role=role).update(
-        state=Member.CHANGING_ROLE, role=role, last_error=""
+        state=Member.CHANGING_ROLE, role=role, last_error="", requested_at=timezone.now()
     ):
         raise ValidationError(f"{member.mobile_number} is already {role.lower()} or busy.")
     transaction.on_commit(lambda: set_member_role.delay(member.pk))
@@ -185,7 +242,8 @@ def member_set_role_run(member_id: int, *, attempt: int = 0) -> None:
     group = member.group
     rows = GroupMember.objects.filter(pk=member_id, state=Member.CHANGING_ROLE)
     try:
-        run(group.phone_user, lambda c: c.set_member_role(
+        admin = _admin_at_work(group)
+        run(admin, lambda c: c.set_member_role(
             group.kaizala_id, member.kaizala_member_id or member.mobile_number, member.role
         ), attempt=attempt)
     except TryAgain as again:
@@ -196,7 +254,11 @@ def member_set_role_run(member_id: int, *, attempt: int = 0) -> None:
         rows.update(state=Member.ADDED, role=previous,
                     last_error=f"Not made {member.role.lower()}: {failed.message}"[:500])
         return
-    rows.update(state=Member.ADDED, last_error="")
+    with transaction.atomic():
+        rows.update(state=Member.ADDED, last_error="")
+        # A phone user of the console whose role this was: its access says so before the next sync.
+        group.accesses.filter(phone_user__mobile_number=member.mobile_number,
+                              phone_user__token_kind=PhoneUser.TokenKind.USER).update(caller_role=member.role)
 
 
 # --- subscribers (public groups) -----------------------------------------------------------------
@@ -206,6 +268,7 @@ def _require_public(group: Group) -> None:
     _require_live(group)
     if not group.is_public:
         raise ValidationError("Only a public group (ConnectGroup) has subscribers.")
+    require_admin(group)
 
 
 def subscribers_add(*, group: Group, entries: Iterable[Entry]) -> int:
@@ -217,7 +280,9 @@ def subscribers_add(*, group: Group, entries: Iterable[Entry]) -> int:
         GroupSubscriber.objects.bulk_create(
             GroupSubscriber(group=group, mobile_number=e.mobile_number, name=e.name) for e in new
         )
-        group.subscribers.filter(mobile_number__in=retry).update(state=Subscriber.PENDING, last_error="")
+        group.subscribers.filter(mobile_number__in=retry, state=Subscriber.FAILED).update(
+            state=Subscriber.PENDING, last_error="", requested_at=timezone.now())
+        _read_back_requested(group)
         transaction.on_commit(lambda: add_subscribers.delay(group.pk))
     return len(new) + len(retry)
 
@@ -241,37 +306,40 @@ def subscribers_add_run(group_id: int, *, attempt: int = 0) -> None:
         raise
     except CallFailed as failed:
         Group.objects.filter(pk=group_id).update(last_error=failed.message[:500])
+    read_back_done(group)
 
 
 def _add_subscriber_batch(group: Group, batch: list[GroupSubscriber], attempt: int) -> None:
     numbers = [s.mobile_number for s in batch]
     try:
-        outcomes = run(group.phone_user, lambda c: c.add_subscribers(group.kaizala_id, numbers), attempt=attempt)
+        admin = _admin_at_work(group)
+        outcomes = run(admin, lambda c: c.add_subscribers(group.kaizala_id, numbers), attempt=attempt)
     except CallFailed as failed:
-        GroupSubscriber.objects.filter(pk__in=[s.pk for s in batch]).update(
+        GroupSubscriber.objects.filter(pk__in=[s.pk for s in batch], state=Subscriber.PENDING).update(
             state=Subscriber.FAILED, last_error=failed.message[:500]
         )
         return
     for row in batch:
         outcome = outcomes.get(row.mobile_number)
         if outcome is not None and (outcome.ok or outcome.reason == "AlreadySubscribed"):
-            GroupSubscriber.objects.filter(pk=row.pk).update(state=Subscriber.ADDED, last_error="")
+            GroupSubscriber.objects.filter(pk=row.pk, state=Subscriber.PENDING).update(
+                state=Subscriber.ADDED, last_error="")
         else:
             reason = outcome.reason if outcome else "no answer for this number"
-            GroupSubscriber.objects.filter(pk=row.pk).update(
+            GroupSubscriber.objects.filter(pk=row.pk, state=Subscriber.PENDING).update(
                 state=Subscriber.FAILED, last_error=f"Kaizala did not add it: {reason}."[:500]
             )
 
 
+@transaction.atomic
 def subscriber_remove(*, subscriber: GroupSubscriber) -> None:
     from groups.tasks import remove_subscribers
 
-    if subscriber.state in (Subscriber.FAILED, Subscriber.PENDING):
-        subscriber.delete()  # never subscribed at Kaizala
-        return
+    if GroupSubscriber.objects.filter(pk=subscriber.pk, state=Subscriber.FAILED).delete()[0]:
+        return  # never subscribed at Kaizala
     _require_public(subscriber.group)
     if not GroupSubscriber.objects.filter(pk=subscriber.pk, state=Subscriber.ADDED).update(
-        state=Subscriber.REMOVING, last_error=""
+        state=Subscriber.REMOVING, last_error="", requested_at=timezone.now()
     ):
         raise ValidationError(f"{subscriber.mobile_number} is busy; wait for the change in progress.")
     transaction.on_commit(lambda: remove_subscribers.delay(subscriber.group_id))
@@ -285,8 +353,8 @@ def subscribers_remove_run(group_id: int, *, attempt: int = 0) -> None:
         rows = GroupSubscriber.objects.filter(pk__in=[s.pk for s in batch], state=Subscriber.REMOVING)
         numbers = [s.mobile_number for s in batch]
         try:
-            outcomes = run(group.phone_user, lambda c, n=numbers: c.remove_subscribers(group.kaizala_id, n),
-                           attempt=attempt)
+            admin = _admin_at_work(group)
+            outcomes = run(admin, lambda c, n=numbers: c.remove_subscribers(group.kaizala_id, n), attempt=attempt)
         except TryAgain as again:
             _retrying(rows, again)
             raise
@@ -300,7 +368,8 @@ def subscribers_remove_run(group_id: int, *, attempt: int = 0) -> None:
 
 def reconcile_subscribers(group: Group, *, attempt: int) -> None:
     """Make the rows match Kaizala's subscriber list (every page)."""
-    subscribers = run(group.phone_user, lambda c: list(c.iter_subscribers(group.kaizala_id)), attempt=attempt)
+    # Kaizala lists subscribers to admins only.
+    subscribers = run(_admin_at_work(group), lambda c: list(c.iter_subscribers(group.kaizala_id)), attempt=attempt)
     with transaction.atomic():
         rows = {s.mobile_number: s for s in group.subscribers.all()}
         seen = set()
@@ -314,5 +383,39 @@ def reconcile_subscribers(group: Group, *, attempt: int) -> None:
             elif row.state == Subscriber.REMOVING:
                 GroupSubscriber.objects.filter(pk=row.pk).update(**fields)
             else:
-                GroupSubscriber.objects.filter(pk=row.pk).update(**fields, state=Subscriber.ADDED, last_error="")
+                # From the state read only: a removal asked for meanwhile keeps its `removing`.
+                GroupSubscriber.objects.filter(pk=row.pk, state=row.state).update(
+                    **fields, state=Subscriber.ADDED, last_error="")
         group.subscribers.filter(state=Subscriber.ADDED).exclude(mobile_number__in=seen).delete()
+
+
+# --- the sweeper's part: rows in flight for too long -----------------------------------------------
+
+
+def rows_sweep(asked_before: datetime) -> dict:
+    """Rows whose change was asked for before `asked_before` and is still in flight: the task is lost.
+    Each goes back to what is known, with a sentence saying what to do."""
+    stuck = {"requested_at__lt": asked_before}
+    members = GroupMember.objects.filter(**stuck)
+    counts = {
+        "members_not_added": members.filter(state=Member.PENDING).update(
+            state=Member.FAILED, last_error="Not added: the worker stopped before adding it. Add it again."),
+        "members_not_removed": members.filter(state=Member.REMOVING).update(
+            state=Member.ADDED, last_error="Not removed: the worker stopped; remove it again, or refresh from "
+                                           "Kaizala to see."),
+    }
+    # The row holds the role asked for: back to the other one, which it had before.
+    role_back = {GroupMember.Role.ADMIN: GroupMember.Role.MEMBER, GroupMember.Role.MEMBER: GroupMember.Role.ADMIN}
+    counts["roles_not_changed"] = sum(
+        members.filter(state=Member.CHANGING_ROLE, role=asked).update(
+            state=Member.ADDED, role=previous,
+            last_error="Role not changed: the worker stopped; refresh from Kaizala to see its role.")
+        for asked, previous in role_back.items()
+    )
+    subscribers = GroupSubscriber.objects.filter(**stuck)
+    counts["subscribers_not_added"] = subscribers.filter(state=Subscriber.PENDING).update(
+        state=Subscriber.FAILED, last_error="Not subscribed: the worker stopped before adding it. Add it again.")
+    counts["subscribers_not_removed"] = subscribers.filter(state=Subscriber.REMOVING).update(
+        state=Subscriber.ADDED, last_error="Not removed: the worker stopped; remove it again, or refresh from "
+                                           "Kaizala to see.")
+    return counts

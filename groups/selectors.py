@@ -1,20 +1,14 @@
 """Reads for the group pages."""
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from connectors.models import PhoneUser
-from groups.models import Group, GroupMember, GroupSubscriber, GroupSync
+from groups.models import Group, GroupAccess, GroupMember, GroupSubscriber, GroupSync
 
 
-def group_list(*, search: str = "", phone_user_id=None, group_type: str = "") -> QuerySet[Group]:
-    groups = Group.objects.select_related("phone_user", "parent")
-    if search:
-        groups = groups.filter(Q(name__icontains=search) | Q(kaizala_id=search))
-    if phone_user_id:
-        groups = groups.filter(phone_user_id=phone_user_id)
-    if group_type:
-        groups = groups.filter(group_type=group_type)
-    return groups
+def group_list() -> QuerySet[Group]:
+    """Every group; the list's filters are groups.filters.GroupFilter."""
+    return Group.objects.select_related("phone_user", "parent")
 
 
 def group_detail(pk: int) -> Group:
@@ -29,6 +23,38 @@ def group_is_busy(group: Group) -> bool:
         or group.members.filter(state__in=GroupMember.IN_FLIGHT).exists()
         or group.subscribers.filter(state__in=GroupSubscriber.IN_FLIGHT).exists()
     )
+
+
+def group_accesses(group: Group) -> list[GroupAccess]:
+    """The phone users that reach the group, with the role Kaizala reports for each."""
+    return list(group.accesses.select_related("phone_user").order_by("phone_user__mobile_number"))
+
+
+def _admin_of(group: Group, accesses: list[GroupAccess]) -> PhoneUser | None:
+    by_phone_user = {a.phone_user_id: a for a in accesses}
+    sender = by_phone_user.get(group.phone_user_id)
+    if sender is not None and sender.is_admin:
+        return group.phone_user
+    for access in accesses:
+        if access.is_admin and access.phone_user.state == PhoneUser.State.ACTIVE:
+            return access.phone_user
+    # Rows from before roles were read: Kaizala decides, as it did before.
+    return group.phone_user if sender is None or not sender.caller_role else None
+
+
+def admin_phone_user(group: Group, accesses: list[GroupAccess] | None = None) -> PhoneUser | None:
+    """The phone user admin-only changes (members, roles, subscribers, sub-groups) go through: the sending
+    one when Kaizala reports it Admin, else another active one with the Admin role; None when none is."""
+    return _admin_of(group, group_accesses(group) if accesses is None else accesses)
+
+
+def best_sender(group: Group) -> PhoneUser | None:
+    """Another phone user to send through when the sending one no longer reaches the group: an active
+    admin first, then any active one."""
+    others = [a for a in group_accesses(group) if a.phone_user_id != group.phone_user_id
+              and a.phone_user.state == PhoneUser.State.ACTIVE]
+    others.sort(key=lambda a: not a.is_admin)
+    return others[0].phone_user if others else None
 
 
 def active_phone_users() -> QuerySet[PhoneUser]:

@@ -32,6 +32,11 @@ def sync_all_groups() -> int:
     return services.groups_sync_all()
 
 
+@shared_task
+def sweep() -> dict:
+    return services.groups_sweep()
+
+
 @shared_task(bind=True)
 def refresh_group(self, group_id: int) -> None:
     _run_with_retries(self, services.group_refresh_run, group_id)

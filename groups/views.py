@@ -4,17 +4,21 @@
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, read_only_page, role_required
 from connectors.models import PhoneUser
 from groups import membership, selectors, services
-from groups.forms import GroupCreateForm, MembersForm, RoleForm, SubGroupForm
+from groups.filters import GroupFilter
+from groups.forms import GroupCreateForm, MembersForm, RoleForm, SenderForm, SubGroupForm, SyncForm
 from groups.models import Group, GroupMember, GroupSubscriber
+from kaizala_console.confirm import is_confirmed, render_confirm
+from kaizala_console.filters import filter_list
 from kaizala_console.menus import select_options
+from kaizala_console.submit_once import submit_once
 
 PAGE_SIZE = 25
 SUBSCRIBER_PAGE_SIZE = 50
@@ -32,13 +36,12 @@ def _group_or_404(pk) -> Group:
 
 @read_only_page
 def group_list(request):
-    filters = {key: (request.GET.get(key) or "").strip() for key in ("q", "phone_user", "type")}
-    groups = selectors.group_list(
-        search=filters["q"], phone_user_id=filters["phone_user"] if filters["phone_user"].isdigit() else None,
-        group_type=filters["type"],
-    )
+    listing = filter_list(GroupFilter, request, selectors.group_list())
+    # The values the list is filtered by (a bad one was dropped, with a note), to fill the filter form.
+    filters = {key: (listing.form.data.get(key) or "").strip() for key in ("q", "phone_user", "type")}
     return render(request, "groups/group_list.html", {
-        "page": Paginator(groups, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
+        "page": Paginator(listing.qs, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
+        "filter_notes": listing.notes,
         # Both phone-user menus from plain tuples: full rows decrypted four secrets each (~3,000 Fernet
         # decrypts a page with 500 phone users), and the template loops took ~40 ms (bench/bench_pages.py).
         "phone_user_options": select_options(
@@ -71,7 +74,11 @@ def sync_status(request):
 @role_required(Role.OPERATOR)
 @require_POST
 def sync_request(request):
-    phone_user = get_object_or_404(PhoneUser, pk=request.POST.get("phone_user") or 0)
+    form = SyncForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["phone_user"]))
+        return redirect("groups:list")
+    phone_user = form.cleaned_data["phone_user"]
     try:
         services.groups_sync_request(phone_user=phone_user)
     except ValidationError as exc:
@@ -87,14 +94,12 @@ def group_create(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            group = services.group_create(
+            return submit_once(request, lambda: redirect("groups:detail", pk=services.group_create(
                 phone_user=data["phone_user"], name=data["name"], welcome_message=data["welcome_message"],
                 group_type=data["group_type"], members=data["entries"],
-            )
+            ).pk))
         except ValidationError as exc:
             form.add_error(None, exc)
-        else:
-            return redirect("groups:detail", pk=group.pk)
     return render(request, "groups/group_form.html", {"form": form}, status=400 if form.errors else 200)
 
 
@@ -103,8 +108,13 @@ def group_create(request):
 
 def _detail_context(request, group, **forms):
     subscribers = group.subscribers.all() if group.is_public else GroupSubscriber.objects.none()
+    accesses = selectors.group_accesses(group)
     return {
         "group": group,
+        "accesses": accesses,
+        # Admin-only actions are offered only when a phone user with the Admin role reaches the group.
+        "can_administer": selectors.admin_phone_user(group, accesses) is not None,
+        "sender_form": SenderForm(group=group, initial={"phone_user": group.phone_user_id}),
         "busy": selectors.group_is_busy(group),
         "members": group.members.all(),
         "sub_groups": group.sub_groups.all(),
@@ -134,8 +144,7 @@ def group_status(request, pk):
 
 def _act(request, pk, action, success: str):
     try:
-        with transaction.atomic():
-            action()
+        action()
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -162,18 +171,47 @@ def group_retry(request, pk):
 def members_add(request, pk):
     group = _group_or_404(pk)
     form = MembersForm(request.POST, request.FILES, prefix="members")
-    if not form.is_valid():
-        return render(request, "groups/group_detail.html", _detail_context(request, group, members_form=form),
-                      status=400)
-    entries = form.cleaned_data["entries"]
-    return _act(request, pk, lambda: membership.members_add(group=group, entries=entries),
-                f"Adding {len(entries)} number{'s' if len(entries) != 1 else ''}…")
+    if form.is_valid():
+        entries = form.cleaned_data["entries"]
+
+        def add():
+            membership.members_add(group=group, entries=entries)
+            messages.info(request, f"Adding {len(entries)} number{'s' if len(entries) != 1 else ''}…")
+            return redirect("groups:detail", pk=pk)
+
+        try:
+            return submit_once(request, add)
+        except ValidationError as exc:
+            # Above the page: the form is not shown while the group is not active.
+            messages.error(request, " ".join(exc.messages))
+    return render(request, "groups/group_detail.html", _detail_context(request, group, members_form=form),
+                  status=400)
 
 
 @role_required(Role.OPERATOR)
 @require_POST
+def group_sender(request, pk):
+    group = _group_or_404(pk)
+    form = SenderForm(request.POST, group=group)
+    if not form.is_valid():
+        messages.error(request, " ".join(form.errors["phone_user"]))
+        return redirect("groups:detail", pk=pk)
+    phone_user = form.cleaned_data["phone_user"]
+    return _act(request, pk, lambda: services.group_set_sender(group=group, phone_user=phone_user),
+                f"Messages to this group now go through {phone_user.mobile_number}.")
+
+
+@role_required(Role.OPERATOR)
 def member_remove(request, pk, member_pk):
-    member = get_object_or_404(GroupMember.objects.select_related("group"), pk=member_pk, group_id=pk)
+    member = get_object_or_404(GroupMember.objects.select_related("group__phone_user"), pk=member_pk, group_id=pk)
+    if not is_confirmed(request):
+        return render_confirm(
+            request, title="Remove a member", question=f"Remove {member.mobile_number} from “{member.group.name}”?",
+            effects=[f"Kaizala removes {member.mobile_number} from the group: it no longer sees the group's "
+                     "messages and cannot post in it.", "The row leaves this page once Kaizala confirms."]
+            if member.kaizala_member_id or member.state != GroupMember.State.FAILED
+            else ["It never reached Kaizala: only the console's row is deleted."],
+            confirm_label="Remove the member", cancel_url=reverse("groups:detail", args=[pk]))
     return _act(request, pk, lambda: membership.member_remove(member=member),
                 f"Removing {member.mobile_number}…")
 
@@ -200,11 +238,13 @@ def subgroup_create(request, pk):
         return redirect("groups:detail", pk=pk)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        group = services.group_create(
-            phone_user=parent.phone_user, name=data["name"], welcome_message=data["welcome_message"],
-            members=data["entries"], parent=parent,
-        )
-        return redirect("groups:detail", pk=group.pk)
+        try:
+            return submit_once(request, lambda: redirect("groups:detail", pk=services.group_create(
+                phone_user=parent.phone_user, name=data["name"], welcome_message=data["welcome_message"],
+                members=data["entries"], parent=parent,
+            ).pk))
+        except ValidationError as exc:
+            form.add_error(None, exc)
     return render(request, "groups/subgroup_form.html", {"form": form, "parent": parent},
                   status=400 if form.errors else 200)
 
@@ -223,8 +263,14 @@ def subscribers_add(request, pk):
 
 
 @role_required(Role.OPERATOR)
-@require_POST
 def subscriber_remove(request, pk, subscriber_pk):
     subscriber = get_object_or_404(GroupSubscriber.objects.select_related("group"), pk=subscriber_pk, group_id=pk)
+    if not is_confirmed(request):
+        return render_confirm(
+            request, title="Remove a subscriber",
+            question=f"Unsubscribe {subscriber.mobile_number} from “{subscriber.group.name}”?",
+            effects=[f"Kaizala removes {subscriber.mobile_number} from the public group's subscribers: it gets no "
+                     "more of its messages."],
+            confirm_label="Remove the subscriber", cancel_url=reverse("groups:detail", args=[pk]))
     return _act(request, pk, lambda: membership.subscriber_remove(subscriber=subscriber),
                 f"Removing subscriber {subscriber.mobile_number}…")

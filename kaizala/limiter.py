@@ -8,12 +8,19 @@ and the script refuses tokens until then, for every process.
 
 Kaizala counts "calls per minute"; a plain bucket of `calls` tokens refilled at
 `calls/period` would let through a full bucket plus a period's refill (2x) in one window.
-So each bucket holds `burst` tokens and refills at `(calls - burst) / period`: any window of
-`period` seconds then sees at most `calls` calls, whatever way the server counts.
+So each bucket holds `burst` tokens and refills at `(allowed - burst) / period`: any window of
+`period` seconds (sliding or clock-aligned) then sees at most `allowed` grants.
+
+`allowed` is `calls` less a safety margin (`margin`, a fraction of `calls`, at least one call):
+the server counts arrivals, not our grants, and a call that waited on the network or the
+connection pool arrives later than its grant, bunched with later ones. The margin is what
+absorbs that (a stall of up to about `margin * period` seconds); it costs the same fraction of
+the sustained rate.
 """
 
 from __future__ import annotations
 
+import math
 import random
 import time
 from collections.abc import Mapping
@@ -69,13 +76,18 @@ return pause_until
 """
 
 
+DEFAULT_MARGIN = 0.02
+
+
 @dataclass(frozen=True)
 class Limit:
-    """At most `calls` calls in any window of `period` seconds, `burst` of them back to back."""
+    """The server's limit of `calls` per `period` seconds; the bucket grants at most `allowed` in any
+    window of `period` (`calls` less the margin), `burst` of them back to back."""
 
     calls: int
     period: float
     burst: int | None = None  # default: a tenth of `calls`
+    margin: float = DEFAULT_MARGIN  # the fraction of `calls` left unused (see the module docstring)
 
     def __post_init__(self):
         if self.calls < 1 or self.period <= 0:
@@ -83,14 +95,23 @@ class Limit:
         # burst == calls would leave nothing to refill inside the window (one call per period if calls == 1).
         if self.burst is not None and not 1 <= self.burst <= max(1, self.calls - 1):
             raise ValueError("burst must be between 1 and calls - 1")
+        if not 0 <= self.margin < 1:
+            raise ValueError("margin is a fraction of calls: 0 <= margin < 1")
+
+    @property
+    def allowed(self) -> int:
+        # round() first: 0.07 * 100 is 7.000000000000001, which must not reserve 8.
+        return max(1, self.calls - math.ceil(round(self.calls * self.margin, 9)))
 
     @property
     def bucket_size(self) -> int:
-        return self.burst if self.burst is not None else max(1, self.calls // 10)
+        size = self.burst if self.burst is not None else max(1, self.calls // 10)
+        # The margin comes out of `allowed`; the burst must still leave something to refill.
+        return max(1, min(size, self.allowed - 1))
 
     @property
     def ms_per_token(self) -> float:
-        return self.period * 1000 / max(1, self.calls - self.bucket_size)
+        return self.period * 1000 / max(1, self.allowed - self.bucket_size)
 
 
 DEFAULT_LIMITS: Mapping[str, Limit] = {"connector": Limit(100, 60.0), "tenant": Limit(300, 60.0)}

@@ -338,8 +338,13 @@ def _never_sent(exc: BaseException) -> bool:
     return False
 
 
+# `@` is legal in a path segment (RFC 3986 pchar) and Kaizala's clients sent it literally in group
+# ids (`/v1/groups/abc@1/messages`); a server routing on the raw path answers 404 to `%40`.
+_SEGMENT_SAFE = "@"
+
+
 def api_url(base_url: str, *segments: str) -> str:
-    """`{base}/v1/{segments}` with each segment percent-encoded (ids may contain `@` or `/`)."""
+    """`{base}/v1/{segments}`: each segment percent-encoded except `@` (ids may contain `/`, `?`, `%`)."""
     base = base_url.rstrip("/")
     base = base.removesuffix("/v1")  # accept the API root as well as the host
-    return base + "/v1/" + "/".join(quote(str(segment), safe="") for segment in segments)
+    return base + "/v1/" + "/".join(quote(str(segment), safe=_SEGMENT_SAFE) for segment in segments)

@@ -11,15 +11,22 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 
-from kaizala_console.local_secrets import generate_fernet_key, generate_secret_key, local_secret
+from kaizala_console.local_secrets import (
+    generate_fernet_key,
+    generate_secret_key,
+    local_secret,
+    private_directory,
+    private_file,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
 env = environ.Env()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
-VAR_DIR = Path(env.str("VAR_DIR", default=str(BASE_DIR / "var")))
-VAR_DIR.mkdir(parents=True, exist_ok=True)
+# A relative VAR_DIR is taken from the project root, as dev.py takes it. It holds the SQLite database
+# (password hashes, sessions) and the generated secrets: owner-only.
+VAR_DIR = private_directory(BASE_DIR / env.str("VAR_DIR", default="var"))
 
 DEBUG = env.bool("DEBUG", default=True)
 
@@ -61,16 +68,25 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so no answer to HEAD carries a body, whichever layer made it.
+    "kaizala_console.middleware.head_without_body",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Every page below is personal: Cache-Control no-store (static files above keep their caching).
+    "kaizala_console.middleware.no_store",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
+    # Before the CSRF check, the first reader of a form body: 400 for one that cannot be read.
+    "kaizala_console.middleware.unreadable_form_refused",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs login unless its view says otherwise (login, static files).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "accounts.timezones.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # The idle and absolute session timeouts (SESSION_IDLE_TIMEOUT, SESSION_COOKIE_AGE); after the messages,
+    # to say why on the login page. The login requirement above acts after it (in process_view).
+    "accounts.sessions.SessionTimeoutMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     # Content-Security-Policy on every response (django-csp; the policy is under "Security" below).
     "csp.middleware.CSPMiddleware",
@@ -112,6 +128,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     )
     # Worker processes in integration tests must see the test database, so it is a file.
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}
+    # Created owner-only before SQLite opens it (SQLite gives its -wal and -shm files the same mode).
+    if DATABASES["default"]["NAME"] not in ("", ":memory:"):
+        private_file(Path(DATABASES["default"]["NAME"]))
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
@@ -142,6 +161,8 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
+# Masked in the attempts axes stores (it keeps the POST): the password page's fields are counted too.
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2"]
 # Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER; locally REMOTE_ADDR is the client.
 
 LANGUAGE_CODE = "en-gb"
@@ -151,7 +172,8 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
-STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns at every start when it is missing
+# whitenoise warns at every start when it is missing; under VAR_DIR it is owner-only like the rest.
+STATIC_ROOT.mkdir(mode=0o700 if STATIC_ROOT.is_relative_to(VAR_DIR) else 0o777, parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -166,7 +188,9 @@ MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
 
 # --- Security (production: DEBUG off) -------------------------------------------------------------
 SESSION_COOKIE_HTTPONLY = True
+# The absolute limit from login, and the idle one (accounts/sessions.py enforces both).
 SESSION_COOKIE_AGE = env.int("SESSION_COOKIE_AGE", default=8 * 3600)
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
 X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
@@ -218,6 +242,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "refresh-expiring-tokens": {"task": "connectors.tasks.refresh_expiring_tokens", "schedule": 300.0},
     "trim-api-calls": {"task": "connectors.tasks.trim_api_calls", "schedule": 3600.0},
+    "trim-form-submissions": {"task": "kaizala_console.tasks.trim_form_submissions", "schedule": 3600.0},
     "sync-groups": {"task": "groups.tasks.sync_all_groups", "schedule": 1800.0},
     # The one dispatcher: due messages and recurring fires are found in the database every tick.
     # A tick that finds a busy queue is harmless: claims are compare-and-set.
@@ -226,14 +251,19 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch": {"task": "messaging.tasks.dispatch", "schedule": env.float("DISPATCH_TICK", default=0.5),
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
+    "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
 }
 
 # --- Kaizala ----------------------------------------------------------------------------------------
 KAIZALA_AUTH_URL = env.str("KAIZALA_AUTH_URL", default="http://127.0.0.1:8700")
-# The sandbox's control API: set when the console talks to the local emulator (the default).
-KAIZALA_SANDBOX_URL = env.str(
-    "KAIZALA_SANDBOX_URL", default=KAIZALA_AUTH_URL if KAIZALA_AUTH_URL.startswith("http://127.0.0.1") else ""
-)
+# The sandbox's control API: sandbox mode is on only when this is given (`dev.py start` gives it when it
+# runs the sandbox), never guessed from the auth URL: a local Kaizala need not be the sandbox.
+KAIZALA_SANDBOX_URL = env.str("KAIZALA_SANDBOX_URL", default="")
+# Where a connector may send its secret: empty means KAIZALA_AUTH_URL, and the sandbox in sandbox mode.
+KAIZALA_AUTH_URLS = env.list("KAIZALA_AUTH_URLS", default=[])
+# Hosts a phone user's endpointUrl (or a 308 Location) may name; empty means the hosts of the auth URLs
+# above plus Kaizala's own (connectors/allowed_urls.py). "*.example.org" allows its subdomains.
+KAIZALA_ENDPOINT_HOSTS = env.list("KAIZALA_ENDPOINT_HOSTS", default=[])
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="IN")
 KAIZALA_CONNECT_TIMEOUT = env.float("KAIZALA_CONNECT_TIMEOUT", default=5.0)
 KAIZALA_READ_TIMEOUT = env.float("KAIZALA_READ_TIMEOUT", default=30.0)
@@ -245,8 +275,12 @@ KAIZALA_RATE_LIMITS = {
     "connector": (env.int("KAIZALA_CONNECTOR_CALLS_PER_MINUTE", default=100), KAIZALA_RATE_LIMIT_PERIOD),
     "tenant": (env.int("KAIZALA_TENANT_CALLS_PER_MINUTE", default=300), KAIZALA_RATE_LIMIT_PERIOD),
 }
-# Calls a full bucket lets through back to back; the rest are spaced at (calls - burst) / period.
+# Calls a full bucket lets through back to back; the rest are spaced at (calls - margin - burst) / period.
 KAIZALA_RATE_LIMIT_BURST = env.int("KAIZALA_RATE_LIMIT_BURST", default=2)
+# The fraction of each limit left unused, so calls delayed on the way never tip Kaizala's window over.
+KAIZALA_RATE_LIMIT_MARGIN = env.float("KAIZALA_RATE_LIMIT_MARGIN", default=0.02)
+if not 0 <= KAIZALA_RATE_LIMIT_MARGIN < 1:
+    raise ImproperlyConfigured("KAIZALA_RATE_LIMIT_MARGIN is a fraction: 0 <= margin < 1 (e.g. 0.02)")
 KAIZALA_TENANT_KEY = env.str("KAIZALA_TENANT_KEY", default="default")
 KAIZALA_RATE_LIMIT_MAX_WAIT = env.float("KAIZALA_RATE_LIMIT_MAX_WAIT", default=10.0)
 # Access tokens expiring within this many seconds are refreshed by the periodic task.
@@ -255,6 +289,8 @@ TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=3600)
 REFRESH_TOKEN_WARNING_DAYS = env.int("REFRESH_TOKEN_WARNING_DAYS", default=30)
 PIN_RESEND_COOLDOWN = env.int("PIN_RESEND_COOLDOWN", default=60)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
+# How long a rendered create form may be submitted; its one-time token is remembered as long (submit_once.py).
+FORM_TOKEN_HOURS = env.int("FORM_TOKEN_HOURS", default=24)
 
 # --- Sending ----------------------------------------------------------------------------------------
 DISPATCH_BATCH = env.int("DISPATCH_BATCH", default=500)
@@ -269,6 +305,15 @@ RETRY_BACKOFF_MAX = env.float("RETRY_BACKOFF_MAX", default=300.0)
 QUEUED_TIMEOUT = env.int("QUEUED_TIMEOUT", default=120)
 # A message sending this long lost its worker mid-call: it may have arrived, so it becomes unconfirmed.
 SENDING_TIMEOUT = env.int("SENDING_TIMEOUT", default=180)
+# Group work in flight this long lost its worker or its task (groups.services.groups_sweep gives up on it):
+# a group `creating`, a refresh from Kaizala, a member or subscriber change, a running sync. Each is well
+# past its task's retries (2 + 5 + 15 s, and 30 s read timeouts per call).
+GROUP_CREATE_TIMEOUT = env.int("GROUP_CREATE_TIMEOUT", default=900)
+GROUP_REFRESH_TIMEOUT = env.int("GROUP_REFRESH_TIMEOUT", default=600)
+GROUP_MEMBER_CHANGE_TIMEOUT = env.int("GROUP_MEMBER_CHANGE_TIMEOUT", default=600)
+GROUP_SYNC_TIMEOUT = env.int("GROUP_SYNC_TIMEOUT", default=900)
+# Finished syncs older than this are deleted (the newest of each phone user is kept).
+GROUP_SYNC_RETENTION_DAYS = env.int("GROUP_SYNC_RETENTION_DAYS", default=30)
 # How long a worker keeps retrying to record a send's outcome while the database is unreachable.
 FINISH_RETRY_SECONDS = env.float("FINISH_RETRY_SECONDS", default=30.0)
 
@@ -277,7 +322,16 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"refusal_without_traceback": {"()": "kaizala_console.log_filters.RefusalWithoutTraceback"}},
+    # On the handler too, for the 400s of django.security.* (a filter on a logger skips its children).
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["refusal_without_traceback"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"axes": {"level": "WARNING"}},
+    "loggers": {
+        "axes": {"level": "WARNING"},
+        # Django's default logging gives "django" a console handler of its own, so with DEBUG every line
+        # was printed twice (there and by the root's): its records go to the root's handler only.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.request": {"filters": ["refusal_without_traceback"]},
+    },
 }

@@ -10,15 +10,25 @@ import signal
 import sys
 
 from .app import SandboxApp
+from .control import is_loopback
 from .limits import RateLimiter
 from .server import make_server
 from .state import Persister, Store
 from .webhooks import Deliverer
 
 
+def loopback_host(value: str) -> str:
+    # The control API hands out secrets: the sandbox is for this machine only.
+    if not is_loopback(value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a loopback address; the sandbox listens on this "
+                                         "machine only (e.g. 127.0.0.1 or localhost)")
+    return value
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m kaizala_sandbox", description="Local Kaizala API emulator")
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--host", default="127.0.0.1", type=loopback_host,
+                        help="a loopback address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8700, help="0 picks a free port")
     parser.add_argument("--state", metavar="FILE", help="keep state in this JSON file across restarts")
     parser.add_argument("--rate-limit", choices=("on", "off"), default="on",

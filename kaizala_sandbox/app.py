@@ -26,7 +26,7 @@ from .errors import SERVER, ApiError, not_found, rate_limited
 from .faults import Faults
 from .limits import RateLimiter
 from .permissions import ALL_PERMISSIONS
-from .server import SOCKET_KEY
+from .server import RAW_URI_KEY, SOCKET_KEY
 from .state import DEFAULT_SETTINGS, Store
 
 SLASHES = re.compile(r"/{2,}")
@@ -162,8 +162,10 @@ class SandboxApp:
         match = ENDPOINT_PREFIX.match(path)
         prefix, api_path = (match[1], match[2] or "/") if match else (None, path)
         call = Call(self, request, prefix)
-        record = {"method": request.method, "path": path, "apiPath": api_path, "route": None, "status": None,
-                  "arrivedAt": store.now(), "connector": None, "mobileNumber": None, "fault": None}
+        # The path as it came on the wire: `path` is decoded, so only this one tells `@` from `%40`.
+        raw_path = environ.get(RAW_URI_KEY, request.path).partition("?")[0]
+        record = {"method": request.method, "path": path, "rawPath": raw_path, "apiPath": api_path, "route": None,
+                  "status": None, "arrivedAt": store.now(), "connector": None, "mobileNumber": None, "fault": None}
         try:
             name, args = (self.endpoint_urls if prefix else self.auth_urls).match(api_path, request.method)
         except MethodNotAllowed:

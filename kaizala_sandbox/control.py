@@ -2,10 +2,20 @@
 
 JSON in and out (strict or lenient JSON bodies); errors use the API's error body. The
 sandbox clock is in epoch seconds (floats) throughout this API.
+
+It hands out secrets and changes state, so no web page may drive it (`refusal`): the Host must
+be a loopback name (a DNS-rebinding page has its own name there), a request from another
+origin (`Origin`, `Sec-Fetch-Site`) is refused, and every call that changes state must be
+`Content-Type: application/json`, which a page can only send after a CORS preflight that the
+sandbox never answers with CORS headers. The one exception is a browser opening the HTML page
+(a top-level GET navigation, e.g. a link from the console): it changes nothing, and the page
+opened cannot be read by the page that linked to it.
 """
 
 import fnmatch
+import ipaddress
 import json
+import re
 import time
 
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
@@ -13,7 +23,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Response
 
 from . import auth, context, groups, lenient_json, messages, pages, permissions
-from .errors import ApiError, bad_request, not_found
+from .errors import AUTH, VALIDATION, ApiError, bad_request, not_found
 from .webhooks import public_view
 
 
@@ -337,7 +347,49 @@ CONTROL_MAP = Map(
 CONTROL_URLS = CONTROL_MAP.bind("sandbox")
 
 
+HOST_HEADER = re.compile(r"^(?:\[(?P<ip6>[0-9A-Fa-f:.]+)\]|(?P<name>[A-Za-z0-9.-]+))(?::\d{1,5})?$")
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+OTHER_SITES = frozenset({"cross-site", "same-site"})  # same-site: another port of localhost is another origin
+
+
+def is_loopback(name: str) -> bool:
+    """`localhost`, `*.localhost` (browsers resolve these themselves) or a loopback address."""
+    name = name.lower().rstrip(".")
+    if name == "localhost" or name.endswith(".localhost"):
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+def refusal(request, path) -> Response | None:
+    """The answer to a control request a web page could have sent, or None when it may run."""
+    headers = request.headers
+    host = headers.get("Host", "")
+    match = HOST_HEADER.match(host)
+    if match is None or not is_loopback(match["ip6"] or match["name"]):
+        return _refused(403, "LoopbackHostRequired", "The control API answers only to a loopback Host "
+                        "(localhost, 127.0.0.1 or [::1])")
+    navigation = (path in ("/_sandbox", "/_sandbox/") and request.method in ("GET", "HEAD")
+                  and headers.get("Sec-Fetch-Mode") == "navigate")
+    origin = headers.get("Origin")
+    if not navigation and (headers.get("Sec-Fetch-Site", "").lower() in OTHER_SITES
+                           or (origin is not None and origin.lower() != f"http://{host}".lower())):
+        return _refused(403, "CrossOriginRequest", "The control API does not take requests from other origins")
+    if request.method not in READ_METHODS and request.mimetype != "application/json":
+        return _refused(415, "JsonRequired", "Control calls that change state need Content-Type: application/json")
+    return None
+
+
+def _refused(status: int, error_code: str, message: str) -> Response:
+    return _json(ApiError(status, error_code, message, AUTH if status == 403 else VALIDATION).body(), status)
+
+
 def dispatch(app, request, path) -> Response:
+    refused = refusal(request, path)
+    if refused is not None:
+        return refused
     try:
         name, args = CONTROL_URLS.match("/_sandbox/" if path == "/_sandbox" else path, request.method)
     except MethodNotAllowed:

@@ -4,7 +4,9 @@ Kaizala clients pool their connections, and the console's benchmarks compare poo
 unpooled clients, so the sandbox must keep a connection open between requests as the real service
 did. Werkzeug's development server closes every connection, hence this small WSGI gateway: it reads
 each request body by its Content-Length (so the next request on the connection starts cleanly) and
-answers with a Content-Length. The app can drop a connection through `environ[SOCKET_KEY]`.
+answers with a Content-Length. The app can drop a connection through `environ[SOCKET_KEY]`, and
+reads the request target exactly as it came on the wire in `environ[RAW_URI_KEY]` (PATH_INFO is
+percent-decoded, so `@` and `%40` look the same there).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote_to_bytes
 
 SOCKET_KEY = "kaizala_sandbox.socket"
+RAW_URI_KEY = "RAW_URI"  # the name gunicorn gives it
 # Request headers WSGI carries without the HTTP_ prefix.
 _UNPREFIXED = {"CONTENT_TYPE", "CONTENT_LENGTH"}
 
@@ -49,14 +52,20 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
             if hasattr(result, "close"):
                 result.close()
         code, _, reason = started["status"].partition(" ")
+        head = self.command == "HEAD"
+        # A HEAD answer has no body, but says how long the GET's body would be (the app computed
+        # it; the app's iterable is empty for HEAD), so the client knows not to read one.
+        length = next((v for n, v in started["headers"] if n.lower() == "content-length"), None)
+        if not head or length is None:
+            length = str(len(payload))
         try:
             self.send_response(int(code), reason)
             for name, value in started["headers"]:
                 if name.lower() != "content-length":
                     self.send_header(name, value)
-            self.send_header("Content-Length", str(len(payload)))
+            self.send_header("Content-Length", length)
             self.end_headers()
-            if self.command != "HEAD":
+            if not head:
                 self.wfile.write(payload)
             self.wfile.flush()
         except OSError:
@@ -74,6 +83,7 @@ class WSGIRequestHandler(BaseHTTPRequestHandler):
             # PEP 3333: the percent-decoded path as latin-1, so the app can recover the exact bytes.
             "PATH_INFO": unquote_to_bytes(path).decode("latin-1"),
             "QUERY_STRING": query,
+            RAW_URI_KEY: self.path,
             "CONTENT_TYPE": self.headers.get("Content-Type", ""),
             "CONTENT_LENGTH": str(len(body)),
             "SERVER_NAME": str(host),

@@ -5,8 +5,9 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from connectors.models import Connector
+from groups.member_input import parse_lines
 from groups.models import Group
-from kaizala_console.phones import normalise_mobile
+from kaizala_console.text import has_visible_text
 from messaging.models import MAX_TEXT, Schedule
 from messaging.recurrence import Rule, next_fire
 from messaging.services import Audience
@@ -40,8 +41,8 @@ class MessageTextField(forms.CharField):
 
     def clean(self, value):
         value = super().clean(value)
-        if not value.strip():
-            raise ValidationError("Write the message text; it is only spaces now.")
+        if not has_visible_text(value):
+            raise ValidationError("Write the message text; it is only spaces or invisible characters now.")
         return value
 
 
@@ -92,16 +93,8 @@ class ComposeForm(forms.Form):
         self.fields["start_date"].initial = timezone.localdate()
 
     def clean_subscribers(self):
-        lines = [line.strip() for line in self.cleaned_data["subscribers"].splitlines() if line.strip()]
-        numbers, errors = [], []
-        for number, line in enumerate(lines, start=1):
-            try:
-                numbers.append(normalise_mobile(line))
-            except ValidationError as exc:
-                errors.append(f"line {number}: {' '.join(exc.messages)}")
-        if errors:
-            raise ValidationError(errors)
-        return tuple(dict.fromkeys(numbers))
+        # The groups' parser: the same limits and error summary as every other box of numbers.
+        return tuple(e.mobile_number for e in parse_lines(self.cleaned_data["subscribers"], label="Subscribers"))
 
     def clean(self):
         data = super().clean()

@@ -18,6 +18,7 @@ from groups.models import Group
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.filters import filter_list
 from kaizala_console.menus import select_options
+from kaizala_console.submit_once import submit_once
 from messaging import selectors, services
 from messaging.filters import MessageFilter
 from messaging.forms import ComposeForm, EditMessageForm, HeldFilterForm
@@ -47,27 +48,30 @@ def compose(request):
     initial = {"groups": [request.GET["group"]]} if request.GET.get("group", "").isdigit() else {}
     form = ComposeForm(request.POST or None, time_zone=zone, initial=initial)
     if request.method == "POST" and form.is_valid():
-        data = form.cleaned_data
         try:
-            if data["when"] == ComposeForm.RECURRING:
-                schedule = services.schedule_create(groups=list(data["groups"]), text=data["text"], rule=data["rule"],
-                                                    audience=form.audience(), created_by=request.user)
-                flash.success(request, "Recurring schedule saved.")
-                return redirect("messaging:schedule", pk=schedule.pk)
-            created = services.message_create(
-                groups=list(data["groups"]), text=data["text"],
-                send_at=data["send_at"] if data["when"] == ComposeForm.ONCE else None,
-                audience=form.audience(), created_by=request.user,
-            )
+            return submit_once(request, lambda: _compose_create(request, form))
         except ValidationError as exc:
             form.add_error(None, exc)
-        else:
-            flash.success(request, f"{len(created)} message{'s' if len(created) != 1 else ''} "
-                          f"{'scheduled' if data['when'] == ComposeForm.ONCE else 'on the way'}.")
-            if len(created) == 1:
-                return redirect("messaging:detail", pk=created[0].pk)
-            return redirect(f"{reverse('messaging:list')}?broadcast={created[0].broadcast_id}")
     return render(request, "messaging/compose.html", {"form": form, "time_zone": zone, "max_text": MAX_TEXT})
+
+
+def _compose_create(request, form):
+    data = form.cleaned_data
+    if data["when"] == ComposeForm.RECURRING:
+        schedule = services.schedule_create(groups=list(data["groups"]), text=data["text"], rule=data["rule"],
+                                            audience=form.audience(), created_by=request.user)
+        flash.success(request, "Recurring schedule saved.")
+        return redirect("messaging:schedule", pk=schedule.pk)
+    created = services.message_create(
+        groups=list(data["groups"]), text=data["text"],
+        send_at=data["send_at"] if data["when"] == ComposeForm.ONCE else None,
+        audience=form.audience(), created_by=request.user,
+    )
+    flash.success(request, f"{len(created)} message{'s' if len(created) != 1 else ''} "
+                  f"{'scheduled' if data['when'] == ComposeForm.ONCE else 'on the way'}.")
+    if len(created) == 1:
+        return redirect("messaging:detail", pk=created[0].pk)
+    return redirect(f"{reverse('messaging:list')}?broadcast={created[0].broadcast_id}")
 
 
 def _message_or_404(pk) -> Message:
@@ -180,8 +184,9 @@ def schedule_list(request):
 def schedule_detail(request, pk):
     schedule = get_object_or_404(selectors.schedule_list(), pk=pk)
     return render(request, "messaging/schedule_detail.html", {
-        # Not "messages": that name is Django's flash messages, which base.html shows.
-        "schedule": schedule, "fired": schedule.messages.select_related("group").order_by("-scheduled_for")[:50],
+        # Not "messages": that name is the flash messages' (base.html), which this page would hide.
+        "schedule": schedule,
+        "fired_messages": schedule.messages.select_related("group").order_by("-scheduled_for")[:50],
     })
 
 

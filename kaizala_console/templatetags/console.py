@@ -1,6 +1,9 @@
 """Template helpers shared by every page."""
 
 from django import template
+from django.utils.html import format_html
+
+from kaizala_console import submit_once
 
 register = template.Library()
 
@@ -30,3 +33,10 @@ _BADGE_BY_STATE = {
 def state_badge(value, label=None):
     """A coloured badge for any state or status value; unknown values are grey."""
     return {"css": _BADGE_BY_STATE.get(value, "secondary"), "label": label or value}
+
+
+@register.simple_tag(takes_context=True)
+def one_time_token(context):
+    """The hidden one-time token of a create form (kaizala_console/submit_once.py): fresh on each render."""
+    return format_html('<input type="hidden" name="{}" value="{}">', submit_once.FIELD,
+                       submit_once.issue_token(context["request"].user))

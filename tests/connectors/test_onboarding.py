@@ -126,9 +126,11 @@ def test_an_unknown_application_id_fails_at_the_pin_request(sandbox, db, django_
 
 
 def test_kaizala_down_is_said_plainly_and_the_wizard_can_be_resumed(
-    connector, sandbox, django_capture_on_commit_callbacks
+    connector, sandbox, settings, django_capture_on_commit_callbacks
 ):
-    Connector.objects.filter(pk=connector.pk).update(auth_base_url=f"http://127.0.0.1:{closed_port()}")
+    down = f"http://127.0.0.1:{closed_port()}"
+    settings.KAIZALA_AUTH_URLS = [sandbox.base_url, down]
+    Connector.objects.filter(pk=connector.pk).update(auth_base_url=down)
     connector.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
         phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)

@@ -7,6 +7,7 @@ from django.utils import timezone
 from accounts.roles import Role
 from connectors.models import ApiCall, Connector, PhoneUser
 from tests.fixtures.celery_worker import wait_for
+from tests.form_token import form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -77,7 +78,8 @@ def test_below_admin_cannot_register_edit_or_onboard_by_url(client_for, role):
 def test_a_bad_mobile_number_is_refused_in_the_page(client_for, number, message):
     connector = Connector.objects.create(name="c", application_id="a", application_secret="s")
     client = client_for(Role.ADMIN)
-    response = client.post(reverse("connectors:onboard"), {"connector": connector.pk, "mobile_number": number})
+    response = client.post(reverse("connectors:onboard"), {"connector": connector.pk, "mobile_number": number,
+                                                           **form_token(client, reverse("connectors:onboard"))})
     assert response.status_code == 200
     assert message in response.content.decode()
     assert PhoneUser.objects.count() == 0
@@ -116,7 +118,8 @@ def test_onboarding_through_the_pages_with_a_real_worker(client_for, sandbox, ce
                                                "auth_base_url": sandbox.base_url})
     connector = Connector.objects.get(application_id=created["applicationId"])
     response = client.post(reverse("connectors:onboard"), {"connector": connector.pk,
-                                                           "mobile_number": "98123 45678"})
+                                                           "mobile_number": "98123 45678",
+                                                           **form_token(client, reverse("connectors:onboard"))})
     phone_user = PhoneUser.objects.get(mobile_number="+919812345678")
     assert response["Location"] == reverse("connectors:phone_user", args=[phone_user.pk])
     wait_for(lambda: PhoneUser.objects.filter(pk=phone_user.pk, pin_sent_at__isnull=False).exists(),

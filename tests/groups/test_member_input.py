@@ -74,3 +74,40 @@ def test_too_many_rows_are_refused():
 def test_merge_keeps_the_first_and_learns_names():
     merged = merge([Entry("+919812345678")], [Entry("+919812345678", "Asha"), Entry("+919800000002")])
     assert merged == [Entry("+919812345678", "Asha"), Entry("+919800000002")]
+
+
+def test_a_box_of_more_than_1_mb_is_refused_before_reading_a_line():
+    with pytest.raises(ValidationError) as caught:
+        parse_lines("x" * (1024 * 1024 + 1), label="Subscribers")
+    assert caught.value.messages == ["Subscribers: at most 1 MB of text, please (got 1,024 KB)."]
+
+
+@pytest.mark.django_db
+def test_the_chosen_subscribers_box_shares_the_limits_and_the_summary():
+    """Issue 13.7: 100,000 invalid lines in the compose form's "chosen subscribers" box were each reported
+    (an 11.7 MB page); the box now reads through groups.member_input like every other box of numbers."""
+    from messaging.forms import ComposeForm
+
+    def errors(subscribers: str) -> list[str]:
+        form = ComposeForm({"text": "Hi", "when": "now", "subscribers": subscribers}, time_zone="UTC")
+        assert not form.is_valid()
+        return form.errors["subscribers"]
+
+    assert errors("bad\n" * 100_000) == ["Subscribers: at most 10,000 lines, please (got 100,000)."]
+    thirty = errors("bad\n" * 30)
+    assert len(thirty) == 21 and thirty[0].startswith("Subscribers: line 1:")
+    assert thirty[-1] == "… and 10 more bad lines."
+    form = ComposeForm({"text": "Hi", "when": "now", "subscribers": "+91 98123 45678\n9812345678\n"}, time_zone="UTC")
+    form.is_valid()
+    assert form.cleaned_data["subscribers"] == ("+919812345678",)
+
+
+def test_the_compose_page_with_100000_bad_subscriber_lines_stays_small(client_for, db):
+    from accounts.roles import Role
+
+    typed = "bad\n" * 100_000
+    response = client_for(Role.OPERATOR).post("/messages/compose/", {"text": "Hi", "when": "now", "subscribers": typed})
+    assert response.status_code == 200
+    assert "at most 10,000 lines" in response.content.decode()
+    # The box is shown again as typed; the errors add little (they were 11.7 MB).
+    assert len(response.content) < len(typed) + 100_000

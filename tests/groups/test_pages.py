@@ -8,6 +8,7 @@ from django.urls import reverse
 from accounts.roles import Role
 from groups import services
 from groups.models import Group, GroupMember
+from tests.form_token import form_token
 from tests.groups.conftest import kaizala_group
 
 pytestmark = pytest.mark.django_db
@@ -17,7 +18,7 @@ XSS = '<script>alert("x")</script>'
 def post_create(client, phone_user, **fields):
     data = {"phone_user": phone_user.pk, "name": "Field staff", "welcome_message": "Welcome!",
             "group_type": "Group", "members": ""} | fields
-    return client.post(reverse("groups:create"), data)
+    return client.post(reverse("groups:create"), data | form_token(client, reverse("groups:create")))
 
 
 def assert_nothing_sent(sandbox):
@@ -118,3 +119,56 @@ def test_a_connect_group_through_a_user_token_is_refused_by_the_service_too(phon
     with pytest.raises(services.ValidationError, match="tenant-admin token"):
         services.group_create(phone_user=phone_user, name="Hub", welcome_message="Hi",
                               group_type=Group.Type.CONNECT_GROUP)
+
+
+def test_a_member_without_the_app_is_said_to_have_not_installed_it(client_for, phone_user):
+    """Issue 12.12: "On Kaizala: not yet" read as "not in the group"; it means the app is not installed."""
+    group = Group.objects.create(phone_user=phone_user, kaizala_id="g@1", name="Team", state=Group.State.ACTIVE)
+    GroupMember.objects.create(group=group, mobile_number="+919800000002", is_provisioned=False)
+    GroupMember.objects.create(group=group, mobile_number="+919800000003", is_provisioned=True)
+    page = client_for(Role.VIEWER).get(reverse("groups:detail", args=[group.pk])).content.decode()
+    assert "On Kaizala" not in page and "not yet</span>" not in page
+    assert "has not installed the app yet" in page and "installed</td>" in page
+
+
+@pytest.mark.parametrize("kind", ["member", "subscriber"])
+def test_a_removal_asks_first_and_says_what_it_affects(client_for, tenant_admin, kind,
+                                                       django_capture_on_commit_callbacks):
+    """Issue 12.14: Remove was one click."""
+    group = Group.objects.create(phone_user=tenant_admin, kaizala_id="g@1", name="Hub", state=Group.State.ACTIVE,
+                                 group_type=Group.Type.CONNECT_GROUP)
+    rows = group.members if kind == "member" else group.subscribers
+    row = rows.create(mobile_number="+919800000002", state="added")
+    url = reverse(f"groups:{kind}_remove", args=[group.pk, row.pk])
+    client = client_for(Role.OPERATOR)
+    for response in (client.get(url), client.post(url)):  # a GET, and a POST without the confirmation
+        page = response.content.decode()
+        assert response.status_code == 200 and 'name="confirmed" value="1"' in page
+        assert "+919800000002" in page and "Hub" in page and "Kaizala removes +919800000002" in page
+        assert rows.get(pk=row.pk).state == "added"
+    with django_capture_on_commit_callbacks(execute=False) as enqueued:
+        response = client.post(url, {"confirmed": "1"})
+    assert response.status_code == 302 and rows.get(pk=row.pk).state == "removing" and len(enqueued) == 1
+
+
+@pytest.mark.parametrize("value", ["abc", "", "99999999", "1.5"])
+def test_a_sync_of_a_bad_phone_user_is_a_message_not_a_500(client_for, phone_user, value):
+    """Issue 13.3."""
+    from groups.models import GroupSync
+
+    response = client_for(Role.OPERATOR).post(reverse("groups:sync"), {"phone_user": value}, follow=True)
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "Choose the phone user" in page or "That phone user does not exist" in page
+    assert not GroupSync.objects.exists()
+
+
+def test_bad_list_filters_are_dropped_with_a_note(client_for, phone_user):
+    """Issue 13.3: the list's filters go through one validated layer."""
+    Group.objects.create(phone_user=phone_user, kaizala_id="g@1", name="Team", state=Group.State.ACTIVE)
+    response = client_for(Role.VIEWER).get(reverse("groups:list"), {"phone_user": "abc", "type": "Nope", "q": "tea"})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "The phone user filter “abc” is not valid and was ignored." in page
+    assert "The type filter “Nope” is not valid and was ignored." in page
+    assert [g.name for g in response.context["page"]] == ["Team"]

@@ -209,3 +209,20 @@ def test_a_member_batch_kaizala_refuses_is_marked_failed_and_the_group_still_bec
     assert group.state == Group.State.ACTIVE, group.last_error
     failed = group.members.get(state=GroupMember.State.FAILED)
     assert failed.mobile_number == "+919700000100" and failed.last_error.startswith("Kaizala said")
+
+
+def test_a_group_stays_busy_until_its_subscriber_list_is_read_back(tenant_admin, sandbox, celery_worker):
+    """Issue 12.21: every row was `added` (so the group looked settled, and the page stopped polling) before
+    the task read the list back and filled in Kaizala's ids. The list call is held 5 s here: all rows are
+    added, yet the group is busy until the read-back is in."""
+    from groups.selectors import group_is_busy
+
+    hub = create(tenant_admin, group_type=Group.Type.CONNECT_GROUP, name="Citizens")
+    sandbox.inject_fault(method="POST", path="/v1/groups/*/subscribers", delay=5, count=1)
+    with transaction.atomic():
+        membership.subscribers_add(group=hub, entries=numbers(3, start=9600000000))
+    wait_for(lambda: hub.subscribers.filter(state="added").count() == 3, 30, message="the rows to be added")
+    assert hub.subscribers.filter(kaizala_subscriber_id="").count() == 3  # the read-back is still held
+    assert group_is_busy(Group.objects.get(pk=hub.pk))
+    settled(hub)
+    assert hub.subscribers.filter(state="added").exclude(kaizala_subscriber_id="").count() == 3

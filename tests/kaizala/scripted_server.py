@@ -1,7 +1,9 @@
 """A tiny local HTTP server that answers from a script, for response classification tests.
 
 Each queued `Reply` answers one request; it can also stall (to trip the read timeout) or
-close the connection after reading the request (a drop after sending).
+close the connection after reading the request (a drop after sending). `refuse_path`, when set,
+is asked about each raw request path first: True answers 404 without using a reply (a server
+that routes on the raw path).
 """
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -35,6 +38,7 @@ class ScriptedServer:
     def __init__(self):
         self.replies: list[Reply] = []
         self.seen: list[Seen] = []
+        self.refuse_path: Callable[[str], bool] | None = None
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -47,7 +51,10 @@ class ScriptedServer:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
                 server.seen.append(Seen(self.command, self.path, dict(self.headers), body, self.client_address[1]))
-                reply = server.replies.pop(0) if server.replies else Reply(500, b"no reply scripted")
+                if server.refuse_path is not None and server.refuse_path(self.path):
+                    reply = Reply(404, {"message": f"No route for {self.path}", "errorCode": "NotFound"})
+                else:
+                    reply = server.replies.pop(0) if server.replies else Reply(500, b"no reply scripted")
                 if reply.delay:
                     time.sleep(reply.delay)
                 if reply.drop:

@@ -47,11 +47,21 @@ def test_success_decodes_and_sends_token_header_and_encoded_ids(scripted, record
     assert result.failed == ()
     seen = scripted.seen[0]
     assert seen.method == "POST"
-    assert seen.path == "/v1/groups/g%2F1%402/messages"
+    assert seen.path == "/v1/groups/g%2F1@2/messages"  # `/` quoted, `@` literal
     assert seen.headers["accessToken"] == TOKEN
     assert seen.body == b'{"message": "hello"}'
     assert recorder.last.status == 200
     assert recorder.last.error is None
+
+
+def test_group_ids_reach_a_server_that_routes_on_the_raw_path(scripted):
+    # Such a server has no route for `%40`: it answers 404 and the message is never delivered.
+    scripted.refuse_path = lambda path: "%40" in path.lower()
+    scripted.reply(Reply(200, {"referenceId": "ref-1"}), Reply(200, {"groups": [{"groupId": "abc@1"}]}))
+    client = client_for(scripted)
+    assert client.send_message("abc@1", "hello").reference_id == "ref-1"
+    client.get_group("abc@1")
+    assert [seen.path for seen in scripted.seen] == ["/v1/groups/abc@1/messages", "/v1/groups/abc@1"]
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,8 @@
 """The Redis token bucket: atomic over both buckets, honours pauses, holds across processes."""
 
+import bisect
 import multiprocessing
+import threading
 import time
 
 import pytest
@@ -10,7 +12,9 @@ from kaizala import Limit, RateLimited, RateLimiter
 
 from .conftest import REDIS_URL
 
-LIMITS = {"connector": Limit(calls=5, period=1.0, burst=2), "tenant": Limit(calls=8, period=1.0, burst=1)}
+# Without a margin: these tests are about the bucket's mechanics, in round numbers.
+LIMITS = {"connector": Limit(calls=5, period=1.0, burst=2, margin=0),
+          "tenant": Limit(calls=8, period=1.0, burst=1, margin=0)}
 
 
 @pytest.fixture
@@ -19,13 +23,28 @@ def limiter(redis_client, key_prefix):
 
 
 def test_limit_validation_and_defaults():
-    assert Limit(100, 60).bucket_size == 10
-    assert Limit(100, 60).ms_per_token == pytest.approx(60000 / 90)
+    assert Limit(100, 60, margin=0).bucket_size == 10
+    assert Limit(100, 60, margin=0).ms_per_token == pytest.approx(60000 / 90)
     assert Limit(1, 1).ms_per_token == 1000
     with pytest.raises(ValueError):
         Limit(5, 1, burst=5)
     with pytest.raises(ValueError):
         Limit(0, 1)
+    with pytest.raises(ValueError):
+        Limit(5, 1, margin=1)
+
+
+def test_the_margin_is_kept_and_still_leaves_95_percent_of_the_allowance():
+    # The default: 2 % of the limit (at least one call) is never used.
+    assert Limit(100, 60).allowed == 98
+    assert Limit(300, 60).allowed == 294
+    assert Limit(5, 1).allowed == 4
+    assert Limit(100, 60, margin=0.07).allowed == 93  # not 92: 0.07 * 100 is 7.000000000000001
+    # The console's configuration (burst 2): the sustained rate is (98 - 2) / 60 s, 96 % of 100/min.
+    console = Limit(100, 60, burst=2)
+    assert 1000 / console.ms_per_token >= 0.95 * 100 / 60
+    # A burst that would leave nothing to refill inside the margin is cut down, not refused.
+    assert Limit(3, 1, burst=2).bucket_size == 1
 
 
 def test_burst_then_wait_for_refill(limiter):
@@ -86,6 +105,12 @@ def test_unknown_kind_is_refused(limiter):
         limiter.try_acquire({"region": "eu"})
 
 
+def _most_in_any_window(times: list[float], period: float) -> int:
+    """The most timestamps in any closed window [t, t + period]: every sliding window, not clock-aligned ones."""
+    times = sorted(times)
+    return max((bisect.bisect_right(times, start + period) - i for i, start in enumerate(times)), default=0)
+
+
 def _hammer(prefix: str, until: float, out) -> None:
     limiter = RateLimiter(redis.Redis.from_url(REDIS_URL), limits=SHARED, prefix=prefix, max_wait=5.0)
     grants = []
@@ -112,14 +137,53 @@ def test_four_processes_never_exceed_the_limit_in_any_window(key_prefix):
         worker.join(timeout=5)
     grants = sorted(t for process in per_process for t in process)
 
-    # Every process got some calls, and together they used the limit well (3 + 7/s over ~3 s).
+    # Every process got some calls, and together they used the limit well: most of the connector
+    # bucket's 3 + 6/s over the time they hammered (spawning takes a part of the 5 s).
     assert all(per_process)
-    assert len(grants) >= 20
-    # At most 10 grants in any window of 1 s. The slack covers the time between the grant in
-    # Redis and the moment the process reads its own clock.
-    window = 1.0 - 0.03
-    worst = max(sum(1 for t in grants if start <= t < start + window) for start in grants)
-    assert worst <= 10, worst
+    connector = SHARED["connector"]
+    allowance = connector.bucket_size + (grants[-1] - grants[0]) * 1000 / connector.ms_per_token
+    assert len(grants) >= max(12, 0.8 * allowance), (len(grants), allowance)
+    # At most 10 in any sliding window of the full second, as each process read its clock after
+    # its grant: the margin, not a shortened window in the test, covers the time in between.
+    assert _most_in_any_window(grants, 1.0) <= 10
+
+
+STALLED = Limit(calls=20, period=1.0, burst=2, margin=0.2)
+STALL = 0.15
+
+
+def test_a_network_stall_inside_the_margin_never_tips_a_sliding_window_over(redis_client, key_prefix):
+    """Calls granted while the network stalls arrive together when it clears, bunched with later ones.
+
+    Six threads hammer one bucket; a "send" cannot pass the gate before STALL seconds, as when the
+    connection pool or the network holds the first calls. The arrival times are recorded, and no
+    sliding window of the period may hold more than `calls` of them. With no margin the window
+    from the gate's opening would hold 22 arrivals (2 + 18/s over 1.15 s); with 20 %, 18
+    (2 + 14/s), which leaves room for 200 ms of scheduling jitter.
+    """
+    limiter = RateLimiter(redis_client, limits={"connector": STALLED}, prefix=key_prefix, max_wait=5.0)
+    start = time.monotonic()
+    gate_opens, until = start + STALL, start + 2.5
+    arrivals: list[float] = []
+    lock = threading.Lock()
+
+    def caller():
+        while time.monotonic() < until:
+            limiter.acquire({"connector": "stalled"})
+            arrived = max(time.monotonic(), gate_opens)
+            with lock:
+                arrivals.append(arrived)
+
+    threads = [threading.Thread(target=caller) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=15)
+    assert not any(thread.is_alive() for thread in threads)
+    # The stall did bunch calls: more than the burst arrived at the gate's opening.
+    assert sum(1 for t in arrivals if t == gate_opens) > STALLED.bucket_size
+    assert len(arrivals) >= 2 * STALLED.allowed - STALLED.bucket_size  # the hammering was real
+    assert _most_in_any_window(arrivals, STALLED.period) <= STALLED.calls
 
 
 def test_client_429_pauses_its_keys_for_every_process(scripted, redis_client, key_prefix):

@@ -109,6 +109,17 @@ def test_group_message(sandbox):
         client.send_message(group.group_id, "x", to_all_subscribers=True, subscribers=[OTHER])
 
 
+def test_a_real_send_puts_a_literal_at_sign_on_the_wire(sandbox):
+    client = onboard(sandbox, ADMIN).client
+    group = client.create_group("Ops", "Welcome")
+    assert "@" in group.group_id
+    client.send_message(group.group_id, "hello")
+    [call] = sandbox.calls(route="sendMessage")
+    # The sandbox's raw path is the request line's, before any decoding: requests/urllib3 kept the `@`.
+    assert call["rawPath"] == f"/kms/v1/groups/{group.group_id}/messages"
+    assert call["status"] == 200
+
+
 def test_media_upload_and_actions(sandbox):
     client = onboard(sandbox, ADMIN).client
     group = client.create_group("Ops", "Welcome", members=[OTHER])

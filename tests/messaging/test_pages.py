@@ -12,6 +12,7 @@ from accounts.roles import Role
 from connectors.models import PhoneUser
 from groups.models import Group
 from messaging.models import Message, Schedule
+from tests.form_token import form_token
 
 pytestmark = pytest.mark.django_db
 
@@ -31,7 +32,7 @@ def local_group(db):
 def post(client, **fields):
     data = {"when": "now", "text": "Hello"}
     data.update(fields)
-    return client.post(reverse("messaging:compose"), data)
+    return client.post(reverse("messaging:compose"), data | form_token(client, reverse("messaging:compose")))
 
 
 def local(dt):

@@ -141,7 +141,8 @@ def test_a_moved_endpoint_is_followed(group, dispatch, sandbox):
     assert len(sandbox.messages(group.kaizala_id)) == 1
 
 
-def test_kaizala_unreachable_retries(group, dispatch):
+def test_kaizala_unreachable_retries(group, dispatch, settings):
+    settings.KAIZALA_ENDPOINT_HOSTS = ["127.0.0.1:9"]  # an allowed endpoint host where nothing listens
     PhoneUser.objects.filter(pk=group.phone_user_id).update(endpoint_url="http://127.0.0.1:9/kms/")
     message = send_now(group)
     dispatch()

@@ -164,7 +164,8 @@ def test_revoked_refresh_token_and_its_access_tokens_fail(sandbox):
 def test_deleting_a_connector_invalidates_its_tokens(sandbox):
     connector = sandbox.create_connector("temp")
     user = ApiUser(sandbox.onboard_user(MOBILE, connector))
-    reply = requests.delete(f"{sandbox.base_url}/_sandbox/connectors/{connector['applicationId']}", timeout=5)
+    reply = requests.delete(f"{sandbox.base_url}/_sandbox/connectors/{connector['applicationId']}", json={},
+                            timeout=5)
     assert reply.status_code == 200
     assert_error(user.call("GET", "v1/groups"), 401, "InvalidToken")
 

@@ -43,7 +43,7 @@ def test_reset_keeps_only_the_demo_connector(sandbox, user):
     sandbox.create_connector("extra")
     sandbox.inject_fault(path="/v1/groups", status=500)
     sandbox.advance_clock(100)
-    reply = requests.post(f"{sandbox.base_url}/_sandbox/reset", timeout=5)
+    reply = requests.post(f"{sandbox.base_url}/_sandbox/reset", json={}, timeout=5)
     assert reply.json()["limits"]["enabled"] is True  # the CLI default comes back
     connectors = requests.get(f"{sandbox.base_url}/_sandbox/connectors", timeout=5).json()["connectors"]
     assert [(c["applicationId"], c["applicationSecret"]) for c in connectors] == [

@@ -1,13 +1,12 @@
 # ruff: noqa: E501  (one row a line reads best in a table)
 """The bad-input table: the single source that tests/security/test_bad_input.py reads.
 
-Each row: area, case, what is submitted (a form POST of the console, or with method "GET" a list page's
-query string), the status and the words the
+Each row: area, case, what is submitted (a form POST of the console), the status and the words the
 person sees, and the outcome: "refused" (nothing saved, nothing sent to Kaizala), "failed" (Kaizala's
 answer was bad: the phone user is not activated and nothing is kept from the answer), or "accepted"
 (the input is valid and is kept exactly as typed).
 
-Placeholders in `data`: {connector}, {group}. Kaizala rows run the onboarding's PIN request against
+Placeholders in `data`: {connector}, {group}. A GET row puts the input in the URL's query string. Kaizala rows run the onboarding's PIN request against
 the sandbox with `fault` injected on /v1/generatePin.
 """
 
@@ -30,14 +29,13 @@ class Row:
     fault: dict | None = None
     setup: str = "world"  # "world", "pin" (a phone user waiting for its PIN), or "kaizala"
     keep: str = ""  # for "accepted": the text that must be stored exactly
-    method: str = "POST"  # "GET": `data` is the query string of a list page
+    method: str = "POST"  # "GET": `url` carries the input in its query string (list filters)
 
 
 ONBOARD = "/phone-users/onboard/"
 COMPOSE = "/messages/compose/"
 CREATE_GROUP = "/groups/new/"
 PIN = "/phone-users/{phone_user}/pin/"
-MESSAGES = "/messages/"
 
 
 def onboard(number):
@@ -80,18 +78,22 @@ TABLE = [
         keep="Meeting at 5 🎉👩‍👩‍👧‍👦🇮🇳"),
     Row("text", "right-to-left scripts", COMPOSE, compose("مرحبا بالعالم — שלום עולם"), 302, "1 message on the way", outcome="accepted",
         keep="مرحبا بالعالم — שלום עולם"),
+    Row("text", "only invisible format characters", COMPOSE, compose("\u200b\u2060\u202e\u2066\u200f"), 200,
+        "only spaces or invisible characters"),
+    Row("text", "right-to-left override kept in a text", COMPOSE, compose("abc\u202edef"), 302, "1 message on the way",
+        outcome="accepted", keep="abc\u202edef"),
     # --- schedules (compose, once; the Admin's time zone is Europe/London) ---
     Row("schedule", "in the past", COMPOSE, once("2020-01-01T10:00"), 200, "in the past"),
     Row("schedule", "year 9999", COMPOSE, once("9999-12-31T23:59"), 200, "more than two years ahead"),
     Row("schedule", "DST gap (01:30 does not exist)", COMPOSE, once("NEXT_SPRING_GAP"), 200, "it may be ambiguous or it may not exist"),
     Row("schedule", "DST overlap (01:30 happens twice)", COMPOSE, once("NEXT_AUTUMN_OVERLAP"), 200, "it may be ambiguous or it may not exist"),
     # --- list filters (a query string): a bad value is ignored with a note, never a 500 ---
-    Row("filter", "message list: group not a number", MESSAGES, {"group": "abc"}, 200, "is not valid and was ignored", method="GET"),
-    Row("filter", "message list: phone user not a number", MESSAGES, {"phone_user": "abc"}, 200, "is not valid and was ignored", method="GET"),
-    Row("filter", "message list: group id past bigint", MESSAGES, {"group": "99999999999999999999999"}, 200, "is not valid and was ignored", method="GET"),
-    Row("filter", "message list: unknown status", MESSAGES, {"status": "<script>"}, 200, "is not valid and was ignored", method="GET"),
-    Row("filter", "message list: impossible date", MESSAGES, {"from": "2026-02-30"}, 200, "is not valid and was ignored", method="GET"),
-    Row("filter", "message list: broadcast not a UUID", MESSAGES, {"broadcast": "abc"}, 200, "is not valid and was ignored", method="GET"),
+    Row("filter", "message list: group=abc", "/messages/?group=abc", {}, 200, "The group filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "message list: phone_user=abc", "/messages/?phone_user=abc", {}, 200, "The phone user filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "message list: group id past bigint", "/messages/?group=99999999999999999999999", {}, 200, "The group filter “99999999999999999999999” is not valid", method="GET"),
+    Row("filter", "message list: unknown status", "/messages/?status=teapot", {}, 200, "The status filter “teapot” is not valid and was ignored.", method="GET"),
+    Row("filter", "message list: impossible date", "/messages/?from=2026-02-30", {}, 200, "The from date filter “2026-02-30” is not valid", method="GET"),
+    Row("filter", "message list: broadcast not a UUID", "/messages/?broadcast=abc", {}, 200, "The broadcast filter “abc” is not valid", method="GET"),
     # --- CSV uploads (create a group) ---
     Row("csv", "wrong header", CREATE_GROUP,
         {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,
@@ -102,6 +104,29 @@ TABLE = [
     Row("csv", "huge", CREATE_GROUP,
         {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,
         "at most 1 MB", **group_csv(HUGE_CSV)),
+    # --- list filters (query strings): the bad value is dropped with a note, the list still shows ---
+    Row("filter", "phone users: connector=abc", "/phone-users/?connector=abc", {}, 200, "The connector filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "phone users: unknown connector", "/phone-users/?connector=999999", {}, 200, "The connector filter “999999” is not valid", method="GET"),
+    Row("filter", "API calls: connector=abc", "/api-calls/?connector=abc", {}, 200, "The connector filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "API calls: phone_user=abc", "/api-calls/?phone_user=abc", {}, 200, "The phone user filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "API calls: status=teapot", "/api-calls/?status=teapot", {}, 200, "The status filter “teapot” is not valid and was ignored.", method="GET"),
+    # --- names (create a group) ---
+    Row("name", "only bidi controls", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "\u202e\u2066\u200e", "welcome_message": "Hi", "group_type": "Group"},
+        400, "This field is required."),
+    Row("name", "only invisible characters", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "\u200b\u3164\u2060", "welcome_message": "Hi", "group_type": "Group"},
+        400, "This text has no visible characters"),
+    Row("name", "welcome message of only invisible characters", CREATE_GROUP,
+        {"phone_user": "{phone_user}", "name": "Fine", "welcome_message": "\u200b\u202e", "group_type": "Group"},
+        400, "This text has no visible characters"),
+    # --- group pages and boxes of numbers ---
+    Row("groups", "sync: a phone user that is not a number", "/groups/sync/", {"phone_user": "abc"}, 302,
+        "That phone user does not exist"),
+    Row("groups", "send through: a phone user that is not a number", "/groups/{group}/send-through/",
+        {"phone_user": "abc"}, 302, "That phone user does not reach this group"),
+    Row("numbers", "100,000 bad lines of chosen subscribers", COMPOSE, compose("Hi", subscribers="bad\n" * 100_000), 200,
+        "Subscribers: at most 10,000 lines"),
     # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
     Row("kaizala", "HTML error page", ONBOARD, onboard("+919876543210"), 302, "Kaizala failed (502)", setup="kaizala",
         outcome="failed", fault={"status": 502}),

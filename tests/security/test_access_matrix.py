@@ -54,25 +54,27 @@ MATRIX = {
     "connectors:submit_pin": post_only("admin", 400),  # an empty PIN: the form again, with its error
     "connectors:resend_pin": post_only("admin", 302),
     "connectors:retry": post_only("admin", 302),
-    "connectors:reonboard": post_only("admin", 302),
-    "connectors:remove": post_only("admin", 302),
+    # destructive: GET (or a POST without confirmed=1) shows what it will affect and asks first
+    "connectors:reonboard": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "connectors:remove": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:calls": {"GET": READ, "POST": NO_POST},
     "connectors:call": {"GET": READ, "POST": NO_POST},
     # groups: read by all roles, changed by Operators and Admins
     "groups:list": {"GET": READ, "POST": NO_POST},
     "groups:create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
-    "groups:sync": post_only("operator", 404),  # no phone user named in the POST
+    "groups:sync": post_only("operator", 302),  # no phone user named in the POST: back to the list, with a message
     "groups:sync_status": {"GET": READ, "POST": NO_POST},
     "groups:detail": {"GET": READ, "POST": NO_POST},
     "groups:status": {"GET": READ, "POST": NO_POST},
     "groups:refresh": post_only("operator", 302),
     "groups:retry": post_only("operator", 302),
     "groups:members_add": post_only("operator", 400),
-    "groups:member_remove": post_only("operator", 302),
+    "groups:member_remove": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # unconfirmed: the confirmation page
     "groups:member_role": post_only("operator", 302),
     "groups:subgroup_create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "groups:subscribers_add": post_only("operator", 400),
-    "groups:subscriber_remove": post_only("operator", 302),
+    "groups:subscriber_remove": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
+    "groups:sender": post_only("operator", 302),  # no phone user named: back to the group, with a message
     # messages and schedules: read by all roles, changed by Operators and Admins
     "messaging:list": {"GET": READ, "POST": NO_POST},
     "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},

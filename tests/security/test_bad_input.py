@@ -13,6 +13,7 @@ from connectors import services as connector_services
 from connectors.models import ApiCall, Connector, PhoneUser
 from groups.models import Group, GroupMember
 from messaging.models import Message, Schedule
+from tests.form_token import form_token
 from tests.security.bad_input import TABLE, Row
 from tests.security.world import make_world
 
@@ -92,10 +93,11 @@ def test_bad_input(row: Row, admin, sandbox, settings, django_capture_on_commit_
     sends_before = len(sandbox.calls(route="sendMessage"))
 
     with django_capture_on_commit_callbacks(execute=True):
+        url = row.url.format(**ids)
         if row.method == "GET":
-            response = admin.get(row.url.format(**ids), data)
+            response = admin.get(url)
         else:
-            response = admin.post(row.url.format(**ids), {**data, **files})
+            response = admin.post(url, {**data, **files, **(form_token(admin, url) if row.setup != "pin" else {})})
     status = response.status_code
     if status == 302:
         response = admin.get(response["Location"])

@@ -15,7 +15,7 @@ def test_removing_a_phone_user_that_owns_groups_is_refused_not_a_500(make_user):
     world = make_world()
     client = Client(raise_request_exception=False)
     client.force_login(make_user("remover", Role.ADMIN))
-    response = client.post(f"/phone-users/{world['phone_user'].pk}/remove/", follow=True)
+    response = client.post(f"/phone-users/{world['phone_user'].pk}/remove/", {"confirmed": "1"}, follow=True)
     assert response.status_code == 200
     assert "owns 1 group" in response.content.decode()
     assert PhoneUser.objects.filter(pk=world["phone_user"].pk).exists()
@@ -29,6 +29,6 @@ def test_a_phone_user_without_groups_can_still_be_removed(make_user):
     world["group"].delete()
     client = Client()
     client.force_login(make_user("remover", Role.ADMIN))
-    response = client.post(f"/phone-users/{world['phone_user'].pk}/remove/")
+    response = client.post(f"/phone-users/{world['phone_user'].pk}/remove/", {"confirmed": "1"})
     assert response.status_code == 302 and response["Location"] == "/phone-users/"
     assert not PhoneUser.objects.filter(pk=world["phone_user"].pk).exists()

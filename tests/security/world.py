@@ -50,7 +50,7 @@ def make_world(secret: str = "world-connector-secret-123", **text) -> dict:
         state=PhoneUser.State.ACTIVE, refresh_token="rt-world-refresh-secret", access_token="at-world-access-secret",
         access_token_expires_at=now + timedelta(hours=24), endpoint_url=f"{DEAD_KAIZALA}/kms/",
         last_error=text.get("kaizala_error", ""))
-    group = Group.objects.create(phone_user=phone_user, kaizala_id="g@world", name=text.get("group_name", "World"),
+    group = Group.objects.create(phone_user=phone_user, kaizala_id=f"g{n}@world", name=text.get("group_name", "World"),
                                  state=Group.State.ACTIVE, last_error=text.get("kaizala_error", ""))
     member = GroupMember.objects.create(group=group, mobile_number="+919800022222",
                                         name=text.get("member_name", "Member"),
@@ -66,7 +66,7 @@ def make_world(secret: str = "world-connector-secret-123", **text) -> dict:
         start_date=now.date(), next_fire_at=now + timedelta(days=1))
     schedule.groups.set([group])
     call = ApiCall.objects.create(connector=connector, phone_user=phone_user, method="POST",
-                                  url=f"{DEAD_KAIZALA}/kms/v1/groups/g@world/messages", status=500,
+                                  url=f"{DEAD_KAIZALA}/kms/v1/groups/g{n}@world/messages", status=500,
                                   duration_ms=3, request_body='{"message": "Hello"}',
                                   response_body=text.get("kaizala_error", '{"message": "oops"}'))
     return {"connector": connector, "phone_user": phone_user, "group": group, "member": member,

@@ -1,30 +1,30 @@
-"""Create the demo admin on first run and print its generated password once."""
+"""Create the demo admin on first run and print its generated password once; --reset-password gives it a
+new one (printed the same way) when the first was lost."""
 
-import secrets
-
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 
-from accounts.roles import Role
+from accounts.services import demo_admin_ensure
 
 
 class Command(BaseCommand):
-    help = "Create the console's demo admin (username 'admin') if it does not exist, printing its password once."
+    help = (
+        "Create the console's demo admin (username 'admin') if it does not exist, printing its password once. "
+        "With --reset-password, set a new generated password for it and print that."
+    )
 
     def add_arguments(self, parser):
         parser.add_argument("--username", default="admin")
+        parser.add_argument("--reset-password", action="store_true",
+                            help="give the admin a new generated password (it is printed once)")
 
-    def handle(self, *args, username, **options):
-        User = get_user_model()
-        if User.objects.filter(username=username).exists():
+    def handle(self, *args, username, reset_password, **options):
+        created, password = demo_admin_ensure(username=username, reset_password=reset_password)
+        if password is None:
             self.stdout.write(
-                f"Admin user '{username}' exists (password printed when it was created; "
-                f"reset it with: manage.py changepassword {username})."
+                f"Admin user '{username}' exists (its password was printed when it was created; for a new one: "
+                f"python manage.py ensure_demo_admin --reset-password)."
             )
             return
-        password = secrets.token_urlsafe(12)
-        user = User.objects.create_user(username=username, password=password, is_staff=True, is_superuser=True)
-        user.groups.add(Group.objects.get(name=Role.ADMIN.group_name))
-        self.stdout.write(self.style.SUCCESS(f"Created admin user '{username}' with password: {password}"))
+        what = "Created admin user" if created else "Reset admin user"
+        self.stdout.write(self.style.SUCCESS(f"{what} '{username}' with password: {password}"))
         self.stdout.write("This password is shown only once.")
