@@ -34,7 +34,7 @@ PINNED = {
     "connectors:calls": 7,
     "connectors:call": 5,
     "groups:list": 10,
-    "groups:detail": 12,
+    "groups:detail": 13,
     "groups:status": 7,
     "groups:sync_status": 6,
     "messaging:list": 8,
@@ -50,6 +50,7 @@ NOT_PAGES = {
     "connectors:resend_pin", "connectors:retry", "connectors:reonboard", "connectors:remove",
     "groups:create", "groups:sync", "groups:refresh", "groups:retry", "groups:members_add", "groups:member_remove",
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
+    "groups:sender",
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action", "messaging:cancel_held",
 }
 _serial = itertools.count(1)

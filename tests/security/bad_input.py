@@ -30,6 +30,7 @@ class Row:
     setup: str = "world"  # "world", "pin" (a phone user waiting for its PIN), or "kaizala"
     keep: str = ""  # for "accepted": the text that must be stored exactly
     method: str = "POST"  # "GET": `url` carries the input in its query string (list filters)
+    create_form: bool = True  # a POST to a create form carries its one-time token (an action button does not)
 
 
 ONBOARD = "/phone-users/onboard/"
@@ -122,9 +123,9 @@ TABLE = [
         400, "This text has no visible characters"),
     # --- group pages and boxes of numbers ---
     Row("groups", "sync: a phone user that is not a number", "/groups/sync/", {"phone_user": "abc"}, 302,
-        "That phone user does not exist"),
+        "That phone user does not exist", create_form=False),
     Row("groups", "send through: a phone user that is not a number", "/groups/{group}/send-through/",
-        {"phone_user": "abc"}, 302, "That phone user does not reach this group"),
+        {"phone_user": "abc"}, 302, "That phone user does not reach this group", create_form=False),
     Row("numbers", "100,000 bad lines of chosen subscribers", COMPOSE, compose("Hi", subscribers="bad\n" * 100_000), 200,
         "Subscribers: at most 10,000 lines"),
     # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
