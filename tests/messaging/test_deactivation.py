@@ -163,6 +163,22 @@ def test_phone_users_and_groups_of_a_deactivated_connector_are_not_offered(group
     assert Message.objects.count() == 0
 
 
+def test_a_phone_user_of_a_deactivated_connector_is_not_offered_to_send_through(group, sandbox):
+    from groups.forms import SenderForm
+    from groups.models import GroupAccess
+
+    created = sandbox.create_connector(name="Other")
+    other = Connector.objects.create(name="Other", application_id=created["applicationId"],
+                                     application_secret=created["applicationSecret"], auth_base_url=sandbox.base_url)
+    elsewhere = PhoneUser.objects.create(connector=other, mobile_number="+919811111111", state=PhoneUser.State.ACTIVE)
+    for phone_user in (group.phone_user, elsewhere):
+        GroupAccess.objects.get_or_create(group=group, phone_user=phone_user)
+    set_active(other, False)
+    offered = SenderForm(group=group).fields["phone_user"].queryset
+    assert group.phone_user in offered and elsewhere not in offered
+    assert not SenderForm({"phone_user": elsewhere.pk}, group=group).is_valid()
+
+
 @pytest.mark.integration
 @pytest.mark.django_db(transaction=True)
 def test_with_a_real_worker_nothing_goes_out_through_a_deactivated_connector(group, sandbox, celery_beat):
