@@ -193,3 +193,20 @@ def test_with_a_real_worker_nothing_goes_out_through_a_deactivated_connector(gro
     wait_for(lambda: Message.objects.get(pk=message.pk).status == Status.SENT, timeout=20,
              message="the held message to be sent after the reactivation")
     assert sends(sandbox) == 1
+
+
+def test_group_tasks_change_nothing_at_kaizala_through_a_deactivated_connector(group, phone_user, sandbox,
+                                                                               django_capture_on_commit_callbacks):
+    from groups import services as group_services
+    from groups.models import Group
+
+    set_active(phone_user.connector, False)
+    calls_before = len(sandbox.calls())
+    group_services.group_refresh_run(group.pk)
+    assert "is deactivated" in Group.objects.get(pk=group.pk).last_error
+    with django_capture_on_commit_callbacks(execute=True):
+        created = group_services.group_create(phone_user=phone_user, name="Through a deactivated connector",
+                                              welcome_message="Hi")
+    created.refresh_from_db()
+    assert created.state == Group.State.FAILED and "is deactivated" in created.last_error
+    assert len(sandbox.calls()) == calls_before  # not one call reached Kaizala
