@@ -27,6 +27,9 @@ State = PhoneUser.State
 UNREACHABLE = "Kaizala could not be reached ({detail}). Try again in a moment."
 
 
+CONNECTOR_DEACTIVATED = "This connector is deactivated; activate it before onboarding phones."
+
+
 class OnboardingError(ValidationError):
     """A request the wizard refuses: shown in the page, nothing changed."""
 
@@ -127,8 +130,7 @@ def phone_user_start_onboarding(
     An active phone user is sent back to the PIN step only with `replace_active`: else PhoneUserAlreadyActive."""
     from connectors.tasks import request_pin
 
-    if not connector.is_active:
-        raise OnboardingError("This connector is deactivated; activate it before onboarding phones.")
+    _refuse_inactive(connector.pk)
     with transaction.atomic():
         phone_user, created = PhoneUser.objects.get_or_create(
             connector=connector, mobile_number=mobile_number, token_kind=PhoneUser.TokenKind.USER,
@@ -156,10 +158,17 @@ def _pin_step_stale(phone_user: PhoneUser) -> bool:
     return phone_user.state_changed_at < timezone.now() - timedelta(minutes=5)
 
 
+def _refuse_inactive(connector_id: int) -> None:
+    """Read afresh: nothing is asked of Kaizala through a deactivated connector."""
+    if not Connector.objects.filter(pk=connector_id, is_active=True).exists():
+        raise OnboardingError(CONNECTOR_DEACTIVATED)
+
+
 def phone_user_resend_pin(*, phone_user: PhoneUser) -> PhoneUser:
     from connectors.tasks import request_pin
 
     phone_user.refresh_from_db()
+    _refuse_inactive(phone_user.connector_id)
     wait = pin_resend_wait(phone_user)
     if wait:
         raise OnboardingError(f"A PIN was sent moments ago; you can ask for another in {wait} seconds.")
@@ -186,6 +195,7 @@ def phone_user_submit_pin(*, phone_user: PhoneUser, pin: str) -> PhoneUser:
     """Keep the PIN (encrypted) for the login task; the PIN never travels as a task argument."""
     from connectors.tasks import login_with_pin
 
+    _refuse_inactive(phone_user.connector_id)
     if not _transition(
         phone_user.pk, [State.PIN_REQUESTED, State.PIN_FAILED, State.LOGIN_FAILED], State.VERIFYING, pin=pin,
         last_error="", last_error_code="",
@@ -200,6 +210,7 @@ def phone_user_retry_token(*, phone_user: PhoneUser) -> PhoneUser:
     """After a failed access-token fetch (Kaizala down, say): try again with the refresh token we hold."""
     from connectors.tasks import fetch_access_token
 
+    _refuse_inactive(phone_user.connector_id)
     if not phone_user.refresh_token or not _transition(
         phone_user.pk, [State.LOGIN_FAILED, State.REAUTH_REQUIRED], State.VERIFYING, last_error="", last_error_code=""
     ):
@@ -216,6 +227,7 @@ def phone_user_add_portal_token(
     by fetching an access token."""
     from connectors.tasks import fetch_access_token
 
+    _refuse_inactive(connector.pk)
     token_fields = {
         "refresh_token": refresh_token, "refresh_token_expires_at": None, "access_token": "",
         "access_token_expires_at": None, "last_error": "", "last_error_code": "",
@@ -296,6 +308,9 @@ def request_pin_run(phone_user_id: int) -> None:
     phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
     if phone_user is None or phone_user.state != State.PIN_REQUESTED:
         return
+    if not phone_user.connector.is_active:  # deactivated after the request was queued
+        _fail(phone_user_id, [State.PIN_REQUESTED], State.PIN_FAILED, CONNECTOR_DEACTIVATED)
+        return
     try:
         kaizala_access.auth_client(phone_user.connector, phone_user).generate_pin(phone_user.mobile_number)
     except kaizala.KaizalaError as error:
@@ -311,6 +326,9 @@ def login_with_pin_run(phone_user_id: int) -> None:
 
     phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
     if phone_user is None or phone_user.state != State.VERIFYING or not phone_user.pin:
+        return
+    if not phone_user.connector.is_active:  # deactivated after the PIN was typed (_fail wipes the PIN)
+        _fail(phone_user_id, [State.VERIFYING], State.PIN_FAILED, CONNECTOR_DEACTIVATED)
         return
     # Take the PIN off the row first: it is used once, whatever happens next.
     PhoneUser.objects.filter(pk=phone_user_id).update(pin="")
@@ -338,6 +356,9 @@ def fetch_access_token_run(phone_user_id: int) -> None:
     """The first access token after a login or a pasted portal token: success makes the user active."""
     phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
     if phone_user is None or phone_user.state != State.VERIFYING or not phone_user.refresh_token:
+        return
+    if not phone_user.connector.is_active:
+        _fail(phone_user_id, [State.VERIFYING], State.LOGIN_FAILED, CONNECTOR_DEACTIVATED)
         return
     try:
         token = kaizala_access.auth_client(phone_user.connector, phone_user).access_token(phone_user.refresh_token)

@@ -210,3 +210,21 @@ def test_group_tasks_change_nothing_at_kaizala_through_a_deactivated_connector(g
     created.refresh_from_db()
     assert created.state == Group.State.FAILED and "is deactivated" in created.last_error
     assert len(sandbox.calls()) == calls_before  # not one call reached Kaizala
+
+
+def test_the_pin_login_asks_nothing_of_kaizala_through_a_deactivated_connector(connector, sandbox,
+                                                                               django_capture_on_commit_callbacks):
+    mobile = "+919812300001"
+    with django_capture_on_commit_callbacks(execute=False) as queued:
+        waiting = connector_services.phone_user_start_onboarding(connector=connector, mobile_number=mobile)
+    set_active(connector, False)  # while the PIN request waits in the broker
+    for callback in queued:
+        callback()
+    waiting.refresh_from_db()
+    assert waiting.state == PhoneUser.State.PIN_FAILED and "deactivated" in waiting.last_error
+    assert sandbox.calls(route="generatePin") == [] and sandbox.pins(mobile) == []
+    for refused in (lambda: connector_services.phone_user_resend_pin(phone_user=waiting),
+                    lambda: connector_services.phone_user_submit_pin(phone_user=waiting, pin="1234")):
+        with pytest.raises(connector_services.OnboardingError, match="deactivated"):
+            refused()
+    assert PhoneUser.objects.get(pk=waiting.pk).state == PhoneUser.State.PIN_FAILED
