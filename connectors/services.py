@@ -8,6 +8,7 @@ there yet. Functions ending in `_run` make the Kaizala calls and are called from
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -24,6 +25,9 @@ State = PhoneUser.State
 
 # What a person sees for each kind of Kaizala failure during onboarding.
 UNREACHABLE = "Kaizala could not be reached ({detail}). Try again in a moment."
+
+
+CONNECTOR_DEACTIVATED = "This connector is deactivated; activate it before onboarding phones."
 
 
 class OnboardingError(ValidationError):
@@ -77,8 +81,29 @@ def connector_create_in_sandbox(*, name: str, permissions: list[str]) -> Connect
     )
 
 
-def connector_set_active(*, connector: Connector, active: bool) -> None:
-    Connector.objects.filter(pk=connector.pk).update(is_active=active, updated_at=timezone.now())
+class ConnectorInactive(Exception):
+    """The connector is deactivated: nothing is sent or changed at Kaizala through it."""
+
+
+# What deactivating (or reactivating) a connector does beyond this app, said by the apps above it
+# (messaging holds the sends), which register here from their AppConfig.ready(): connectors imports none
+# of them. Each entry: (connector, active) → sentences for the confirmation page.
+ACTIVATION_EFFECTS: list[Callable[[Connector, bool], list[str]]] = []
+
+
+def connector_activation_effects(*, connector: Connector, active: bool) -> list[str]:
+    """What setting the connector (in)active will affect, for the page that asks first."""
+    effects = [sentence for describe in ACTIVATION_EFFECTS for sentence in describe(connector, active)]
+    if not active:
+        effects.append("No token of its phone users is refreshed, and its phone users cannot be chosen for new "
+                       "groups or messages.")
+    return effects
+
+
+def connector_set_active(*, connector: Connector, active: bool) -> bool:
+    """Compare-and-set; False when it already was. Deactivated: the workers refuse to act through it."""
+    return bool(Connector.objects.filter(pk=connector.pk, is_active=not active).update(
+        is_active=active, updated_at=timezone.now()))
 
 
 def _connector_checked(connector: Connector, status: str, detail: str = "") -> None:
@@ -105,8 +130,7 @@ def phone_user_start_onboarding(
     An active phone user is sent back to the PIN step only with `replace_active`: else PhoneUserAlreadyActive."""
     from connectors.tasks import request_pin
 
-    if not connector.is_active:
-        raise OnboardingError("This connector is deactivated; activate it before onboarding phones.")
+    _refuse_inactive(connector.pk)
     with transaction.atomic():
         phone_user, created = PhoneUser.objects.get_or_create(
             connector=connector, mobile_number=mobile_number, token_kind=PhoneUser.TokenKind.USER,
@@ -134,10 +158,17 @@ def _pin_step_stale(phone_user: PhoneUser) -> bool:
     return phone_user.state_changed_at < timezone.now() - timedelta(minutes=5)
 
 
+def _refuse_inactive(connector_id: int) -> None:
+    """Read afresh: nothing is asked of Kaizala through a deactivated connector."""
+    if not Connector.objects.filter(pk=connector_id, is_active=True).exists():
+        raise OnboardingError(CONNECTOR_DEACTIVATED)
+
+
 def phone_user_resend_pin(*, phone_user: PhoneUser) -> PhoneUser:
     from connectors.tasks import request_pin
 
     phone_user.refresh_from_db()
+    _refuse_inactive(phone_user.connector_id)
     wait = pin_resend_wait(phone_user)
     if wait:
         raise OnboardingError(f"A PIN was sent moments ago; you can ask for another in {wait} seconds.")
@@ -164,6 +195,7 @@ def phone_user_submit_pin(*, phone_user: PhoneUser, pin: str) -> PhoneUser:
     """Keep the PIN (encrypted) for the login task; the PIN never travels as a task argument."""
     from connectors.tasks import login_with_pin
 
+    _refuse_inactive(phone_user.connector_id)
     if not _transition(
         phone_user.pk, [State.PIN_REQUESTED, State.PIN_FAILED, State.LOGIN_FAILED], State.VERIFYING, pin=pin,
         last_error="", last_error_code="",
@@ -178,6 +210,7 @@ def phone_user_retry_token(*, phone_user: PhoneUser) -> PhoneUser:
     """After a failed access-token fetch (Kaizala down, say): try again with the refresh token we hold."""
     from connectors.tasks import fetch_access_token
 
+    _refuse_inactive(phone_user.connector_id)
     if not phone_user.refresh_token or not _transition(
         phone_user.pk, [State.LOGIN_FAILED, State.REAUTH_REQUIRED], State.VERIFYING, last_error="", last_error_code=""
     ):
@@ -194,6 +227,7 @@ def phone_user_add_portal_token(
     by fetching an access token."""
     from connectors.tasks import fetch_access_token
 
+    _refuse_inactive(connector.pk)
     token_fields = {
         "refresh_token": refresh_token, "refresh_token_expires_at": None, "access_token": "",
         "access_token_expires_at": None, "last_error": "", "last_error_code": "",
@@ -274,6 +308,9 @@ def request_pin_run(phone_user_id: int) -> None:
     phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
     if phone_user is None or phone_user.state != State.PIN_REQUESTED:
         return
+    if not phone_user.connector.is_active:  # deactivated after the request was queued
+        _fail(phone_user_id, [State.PIN_REQUESTED], State.PIN_FAILED, CONNECTOR_DEACTIVATED)
+        return
     try:
         kaizala_access.auth_client(phone_user.connector, phone_user).generate_pin(phone_user.mobile_number)
     except kaizala.KaizalaError as error:
@@ -289,6 +326,9 @@ def login_with_pin_run(phone_user_id: int) -> None:
 
     phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
     if phone_user is None or phone_user.state != State.VERIFYING or not phone_user.pin:
+        return
+    if not phone_user.connector.is_active:  # deactivated after the PIN was typed (_fail wipes the PIN)
+        _fail(phone_user_id, [State.VERIFYING], State.PIN_FAILED, CONNECTOR_DEACTIVATED)
         return
     # Take the PIN off the row first: it is used once, whatever happens next.
     PhoneUser.objects.filter(pk=phone_user_id).update(pin="")
@@ -316,6 +356,9 @@ def fetch_access_token_run(phone_user_id: int) -> None:
     """The first access token after a login or a pasted portal token: success makes the user active."""
     phone_user = PhoneUser.objects.select_related("connector").filter(pk=phone_user_id).first()
     if phone_user is None or phone_user.state != State.VERIFYING or not phone_user.refresh_token:
+        return
+    if not phone_user.connector.is_active:
+        _fail(phone_user_id, [State.VERIFYING], State.LOGIN_FAILED, CONNECTOR_DEACTIVATED)
         return
     try:
         token = kaizala_access.auth_client(phone_user.connector, phone_user).access_token(phone_user.refresh_token)
@@ -360,6 +403,8 @@ def phone_user_refresh_access_token(*, phone_user_id: int, failed_token: str | N
     """
     with kaizala_access.refresh_lock(phone_user_id):
         phone_user = PhoneUser.objects.select_related("connector").get(pk=phone_user_id)
+        if not phone_user.connector.is_active:
+            raise ConnectorInactive(f"Connector “{phone_user.connector.name}” is deactivated.")
         if phone_user.state != State.ACTIVE:
             raise ReauthRequired(phone_user.last_error or f"phone user is {phone_user.get_state_display()}")
         if failed_token is not None and phone_user.access_token != failed_token:
@@ -400,7 +445,8 @@ def tokens_refresh_expiring() -> int:
 
     horizon = timezone.now() + timedelta(seconds=settings.TOKEN_REFRESH_MARGIN)
     ids = list(
-        PhoneUser.objects.filter(state=State.ACTIVE, access_token_expires_at__lte=horizon).values_list("pk", flat=True)
+        PhoneUser.objects.filter(state=State.ACTIVE, access_token_expires_at__lte=horizon, connector__is_active=True)
+        .values_list("pk", flat=True)
     )
     for pk in ids:
         refresh_access_token.delay(pk)

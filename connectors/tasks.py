@@ -24,8 +24,9 @@ def fetch_access_token(phone_user_id: int) -> None:
 
 @shared_task
 def refresh_access_token(phone_user_id: int) -> None:
-    # A rejected refresh token marks the phone user reauth_required; the pages say so.
-    with contextlib.suppress(services.ReauthRequired):
+    # A rejected refresh token marks the phone user reauth_required; the pages say so. A deactivated
+    # connector is refused on purpose.
+    with contextlib.suppress(services.ReauthRequired, services.ConnectorInactive):
         services.phone_user_refresh_access_token(phone_user_id=phone_user_id)
 
 

@@ -85,11 +85,23 @@ def connector_edit(request, pk):
 
 
 @role_required(Role.ADMIN)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def connector_set_active(request, pk, active):
+    """Asks first, saying what it holds (deactivate) or sends now (reactivate)."""
     connector = get_object_or_404(Connector, pk=pk)
-    services.connector_set_active(connector=connector, active=active)
-    messages.success(request, f"Connector “{connector.name}” {'activated' if active else 'deactivated'}.")
+    if not is_confirmed(request):
+        verb = "Reactivate" if active else "Deactivate"
+        question = (f"Kaizala calls through “{connector.name}” start again." if active else
+                    f"Nothing will be sent or changed at Kaizala through “{connector.name}” until it is reactivated.")
+        return render_confirm(
+            request, title=f"{verb} connector “{connector.name}”?", question=question,
+            effects=services.connector_activation_effects(connector=connector, active=active),
+            confirm_label=f"{verb} it", cancel_url=reverse("connectors:detail", args=[pk]), danger=not active,
+        )
+    if services.connector_set_active(connector=connector, active=active):
+        messages.success(request, f"Connector “{connector.name}” {'reactivated' if active else 'deactivated'}.")
+    else:
+        messages.info(request, f"Connector “{connector.name}” already was {'active' if active else 'deactivated'}.")
     return redirect("connectors:detail", pk=pk)
 
 

@@ -113,7 +113,7 @@ class SenderForm(forms.Form):
     def __init__(self, *args, group: Group, **kwargs):
         super().__init__(*args, **kwargs)
         field = self.fields["phone_user"]
-        field.queryset = (PhoneUser.objects.filter(group_accesses__group=group)
+        field.queryset = (PhoneUser.objects.filter(group_accesses__group=group, connector__is_active=True)
                           .annotate(role=F("group_accesses__caller_role")).only("id", "mobile_number")
                           .order_by("mobile_number"))
         field.label_from_instance = lambda p: f"{p.mobile_number} ({p.role or 'role not known yet'})"

@@ -8,11 +8,13 @@ from typing import TypeVar
 
 import kaizala
 from connectors.kaizala_access import call_as
-from connectors.models import PhoneUser
-from connectors.services import ReauthRequired, describe_error
+from connectors.models import Connector, PhoneUser
+from connectors.services import ConnectorInactive, ReauthRequired, describe_error
 
 T = TypeVar("T")
 
+_CONNECTOR_INACTIVE = ("The connector of phone user {mobile} is deactivated: nothing is changed at Kaizala through "
+                       "it. Reactivate it first.")
 # Seconds before each retry of a transient failure; after the last, the work is marked failed.
 RETRY_DELAYS = (2, 5, 15)
 
@@ -42,8 +44,13 @@ def run(phone_user: PhoneUser, operation: Callable[[kaizala.KaizalaClient], T], 
             f"Phone user {phone_user.mobile_number} is {phone_user.get_state_display().lower()}; "
             "onboard it again first."
         )
+    # Read afresh: nothing is changed at Kaizala through a deactivated connector.
+    if not Connector.objects.filter(pk=phone_user.connector_id, is_active=True).exists():
+        raise CallFailed(_CONNECTOR_INACTIVE.format(mobile=phone_user.mobile_number))
     try:
         return call_as(phone_user, operation)
+    except ConnectorInactive:  # deactivated meanwhile (a token refresh refuses it)
+        raise CallFailed(_CONNECTOR_INACTIVE.format(mobile=phone_user.mobile_number)) from None
     except ReauthRequired as exc:
         raise CallFailed(
             f"Kaizala no longer accepts the token of phone user {phone_user.mobile_number} ({exc}); "

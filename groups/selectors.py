@@ -58,7 +58,7 @@ def best_sender(group: Group) -> PhoneUser | None:
 
 
 def active_phone_users() -> QuerySet[PhoneUser]:
-    return PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE).select_related("connector")
+    return PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE, connector__is_active=True).select_related("connector")
 
 
 def latest_syncs() -> list[GroupSync]:

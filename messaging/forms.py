@@ -4,6 +4,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
+from connectors.models import Connector
 from groups.member_input import parse_lines
 from groups.models import Group
 from kaizala_console.text import has_visible_text
@@ -17,10 +18,14 @@ MAX_AHEAD = timedelta(days=366 * 2)
 # The browser's datetime-local sends minutes, or seconds when the person typed them (step=1).
 DATETIME_FORMATS = ["%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S"]
 DATETIME_WIDGET = forms.DateTimeInput(attrs={"type": "datetime-local", "step": 1}, format="%Y-%m-%dT%H:%M:%S")
+# A date input reads only ISO dates: without the format the locale's (en-gb: 29/11/2026) shows as blank.
+DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def sendable_groups():
-    return Group.objects.filter(state=Group.State.ACTIVE, missing_since__isnull=True).select_related("phone_user")
+    # Not through a deactivated connector: nothing may be sent through it.
+    return Group.objects.filter(state=Group.State.ACTIVE, missing_since__isnull=True,
+                                phone_user__connector__is_active=True).select_related("phone_user__connector")
 
 
 class MessageTextField(forms.CharField):
@@ -72,8 +77,8 @@ class ComposeForm(forms.Form):
                                       help_text="In a shorter month: its last day.")
     local_time = forms.TimeField(required=False, label="At", widget=forms.TimeInput(attrs={"type": "time"},
                                                                                       format="%H:%M"))
-    start_date = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
-    end_date = forms.DateField(required=False, label="Until (optional)", widget=forms.DateInput(attrs={"type": "date"}))
+    start_date = forms.DateField(required=False, label="From", widget=DATE_WIDGET)
+    end_date = forms.DateField(required=False, label="Until (optional)", widget=DATE_WIDGET)
     to_all_subscribers = forms.BooleanField(required=False, label="To all subscribers",
                                             widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
     subscribers = forms.CharField(
@@ -149,3 +154,9 @@ class EditMessageForm(forms.Form):
 
     def clean_send_at(self):
         return _future(self.cleaned_data["send_at"])
+
+
+class HeldFilterForm(forms.Form):
+    """Which held messages to cancel: those of one deactivated connector, or (none chosen) all."""
+
+    connector = forms.ModelChoiceField(queryset=Connector.objects.filter(is_active=False), required=False)

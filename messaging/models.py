@@ -4,13 +4,60 @@ The database is the source of truth: the dispatcher finds due work here, and eve
 compare-and-set update (see messaging/services.py), so two workers never both send one message.
 """
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from groups.models import Group
 
 MAX_TEXT = 4000  # Kaizala's limit for one text message
+# Due longer ago than this and still waiting to go out: no worker or dispatcher is keeping up.
+OVERDUE_AFTER = timedelta(minutes=1)
+
+
+def _only(field: str, choices, name: str, *, blank: bool = False) -> models.CheckConstraint:
+    """The column holds one of its states and nothing else, whatever writes it (an update() skips choices)."""
+    values = list(choices.values) + ([""] if blank else [])
+    return models.CheckConstraint(condition=Q(**{f"{field}__in": values}), name=name)
+
+
+# The state enums live here, not only inside their models, so that each model's Meta can constrain its
+# column to them (Model.State etc. are the names to use).
+class ScheduleFrequency(models.TextChoices):
+    DAILY = "daily", "Daily"
+    WEEKLY = "weekly", "Weekly"
+    MONTHLY = "monthly", "Monthly"
+
+
+class ScheduleState(models.TextChoices):
+    ACTIVE = "active", "Active"
+    PAUSED = "paused", "Paused"
+    ENDED = "ended", "Ended"
+
+
+class MessageStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    QUEUED = "queued", "Queued"
+    SENDING = "sending", "Sending"
+    SENT = "sent", "Sent"
+    RETRYING = "retrying", "Retrying"
+    FAILED = "failed", "Failed"
+    UNCONFIRMED = "unconfirmed", "Unconfirmed"
+    CANCELLED = "cancelled", "Cancelled"
+    # Due, but its group's connector is deactivated: nothing goes out through it. It goes out when the
+    # connector is reactivated, or an operator cancels it (`hold_reason` says why it waits).
+    HELD = "held", "Held"
+
+
+class AttemptOutcome(models.TextChoices):
+    SENT = "sent", "Sent"
+    RETRY = "retry", "Will retry"
+    FAILED = "failed", "Failed"
+    UNCONFIRMED = "unconfirmed", "Unconfirmed"
+    DEFERRED = "deferred", "Deferred (rate limit, re-authentication or a deactivated connector)"
 
 
 class Schedule(models.Model):
@@ -20,15 +67,8 @@ class Schedule(models.Model):
     move the UTC instant, not the wall-clock time.
     """
 
-    class Frequency(models.TextChoices):
-        DAILY = "daily", "Daily"
-        WEEKLY = "weekly", "Weekly"
-        MONTHLY = "monthly", "Monthly"
-
-    class State(models.TextChoices):
-        ACTIVE = "active", "Active"
-        PAUSED = "paused", "Paused"
-        ENDED = "ended", "Ended"
+    Frequency = ScheduleFrequency
+    State = ScheduleState
 
     groups = models.ManyToManyField(Group, related_name="schedules")
     text = models.TextField(max_length=MAX_TEXT)
@@ -52,23 +92,21 @@ class Schedule(models.Model):
     class Meta:
         ordering = ["-created_at"]
         indexes = [models.Index(fields=["state", "next_fire_at"])]
+        constraints = [
+            _only("state", ScheduleState, "schedule_state_valid"),
+            _only("frequency", ScheduleFrequency, "schedule_frequency_valid"),
+        ]
 
     def __str__(self):
         return f"{self.get_frequency_display()} at {self.local_time:%H:%M} {self.time_zone}"
 
 
 class Message(models.Model):
-    class Status(models.TextChoices):
-        SCHEDULED = "scheduled", "Scheduled"
-        QUEUED = "queued", "Queued"
-        SENDING = "sending", "Sending"
-        SENT = "sent", "Sent"
-        RETRYING = "retrying", "Retrying"
-        FAILED = "failed", "Failed"
-        UNCONFIRMED = "unconfirmed", "Unconfirmed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = MessageStatus
 
     FINAL = (Status.SENT, Status.FAILED, Status.UNCONFIRMED, Status.CANCELLED)
+    # Still meant to go out on its own: late if it has not by OVERDUE_AFTER past its due time.
+    WAITING = (Status.SCHEDULED, Status.QUEUED, Status.RETRYING)
 
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="messages")
     text = models.TextField(max_length=MAX_TEXT)
@@ -86,6 +124,7 @@ class Message(models.Model):
     reference_id = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=1000, blank=True)
+    hold_reason = models.CharField(max_length=300, blank=True)
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -104,21 +143,21 @@ class Message(models.Model):
             # A recurring fire creates exactly one message per group, however many dispatchers run.
             models.UniqueConstraint(fields=["schedule", "group", "scheduled_for"], condition=Q(schedule__isnull=False),
                                     name="uniq_schedule_fire"),
+            _only("status", MessageStatus, "message_status_valid"),
         ]
 
     def __str__(self):
         return f"{self.group} @ {self.scheduled_for:%Y-%m-%d %H:%M} ({self.status})"
 
+    @property
+    def is_overdue(self) -> bool:
+        return self.status in self.WAITING and self.due_at < timezone.now() - OVERDUE_AFTER
+
 
 class Attempt(models.Model):
     """One try at sending a message, with what Kaizala answered."""
 
-    class Outcome(models.TextChoices):
-        SENT = "sent", "Sent"
-        RETRY = "retry", "Will retry"
-        FAILED = "failed", "Failed"
-        UNCONFIRMED = "unconfirmed", "Unconfirmed"
-        DEFERRED = "deferred", "Deferred (rate limit or re-authentication)"
+    Outcome = AttemptOutcome
 
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="attempts")
     started_at = models.DateTimeField()
@@ -130,6 +169,7 @@ class Attempt(models.Model):
 
     class Meta:
         ordering = ["started_at", "id"]
+        constraints = [_only("outcome", AttemptOutcome, "attempt_outcome_valid", blank=True)]  # blank: in progress
 
     def __str__(self):
         return f"attempt on message {self.message_id}: {self.outcome or 'in progress'}"

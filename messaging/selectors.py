@@ -6,32 +6,20 @@ from django.db.models import Count, QuerySet
 from django.utils import timezone
 
 from connectors import selectors as connector_selectors
-from connectors.models import PhoneUser
-from messaging.models import Message, Schedule
+from connectors.models import Connector, PhoneUser
+from groups.models import Group
+from messaging.models import OVERDUE_AFTER, Message, Schedule
 
 Status = Message.Status
 
 
-def message_list(*, status=None, group_id=None, phone_user_id=None, date_from=None, date_to=None,
-                 broadcast_id=None) -> QuerySet[Message]:
-    messages = Message.objects.select_related("group", "group__phone_user").defer("subscribers")
-    if status:
-        messages = messages.filter(status=status)
-    if group_id:
-        messages = messages.filter(group_id=group_id)
-    if phone_user_id:
-        messages = messages.filter(group__phone_user_id=phone_user_id)
-    if date_from:
-        messages = messages.filter(due_at__date__gte=date_from)
-    if date_to:
-        messages = messages.filter(due_at__date__lte=date_to)
-    if broadcast_id:
-        messages = messages.filter(broadcast_id=broadcast_id)
-    return messages
+def message_list() -> QuerySet[Message]:
+    """Every message, for the list page; its filters are applied by messaging.filters.MessageFilter."""
+    return Message.objects.select_related("group", "group__phone_user").defer("subscribers")
 
 
 def message_detail(pk) -> Message:
-    return Message.objects.select_related("group", "group__phone_user", "schedule").get(pk=pk)
+    return Message.objects.select_related("group__phone_user__connector", "schedule").get(pk=pk)
 
 
 def schedule_list() -> QuerySet[Schedule]:
@@ -41,22 +29,65 @@ def schedule_list() -> QuerySet[Schedule]:
     )
 
 
+def schedule_waiting_count(schedule: Schedule) -> int:
+    """Messages the schedule created that have not gone out yet (what ending or pausing it leaves alone)."""
+    return schedule.messages.filter(status__in=[*Message.WAITING, Status.HELD]).count()
+
+
+def _plural(n: int, one: str, many: str) -> str:
+    return f"{n} {one if n == 1 else many}"
+
+
+def connector_activation_effects(connector: Connector, active: bool) -> list[str]:
+    """What (de)activating `connector` does to sends, for its confirmation page."""
+    groups = Group.objects.filter(phone_user__connector=connector).values("pk")
+    if active:
+        held = Message.objects.filter(status=Status.HELD, group__in=groups).count()
+        return [f"{_plural(held, 'held message goes', 'held messages go')} out now."]
+    waiting = Message.objects.filter(status__in=Message.WAITING, group__in=groups).count()
+    schedules = Schedule.objects.filter(state=Schedule.State.ACTIVE, groups__in=groups).distinct().count()
+    return [
+        f"{_plural(waiting, 'scheduled message', 'scheduled messages')} to its groups will be held when due "
+        "instead of sent: they wait, and go out if it is reactivated, or can be cancelled together.",
+        f"{_plural(schedules, 'recurring schedule', 'recurring schedules')} to its groups keep firing, into held "
+        "messages (a schedule may also serve groups of other connectors, which go on as before).",
+        "A message already being sent at this moment finishes.",
+    ]
+
+
+def held_messages(*, connector: Connector | None = None) -> QuerySet[Message]:
+    held = Message.objects.filter(status=Status.HELD)
+    if connector is not None:
+        held = held.filter(group__phone_user__connector=connector)
+    return held
+
+
 def dashboard() -> dict:
     now = timezone.now()
     counts = dict(Message.objects.values_list("status").annotate(n=Count("id")).order_by())
     sent_last_hour = Message.objects.filter(status=Status.SENT, sent_at__gte=now - timedelta(hours=1)).count()
-    return {
-        "counts": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
-        "next_sends": Message.objects.filter(status=Status.SCHEDULED, due_at__gte=now)
-        .select_related("group").order_by("due_at")[:8],
-        "next_fires": Schedule.objects.filter(state=Schedule.State.ACTIVE, next_fire_at__isnull=False)
-        .order_by("next_fire_at")[:5],
+    # Due a while ago and still not sent: no worker (or dispatcher) is keeping up.
+    overdue = Message.objects.filter(status__in=Message.WAITING, due_at__lt=now - OVERDUE_AFTER).count()
+    attention_phone_users = list(connector_selectors.phone_users_needing_attention()[:10])
+    attention = {
         "failed": counts.get(Status.FAILED, 0),
         "unconfirmed": counts.get(Status.UNCONFIRMED, 0),
-        "attention_phone_users": connector_selectors.phone_users_needing_attention()[:10],
-        "reauth_count": PhoneUser.objects.filter(state=PhoneUser.State.REAUTH_REQUIRED).count(),
+        "held": counts.get(Status.HELD, 0),
+        "overdue": overdue,
+        "attention_phone_users": attention_phone_users,
+    }
+    return {
+        **attention,
+        "nothing_needs_attention": not any(attention.values()),
+        "held_connectors": list(Connector.objects.filter(
+            is_active=False, phone_users__groups__messages__status=Status.HELD).distinct().order_by("name")[:5])
+        if attention["held"] else [],
+        "counts": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
+        "next_sends": list(Message.objects.filter(status=Status.SCHEDULED, due_at__gte=now)
+                           .select_related("group").order_by("due_at")[:8]),
+        "next_fires": list(Schedule.objects.filter(state=Schedule.State.ACTIVE, next_fire_at__isnull=False)
+                           .order_by("next_fire_at")[:5]),
         "sent_last_hour": sent_last_hour,
         "per_minute_last_hour": round(sent_last_hour / 60, 1),
-        "warning_horizon": connector_selectors.refresh_token_warning_horizon(),
         "getting_started": not PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE).exists(),
     }

@@ -7,7 +7,9 @@ Rules that keep a message from being lost or sent twice:
   that moves a message from `queued` to `sending` may send it;
 - work is enqueued after commit (`transaction.on_commit`);
 - a send that may have reached Kaizala (read timeout, dropped connection, 500, garbage answer) is
-  `unconfirmed` and never re-sent automatically: the operator decides.
+  `unconfirmed` and never re-sent automatically: the operator decides;
+- nothing goes out through a deactivated connector: its due messages are `held` (by the dispatcher, and
+  again by the send itself, which re-reads the connector), and go out once it is active again.
 """
 
 from __future__ import annotations
@@ -22,13 +24,13 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import InterfaceError, OperationalError, connection, transaction
-from django.db.models import F
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 import kaizala
 from connectors import kaizala_access
-from connectors.models import PhoneUser
-from connectors.services import ReauthRequired, describe_error
+from connectors.models import Connector, PhoneUser
+from connectors.services import ConnectorInactive, ReauthRequired, describe_error
 from groups.models import Group
 from messaging.models import Attempt, Message, Schedule
 from messaging.recurrence import Rule, next_fire
@@ -36,6 +38,11 @@ from messaging.recurrence import Rule, next_fire
 log = logging.getLogger(__name__)
 Status = Message.Status
 CLAIMABLE = [Status.SCHEDULED, Status.RETRYING]
+# An EXISTS in the message's own WHERE (not a join), so that a compare-and-set on the status stays a plain
+# UPDATE of the message row, which PostgreSQL re-checks after waiting for a concurrent update.
+_CONNECTOR_ACTIVE = Exists(Connector.objects.filter(is_active=True, phone_users__groups=OuterRef("group_id")))
+HOLD_REASON = ("Its group's connector is deactivated: it waits, and goes out when the connector is reactivated "
+               "(or cancel it).")
 # Retried with back-off: the request did not take effect, or the server said to come back.
 RETRY_STATUSES = {502, 503, 504}
 
@@ -55,12 +62,15 @@ class Audience:
 
 def check_groups_sendable(groups) -> None:
     problems = []
-    for group in groups:
+    # Read afresh: the rows a form validated may be stale (a connector deactivated meanwhile, say).
+    for group in Group.objects.filter(pk__in=[g.pk for g in groups]).select_related("phone_user__connector"):
         phone_user = group.phone_user
         if group.missing_since:
             problems.append(f"“{group.name}” is no longer at Kaizala")
         elif group.state != Group.State.ACTIVE:
             problems.append(f"“{group.name}” is {group.get_state_display().lower()}")
+        elif not phone_user.connector.is_active:
+            problems.append(f"the connector of “{group.name}” ({phone_user.connector.name}) is deactivated")
         elif phone_user.state == PhoneUser.State.REAUTH_REQUIRED:
             problems.append(f"the phone user of “{group.name}” ({phone_user.mobile_number}) needs re-authentication")
         elif phone_user.state != PhoneUser.State.ACTIVE:
@@ -147,8 +157,8 @@ def _move(message_id: int, from_statuses, to_status: str, **fields) -> bool:
 
 
 def message_cancel(*, message: Message) -> None:
-    if not _move(message.pk, [Status.SCHEDULED, Status.RETRYING], Status.CANCELLED):
-        raise ComposeError("Only a scheduled or retrying message can be cancelled; this one has moved on.")
+    if not _move(message.pk, [Status.SCHEDULED, Status.RETRYING, Status.HELD], Status.CANCELLED, hold_reason=""):
+        raise ComposeError("Only a scheduled, retrying or held message can be cancelled; this one has moved on.")
 
 
 def message_edit(*, message: Message, text: str, send_at: datetime) -> None:
@@ -208,7 +218,7 @@ def schedules_fire_due(now: datetime | None = None) -> int:
                 created += made
             # After downtime, fire once and then resume from now, rather than replaying every missed fire.
             upcoming = next_fire(schedule_rule(schedule), max(fire_at, now))
-            Schedule.objects.filter(pk=schedule.pk, next_fire_at=fire_at).update(
+            Schedule.objects.filter(pk=schedule.pk, state=Schedule.State.ACTIVE, next_fire_at=fire_at).update(
                 next_fire_at=upcoming, fire_count=F("fire_count") + 1, updated_at=now,
                 state=Schedule.State.ACTIVE if upcoming else Schedule.State.ENDED,
             )
@@ -222,20 +232,54 @@ def _fire_broadcast_id(schedule: Schedule, fire_at: datetime) -> uuid.UUID:
 
 def messages_claim_due(now: datetime | None = None, limit: int | None = None) -> list[int]:
     """Move due messages to `queued` and enqueue their sends after commit. Messages of a phone user
-    who needs re-authentication are left waiting: they go out once it is onboarded again."""
+    who needs re-authentication are left waiting: they go out once it is onboarded again. Messages of a
+    deactivated connector are held instead, and released when it is active again."""
     from messaging.tasks import send_message
 
     now = now or timezone.now()
     limit = limit or settings.DISPATCH_BATCH
     with transaction.atomic():
+        messages_hold_and_release(now=now, limit=limit)
         ids = list(_lock_skipping_taken(
             Message.objects.filter(status__in=CLAIMABLE, due_at__lte=now,
-                                   group__phone_user__state=PhoneUser.State.ACTIVE)
+                                   group__phone_user__state=PhoneUser.State.ACTIVE,
+                                   group__phone_user__connector__is_active=True)
         ).order_by("due_at").values_list("pk", flat=True)[:limit])
         if ids:
             Message.objects.filter(pk__in=ids, status__in=CLAIMABLE).update(status=Status.QUEUED, status_changed_at=now)
             transaction.on_commit(lambda: _enqueue(send_message, ids))
     return ids
+
+
+def messages_hold_and_release(*, now: datetime, limit: int) -> tuple[int, int]:
+    """Hold the due messages of deactivated connectors; put the held messages of connectors that are active
+    again back to `scheduled` (still due, so the same tick claims them). Returns (held, released)."""
+    held = released = 0
+    # The common case, no deactivated connector, costs one small query instead of a scan of the due rows.
+    if Connector.objects.filter(is_active=False).exists():
+        ids = list(_lock_skipping_taken(
+            Message.objects.filter(status__in=CLAIMABLE, due_at__lte=now, group__phone_user__connector__is_active=False)
+        ).values_list("pk", flat=True)[:limit])
+        if ids:
+            held = Message.objects.filter(pk__in=ids, status__in=CLAIMABLE).update(
+                status=Status.HELD, status_changed_at=now, hold_reason=HOLD_REASON)
+    ids = list(_lock_skipping_taken(
+        Message.objects.filter(status=Status.HELD, group__phone_user__connector__is_active=True)
+    ).values_list("pk", flat=True)[:limit])
+    if ids:
+        released = Message.objects.filter(pk__in=ids, status=Status.HELD).update(
+            status=Status.SCHEDULED, status_changed_at=now, hold_reason="")
+    return held, released
+
+
+def messages_cancel_held(*, connector: Connector | None = None) -> int:
+    """Cancel every held message (of one connector, or all); returns how many."""
+    held = Message.objects.filter(status=Status.HELD)
+    if connector is not None:
+        # A subquery, not a join: the status test then stays on the updated row itself.
+        held = held.filter(group_id__in=Group.objects.filter(phone_user__connector=connector).values("pk"))
+    return held.update(status=Status.CANCELLED, status_changed_at=timezone.now(), hold_reason="",
+                       last_error="Cancelled while held by a deactivated connector.")
 
 
 def _enqueue(task, ids) -> None:
@@ -317,10 +361,16 @@ def message_send_run(message_id: int, loaded: Message | None = None) -> str | No
     started = timezone.now()
     # One commit for the claim and its attempt row (PostgreSQL waits for the WAL at every commit).
     with transaction.atomic():
-        if not Message.objects.filter(pk=message_id, status=Status.QUEUED).update(
+        # The claim also re-reads the connector, in the same statement: it may have been deactivated since
+        # the dispatcher queued this message.
+        queued = Message.objects.filter(pk=message_id, status=Status.QUEUED)
+        if not queued.filter(_CONNECTOR_ACTIVE).update(
             status=Status.SENDING, status_changed_at=started, attempt_count=F("attempt_count") + 1
         ):
-            return None
+            if queued.filter(~_CONNECTOR_ACTIVE).update(status=Status.HELD, status_changed_at=started,
+                                                         hold_reason=HOLD_REASON):
+                return Status.HELD
+            return None  # another worker has it
         if loaded is not None and loaded.status == Status.QUEUED:
             message = loaded
             message.status, message.status_changed_at = Status.SENDING, started
@@ -340,6 +390,9 @@ def message_send_run(message_id: int, loaded: Message | None = None) -> str | No
     except ReauthRequired as error:
         return _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,
                        due_at=timezone.now())
+    except ConnectorInactive as error:  # deactivated between the check above and a token refresh
+        return _finish(message, attempt, Status.HELD, Attempt.Outcome.DEFERRED, str(error), uncount=True,
+                       hold_reason=HOLD_REASON)
     except kaizala.KaizalaError as error:
         return _after_error(message, attempt, error)
     failed = "; ".join(f"{f.subscriber}: {f.error_reason}" for f in getattr(result, "failed", ()) or ())
@@ -401,7 +454,7 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
 
     def record() -> bool:
         with transaction.atomic():  # the attempt's outcome and the message's state in one commit
-            Attempt.objects.filter(pk=attempt.pk).update(
+            Attempt.objects.filter(pk=attempt.pk, outcome="").update(  # an attempt is finished once
                 finished_at=now, outcome=outcome, detail=detail[:1000],
                 http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
                 error_class=type(error).__name__ if error else "",

@@ -1,61 +1,45 @@
 """Message and schedule pages. Thin: rules are in services, reads in selectors."""
 
-import uuid
 from datetime import timedelta
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.dateparse import parse_date
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_http_methods
 
 from accounts.roles import Role, read_only_page, role_required
 from accounts.timezones import user_time_zone_name
 from connectors.models import PhoneUser
 from groups.models import Group
+from kaizala_console.confirm import is_confirmed, render_confirm
+from kaizala_console.filters import filter_list
 from kaizala_console.menus import select_options
 from kaizala_console.submit_once import submit_once
 from messaging import selectors, services
-from messaging.forms import ComposeForm, EditMessageForm
+from messaging.filters import MessageFilter
+from messaging.forms import ComposeForm, EditMessageForm, HeldFilterForm
 from messaging.models import MAX_TEXT, Message, Schedule
 
 PAGE_SIZE = 50
 
 
-def _date(value: str):
-    try:
-        return parse_date(value) if value else None
-    except ValueError:
-        return None
-
-
-def _uuid(value: str):
-    try:
-        return uuid.UUID(value) if value else None
-    except ValueError:
-        return None
-
-
 @read_only_page
 def message_list(request):
-    filters = {key: request.GET.get(key, "") for key in ("status", "group", "phone_user", "from", "to", "broadcast")}
-    messages = selectors.message_list(
-        status=filters["status"] or None, group_id=filters["group"] or None,
-        phone_user_id=filters["phone_user"] or None, date_from=_date(filters["from"]), date_to=_date(filters["to"]),
-        broadcast_id=_uuid(filters["broadcast"]),
-    )
+    listing = filter_list(MessageFilter, request, selectors.message_list())
+    # What the menus show as chosen: the values that were kept (a bad one was dropped with a note).
+    filters = {key: listing.form.data.get(key, "") for key in ("status", "group", "phone_user", "from", "to",
+                                                                "broadcast")}
     return render(request, "messaging/message_list.html", {
-        "page": Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
-        "statuses": Message.Status.choices,
+        "page": Paginator(listing.qs, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
+        "filter_notes": listing.notes, "statuses": Message.Status.choices,
         "group_options": select_options(Group.objects.values_list("id", "name"), filters["group"]),
         "phone_user_options": select_options(PhoneUser.objects.values_list("id", "mobile_number"),
                                              filters["phone_user"]),
     })
-
 
 
 @role_required(Role.OPERATOR)
@@ -136,19 +120,57 @@ ACTIONS = {
 }
 
 
+def _when(value) -> str:
+    return timezone.localtime(value).strftime("%Y-%m-%d %H:%M %Z") if value else "none"
+
+
 @role_required(Role.OPERATOR)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def message_action(request, pk, action):
     if action not in ACTIONS:
         raise Http404("No such action.")
+    message = _message_or_404(pk)
+    if action == "cancel" and not is_confirmed(request):
+        return render_confirm(
+            request, title="Cancel this message?", question=f"The message to “{message.group.name}” will not be sent.",
+            effects=[f"It was due {_when(message.due_at)} ({message.get_status_display().lower()} now).",
+                     "Only this group's message is cancelled, not the rest of its broadcast or schedule."],
+            confirm_label="Cancel the message", cancel_url=reverse("messaging:detail", args=[pk]),
+        )
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     service, done = ACTIONS[action]
     try:
-        service(message=_message_or_404(pk))
+        service(message=message)
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
     else:
         flash.success(request, done)
     return redirect("messaging:detail", pk=pk)
+
+
+@role_required(Role.OPERATOR)
+@require_http_methods(["GET", "POST"])
+def messages_cancel_held(request):
+    form = HeldFilterForm(request.POST if request.method == "POST" else request.GET)
+    if not form.is_valid():
+        raise Http404("No such deactivated connector.")
+    connector = form.cleaned_data["connector"]
+    if not is_confirmed(request):
+        held = selectors.held_messages(connector=connector).count()
+        return render_confirm(
+            request, title="Cancel the held messages?",
+            question=f"{held} held message{'s' if held != 1 else ''}"
+                     f"{f' of connector “{connector.name}”' if connector else ''} will be cancelled.",
+            effects=["They will not be sent, even if the connector is reactivated.",
+                     "Recurring schedules are not ended: their next fires are held again while the connector "
+                     "stays deactivated."],
+            confirm_label="Cancel them", cancel_url=f"{reverse('messaging:list')}?status=held",
+            hidden={"connector": connector.pk} if connector else None,
+        )
+    cancelled = services.messages_cancel_held(connector=connector)
+    flash.success(request, f"{cancelled} held message{'s' if cancelled != 1 else ''} cancelled.")
+    return redirect(f"{reverse('messaging:list')}?status=held")
 
 
 @read_only_page
@@ -171,12 +193,34 @@ def schedule_detail(request, pk):
 SCHEDULE_ACTIONS = {"pause": Schedule.State.PAUSED, "resume": Schedule.State.ACTIVE, "end": Schedule.State.ENDED}
 
 
+def _schedule_confirmation(request, schedule: Schedule, action: str):
+    waiting = selectors.schedule_waiting_count(schedule)
+    kept = (f"The {waiting} message{'s' if waiting != 1 else ''} it already created and not yet sent "
+            f"{'are' if waiting != 1 else 'is'} not cancelled (cancel them on their pages).")
+    if action == "end":
+        return render_confirm(
+            request, title="End this schedule?", question=f"“{schedule}” will create no more messages, for good.",
+            effects=[f"Its next fire ({_when(schedule.next_fire_at)}) and every later one will not happen.", kept],
+            confirm_label="End the schedule", cancel_url=reverse("messaging:schedule", args=[schedule.pk]),
+        )
+    return render_confirm(
+        request, title="Pause this schedule?", question=f"“{schedule}” will create no messages until resumed.",
+        effects=[f"Its next fire ({_when(schedule.next_fire_at)}) will not happen while it is paused; fires missed "
+                 "while paused are not made up on resuming.", kept],
+        confirm_label="Pause the schedule", cancel_url=reverse("messaging:schedule", args=[schedule.pk]), danger=False,
+    )
+
+
 @role_required(Role.OPERATOR)
-@require_POST
+@require_http_methods(["GET", "POST"])
 def schedule_action(request, pk, action):
     if action not in SCHEDULE_ACTIONS:
         raise Http404("No such action.")
     schedule = get_object_or_404(Schedule, pk=pk)
+    if action in ("pause", "end") and not is_confirmed(request):
+        return _schedule_confirmation(request, schedule, action)
+    if request.method != "POST":
+        return HttpResponseNotAllowed(["POST"])
     try:
         services.schedule_set_state(schedule=schedule, state=SCHEDULE_ACTIONS[action])
     except ValidationError as exc:

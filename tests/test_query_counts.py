@@ -51,7 +51,7 @@ NOT_PAGES = {
     "groups:create", "groups:sync", "groups:refresh", "groups:retry", "groups:members_add", "groups:member_remove",
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
     "groups:sender",
-    "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action",
+    "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action", "messaging:cancel_held",
 }
 _serial = itertools.count(1)
 

@@ -24,7 +24,7 @@ _BADGE_BY_STATE = {
     "active": "success", "verified": "success", "sent": "success",
     "pin_requested": "info", "verifying": "info", "queued": "info", "sending": "info", "scheduled": "primary",
     "creating": "info", "unverified": "secondary", "cancelled": "secondary",
-    "retrying": "warning", "unconfirmed": "warning", "reauth_required": "warning",
+    "retrying": "warning", "unconfirmed": "warning", "reauth_required": "warning", "held": "warning",
     "pin_failed": "danger", "login_failed": "danger", "rejected": "danger", "failed": "danger",
 }
 

@@ -2,6 +2,7 @@ import io
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 
@@ -43,5 +44,5 @@ def test_rotation_re_encrypts_with_the_new_first_key(settings):
 def test_a_missing_key_is_a_clear_error(settings):
     connector = Connector.objects.create(name="c", application_id="app-3", application_secret="x")
     settings.FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
-    with pytest.raises(Exception, match="cannot be decrypted"):
+    with pytest.raises(ImproperlyConfigured, match="cannot be decrypted"):
         Connector.objects.get(pk=connector.pk)

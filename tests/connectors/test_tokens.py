@@ -8,7 +8,7 @@ from django.db import connections
 from django.utils import timezone
 
 from connectors import kaizala_access, services
-from connectors.models import PhoneUser
+from connectors.models import ApiCall, PhoneUser
 
 pytestmark = pytest.mark.django_db(transaction=True)
 State = PhoneUser.State
@@ -46,10 +46,20 @@ def test_concurrent_401s_make_exactly_one_refresh(connector, onboard, sandbox):
 
 def test_a_401_on_a_call_refreshes_and_retries_once(connector, onboard, sandbox):
     phone_user = onboard(connector)
-    sandbox.advance_clock(25 * 3600)
+    stale = phone_user.access_token
+    refreshes_before = access_token_calls(sandbox)
+    sandbox.advance_clock(25 * 3600)  # the access token has expired at the sandbox: the first call gets a 401
     groups = kaizala_access.call_as(phone_user, lambda client: client.list_groups())
     assert isinstance(groups, list)
+    # What the sandbox saw: the call refused, one refresh, the same call once more, accepted.
+    assert [c["status"] for c in sandbox.calls(path="*/v1/groups")] == [401, 200]
+    assert access_token_calls(sandbox) - refreshes_before == 1
+    # ... and what the console recorded of it, in order.
+    recorded = [(c.method, c.url.split("?")[0].rsplit("/", 1)[-1], c.status) for c in ApiCall.objects.filter(
+        phone_user=phone_user, created_at__gte=timezone.now() - timedelta(minutes=1)).order_by("id")]
+    assert recorded[-3:] == [("GET", "groups", 401), ("GET", "accessToken", 200), ("GET", "groups", 200)]
     phone_user.refresh_from_db()
+    assert phone_user.access_token != stale
     assert phone_user.access_token_expires_at > timezone.now()
 
 

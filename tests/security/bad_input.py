@@ -88,6 +88,13 @@ TABLE = [
     Row("schedule", "year 9999", COMPOSE, once("9999-12-31T23:59"), 200, "more than two years ahead"),
     Row("schedule", "DST gap (01:30 does not exist)", COMPOSE, once("NEXT_SPRING_GAP"), 200, "it may be ambiguous or it may not exist"),
     Row("schedule", "DST overlap (01:30 happens twice)", COMPOSE, once("NEXT_AUTUMN_OVERLAP"), 200, "it may be ambiguous or it may not exist"),
+    # --- list filters (a query string): a bad value is ignored with a note, never a 500 ---
+    Row("filter", "message list: group=abc", "/messages/?group=abc", {}, 200, "The group filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "message list: phone_user=abc", "/messages/?phone_user=abc", {}, 200, "The phone user filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "message list: group id past bigint", "/messages/?group=99999999999999999999999", {}, 200, "The group filter “99999999999999999999999” is not valid", method="GET"),
+    Row("filter", "message list: unknown status", "/messages/?status=teapot", {}, 200, "The status filter “teapot” is not valid and was ignored.", method="GET"),
+    Row("filter", "message list: impossible date", "/messages/?from=2026-02-30", {}, 200, "The from date filter “2026-02-30” is not valid", method="GET"),
+    Row("filter", "message list: broadcast not a UUID", "/messages/?broadcast=abc", {}, 200, "The broadcast filter “abc” is not valid", method="GET"),
     # --- CSV uploads (create a group) ---
     Row("csv", "wrong header", CREATE_GROUP,
         {"phone_user": "{phone_user}", "name": "CSV", "welcome_message": "Hi", "group_type": "Group"}, 400,

@@ -43,8 +43,9 @@ MATRIX = {
     "connectors:create": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:create_in_sandbox": post_only("admin", 302),
     "connectors:edit": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
-    "connectors:activate": post_only("admin", 302),
-    "connectors:deactivate": post_only("admin", 302),
+    # asks first: GET, or a POST without confirmed=1, shows what it will affect
+    "connectors:activate": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "connectors:deactivate": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:phone_users": {"GET": READ, "POST": NO_POST},
     "connectors:onboard": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:add_token": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
@@ -79,10 +80,11 @@ MATRIX = {
     "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:detail": {"GET": READ, "POST": NO_POST},
     "messaging:edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
-    "messaging:action": post_only("operator", 302),
+    "messaging:action": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # cancel: asks first
+    "messaging:cancel_held": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # asks first
     "messaging:schedules": {"GET": READ, "POST": NO_POST},
     "messaging:schedule": {"GET": READ, "POST": NO_POST},
-    "messaging:schedule_action": post_only("operator", 302),
+    "messaging:schedule_action": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # pause: asks first
 }
 # The Django admin (users and roles): only staff get in, and no test user here is staff, so every one of
 # its URLs sends everybody to a login page (the console's or the admin's) — never a 200.
