@@ -20,6 +20,9 @@ LAST_SEEN_AT = "_console_last_seen_at"
 # The last request is written to the session at most once a minute, not on every request (each write is
 # a database update); the idle timeout is therefore honoured to within a minute.
 TOUCH_EVERY = 60
+# A page polling for progress in the background (htmx, `hx-headers` in the polling partials) is not the
+# person being active: it must not keep an abandoned session alive.
+POLL_HEADER = "X-Console-Poll"
 
 
 @receiver(user_logged_in, dispatch_uid="accounts.sessions.stamp_login")
@@ -60,6 +63,6 @@ class SessionTimeoutMiddleware:
             elif now - last_seen_at > settings.SESSION_IDLE_TIMEOUT:
                 _end(request, f"You were logged out after {_duration(settings.SESSION_IDLE_TIMEOUT)} without "
                               "activity. Log in again.")
-            elif now - last_seen_at >= TOUCH_EVERY:
+            elif now - last_seen_at >= TOUCH_EVERY and not request.headers.get(POLL_HEADER):
                 session[LAST_SEEN_AT] = now
         return self.get_response(request)

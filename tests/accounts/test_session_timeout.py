@@ -65,3 +65,22 @@ def test_the_absolute_limit_holds_for_an_active_session(client, make_user):
         clock.shift(timedelta(minutes=20))
         assert not signed_in(client)
         assert b"Your session ended 8\xc2\xa0hours after you logged in" in client.get("/login/").content
+
+
+def test_background_polling_does_not_keep_an_idle_session_alive(client, make_user):
+    with time_machine.travel(START, tick=False) as clock:
+        client.force_login(make_user("alice", Role.VIEWER))
+        for _ in range(4):  # a status partial polling for 40 minutes while nobody looks at the page
+            clock.shift(timedelta(minutes=10))
+            client.get(reverse("dashboard"), headers={"X-Console-Poll": "1"})
+        assert not signed_in(client)
+
+
+def test_every_polling_partial_says_it_is_polling():
+    from pathlib import Path
+
+    polling = [path for path in Path(settings.BASE_DIR).glob("*/templates/**/*.html")
+               if 'hx-trigger="every' in path.read_text()]
+    assert polling, "no polling partial found: the check below would prove nothing"
+    for path in polling:
+        assert '"X-Console-Poll": "1"' in path.read_text(), f"{path} polls without the X-Console-Poll header"
