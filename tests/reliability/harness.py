@@ -22,7 +22,7 @@ from pathlib import Path
 from django.db import connection
 from django.utils import timezone
 
-from dev import free_port, port_open, redis_command, redis_server_binary
+from dev import free_port, port_open, redis_command, redis_server_binary, var_dir
 from groups.models import Group
 from messaging.models import Message
 from tests.fixtures.celery_worker import ROOT, celery_env, wait_for
@@ -59,7 +59,7 @@ class PrivateRedis:
 
     def start(self) -> None:
         binary, _ = redis_server_binary(embedded=False)
-        self.proc = subprocess.Popen(redis_command(binary, self.port), stdout=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(redis_command(binary, self.port, var_dir()), stdout=subprocess.DEVNULL,
                                      stderr=subprocess.DEVNULL)
         deadline = time.monotonic() + 10
         while not port_open("127.0.0.1", self.port, timeout=0.2):
