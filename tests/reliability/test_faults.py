@@ -136,7 +136,10 @@ def test_tokens_expire_and_a_refresh_token_is_revoked_mid_batch(sandbox, groups,
                "the revoked phone user to need re-authentication")
     kept_texts = [t for t in texts if t not in revoked_texts]
     wait_until(lambda: all_final(kept_texts), FINISH, "the other phone user's messages to be final")
-    time.sleep(2)
+    # Sends of the revoked user already queued before the revocation come back to `scheduled` (deferred);
+    # none is claimed again while it needs re-authentication. Wait for those in flight, not for a fixed time.
+    wait_until(lambda: not set(status_counts(revoked_texts)) & {"queued", "sending"}, 60,
+               "the revoked user's sends in flight to come back")
     waiting = status_counts(revoked_texts)
     assert waiting.get("scheduled", 0) > 0, f"the revoked user's messages should wait, not end: {dict(waiting)}"
     assert set(waiting) <= {"scheduled", "sent", "unconfirmed"}, dict(waiting)
