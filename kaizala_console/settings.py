@@ -252,7 +252,14 @@ CELERY_BEAT_SCHEDULE = {
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
+    # A worker records itself alive (kaizala_console/health.py): the banner and dashboard read it.
+    "heartbeat": {"task": "kaizala_console.tasks.heartbeat", "schedule": 15.0, "options": {"expires": 15}},
 }
+# --- Health (kaizala_console/health.py): /healthz, /readyz, the banner for Admins ------------------------
+# The beat records a tick at most every 5 s; no worker heartbeat (every 15 s) for this long is a problem.
+HEALTH_BEAT_STALE_SECONDS = env.int("HEALTH_BEAT_STALE_SECONDS", default=30)
+HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=60)
+HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=2.0)
 
 # --- Kaizala ----------------------------------------------------------------------------------------
 KAIZALA_AUTH_URL = env.str("KAIZALA_AUTH_URL", default="http://127.0.0.1:8700")

@@ -1,11 +1,29 @@
 """Console-wide pages that belong to no single app."""
 
+from django.contrib.auth.decorators import login_not_required
+from django.http import JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from kaizala_console import health
 from messaging import selectors as messaging_selectors
 
 
 @require_safe
 def dashboard(request):
     return render(request, "dashboard.html", messaging_selectors.dashboard())
+
+
+@login_not_required
+@require_safe
+def healthz(request):
+    """Liveness: the process answers. No dependency is checked, so a database outage restarts nothing."""
+    return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_safe
+def readyz(request):
+    """Readiness: database, Redis, a worker and the beat; 503 names what is down (no address or setting)."""
+    ready, checks = health.readiness()
+    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
