@@ -22,7 +22,10 @@ logger = logging.getLogger(__name__)
 
 BEAT = "beat"
 WORKER = "worker"
-_REDIS_KEY = "console:heartbeat:{}"
+
+
+def redis_key(name: str) -> str:
+    return f"console:heartbeat:{name}"
 
 
 def heartbeat_record(*, name: str, now: datetime | None = None) -> None:
@@ -30,7 +33,7 @@ def heartbeat_record(*, name: str, now: datetime | None = None) -> None:
     now = now or timezone.now()
     Heartbeat.objects.update_or_create(name=name, defaults={"at": now})
     try:
-        redis_client().set(_REDIS_KEY.format(name), now.timestamp())
+        redis_client().set(redis_key(name), now.timestamp())
     except Exception:  # the copy is rebuilt at the next heartbeat
         logger.warning("could not copy the %s heartbeat to Redis", name)
 
@@ -56,7 +59,7 @@ def problems() -> list[str]:
     writes it again within seconds. The worker is judged only while the beat ticks, as the beat is what
     schedules the worker's heartbeat task."""
     try:
-        beat, worker = redis_client().mget([_REDIS_KEY.format(BEAT), _REDIS_KEY.format(WORKER)])
+        beat, worker = redis_client().mget([redis_key(BEAT), redis_key(WORKER)])
     except Exception:  # a page must render without Redis
         return [PROBLEMS["unknown"]]
     now = time.time()

@@ -11,7 +11,11 @@ from messaging import selectors as messaging_selectors
 
 @require_safe
 def dashboard(request):
-    return render(request, "dashboard.html", messaging_selectors.dashboard())
+    context = messaging_selectors.dashboard()
+    # Worker and beat health joins "Needs attention" (read from Redis: no query).
+    context["attention_health"] = problems = health.problems()
+    context["nothing_needs_attention"] = context["nothing_needs_attention"] and not problems
+    return render(request, "dashboard.html", context)
 
 
 @login_not_required
