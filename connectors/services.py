@@ -19,6 +19,7 @@ from django.utils import timezone
 import kaizala
 from connectors import kaizala_access, sandbox_control
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
+from kaizala_console import metrics
 
 log = logging.getLogger(__name__)
 State = PhoneUser.State
@@ -420,8 +421,10 @@ def phone_user_refresh_access_token(*, phone_user_id: int, failed_token: str | N
             if _is_connector_rejection(error):
                 _connector_checked(phone_user.connector, Connector.Status.REJECTED, describe_error(error))
             _fail(phone_user_id, [State.ACTIVE], State.REAUTH_REQUIRED, error)
+            metrics.token_refreshed("rejected")
             raise ReauthRequired(describe_error(error)) from error
         _transition(phone_user_id, [State.ACTIVE], State.ACTIVE, **_token_fields(token))
+        metrics.token_refreshed("ok")
         phone_user.refresh_from_db()
         return phone_user
 

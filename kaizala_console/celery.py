@@ -6,6 +6,8 @@ import time
 
 from celery import Celery, signals
 
+from kaizala_console import logs  # noqa: F401 - connects the log ids' Celery signals
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kaizala_console.settings")
 
 app = Celery("kaizala_console")

@@ -1,11 +1,14 @@
 """Console-wide pages that belong to no single app."""
 
+import hmac
+
+from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.http import JsonResponse
+from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
-from kaizala_console import health
+from kaizala_console import health, metrics
 from messaging import selectors as messaging_selectors
 
 
@@ -23,6 +26,20 @@ def dashboard(request):
 def healthz(request):
     """Liveness: the process answers. No dependency is checked, so a database outage restarts nothing."""
     return JsonResponse({"status": "ok"})
+
+
+@login_not_required
+@require_safe
+def metrics_view(request):
+    """Prometheus' scrape: with the METRICS_TOKEN bearer token, or from an address in METRICS_ALLOWED_IPS."""
+    token = settings.METRICS_TOKEN
+    given = request.headers.get("Authorization", "")
+    allowed = (token and hmac.compare_digest(given.encode(), f"Bearer {token}".encode())) or (
+        request.META.get("REMOTE_ADDR") in settings.METRICS_ALLOWED_IPS)
+    if not allowed:
+        return HttpResponseForbidden("Metrics need the METRICS_TOKEN bearer token or an allowed address.",
+                                     content_type="text/plain")
+    return HttpResponse(metrics.scrape(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
 
 @login_not_required

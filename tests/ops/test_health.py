@@ -77,7 +77,7 @@ def test_with_no_worker_on_the_broker_readyz_names_the_worker(client, settings, 
     _, url = spare_redis
     # The ping goes out on a broker no worker consumes from (a worker of another test may be up on the
     # shared one); the app is the console's, configured for that broker.
-    monkeypatch.setattr(health, "celery_app", Celery("kaizala_console", broker=url))
+    monkeypatch.setattr(health, "celery_app", Celery("kaizala_console", broker=url, set_as_current=False))
     settings.HEALTH_WORKER_PING_TIMEOUT = 0.5
     health.heartbeat_record(name=health.BEAT)
     response = client.get("/readyz")
