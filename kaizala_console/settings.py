@@ -258,6 +258,7 @@ CELERY_BEAT_SCHEDULE = {
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
+    "sweep-phone-users": {"task": "connectors.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
     # A worker records itself alive (kaizala_console/health.py): the banner and dashboard read it.
     "heartbeat": {"task": "kaizala_console.tasks.heartbeat", "schedule": 15.0, "options": {"expires": 15}},
 }
