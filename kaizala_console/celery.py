@@ -2,6 +2,7 @@
 
 import logging
 import os
+import threading
 import time
 
 from celery import Celery, signals
@@ -23,6 +24,11 @@ _last_beat_tick = None
 @signals.beat_init.connect
 def _record_beat_ticks(**kwargs):
     signals.before_task_publish.connect(_beat_published, weak=False)
+    # The workers' liveness, pinged from here (one beat, so one pinger): a ping is answered beside the
+    # queue, so a backlog of sends does not look like a dead worker, as a heartbeat task would.
+    from kaizala_console import health
+
+    threading.Thread(target=health.workers_watch, name="workers-watch", daemon=True).start()
 
 
 def _beat_published(**kwargs):

@@ -1,12 +1,13 @@
 """Health of the console's processes: liveness, readiness, and the worker and beat heartbeats.
 
-The beat records a tick while it publishes (kaizala_console/celery.py), a worker records itself by running
-the heartbeat task; both go to a database row (the truth) and to a Redis copy that pages read without a
-query. Readiness checks each dependency itself and says which one failed, never how it is configured.
+The beat records a tick while it publishes (kaizala_console/celery.py) and pings the workers every 15 s,
+recording that one answered; both go to a database row (the truth) and to a Redis copy that pages read
+without a query. Readiness checks each dependency itself and says which one failed, never how it is configured.
 """
 
 import contextlib
 import logging
+import threading
 import time
 from datetime import datetime
 
@@ -57,7 +58,7 @@ def problems() -> list[str]:
 
     A heartbeat missing from Redis (a fresh start, a flushed Redis) counts as not seen: the next heartbeat
     writes it again within seconds. The worker is judged only while the beat ticks, as the beat is what
-    schedules the worker's heartbeat task."""
+    pings the workers."""
     try:
         beat, worker = redis_client().mget([redis_key(BEAT), redis_key(WORKER)])
     except Exception:  # a page must render without Redis
@@ -92,6 +93,22 @@ def _workers() -> str:
     with contextlib.suppress(DatabaseError):  # the database check says so; the worker did answer
         heartbeat_record(name=WORKER)
     return ""
+
+
+WATCH_INTERVAL = 15.0
+
+
+def workers_watch(stop: threading.Event | None = None) -> None:
+    """The beat's pinger thread: every WATCH_INTERVAL seconds, a worker that answers is recorded."""
+    stop = stop or threading.Event()
+    while not stop.is_set():
+        try:
+            _workers()
+        except Exception:  # Redis or the database away: the next round tries again; the pages say so
+            logger.warning("could not ping the Celery workers", exc_info=True)
+        finally:
+            connection.close()  # a thread of its own: never keep a connection between rounds
+        stop.wait(WATCH_INTERVAL)
 
 
 def _beat() -> str:

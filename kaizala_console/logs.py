@@ -23,8 +23,7 @@ _GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 HEADER = "X-Request-ID"
 # Tasks that run every few seconds: their "received", "succeeded" and "sending due task" lines say nothing
 # a person needs at INFO (they were three quarters of the quick start's output).
-TICK_TASKS = ("messaging.tasks.dispatch", "messaging.tasks.sweep", "groups.tasks.sweep", "connectors.tasks.sweep",
-              "kaizala_console.tasks.heartbeat")
+TICK_TASKS = ("messaging.tasks.dispatch", "messaging.tasks.sweep", "groups.tasks.sweep", "connectors.tasks.sweep")
 
 
 def request_ids(get_response):

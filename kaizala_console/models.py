@@ -22,7 +22,7 @@ class FormSubmission(models.Model):
 
 class Heartbeat(models.Model):
     """The last sign of life of a kind of process: "beat" (the scheduler published its tasks) and "worker"
-    (a Celery worker ran the heartbeat task or answered a readiness ping). One row per name; the
+    (a Celery worker answered the beat's or a readiness check's ping). One row per name; the
     database is the truth, a Redis copy is what pages read (kaizala_console/health.py)."""
 
     name = models.CharField(max_length=20, unique=True)

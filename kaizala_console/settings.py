@@ -259,11 +259,10 @@ CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
     "sweep-phone-users": {"task": "connectors.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
-    # A worker records itself alive (kaizala_console/health.py): the banner and dashboard read it.
-    "heartbeat": {"task": "kaizala_console.tasks.heartbeat", "schedule": 15.0, "options": {"expires": 15}},
 }
 # --- Health (kaizala_console/health.py): /healthz, /readyz, the banner for Admins ------------------------
-# The beat records a tick at most every 5 s; no worker heartbeat (every 15 s) for this long is a problem.
+# The beat records a tick at most every 5 s and pings the workers every 15 s (a worker that answers is
+# recorded); either older than this is a problem.
 HEALTH_BEAT_STALE_SECONDS = env.int("HEALTH_BEAT_STALE_SECONDS", default=30)
 HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=60)
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=2.0)

@@ -1,6 +1,7 @@
 """Console-wide pages that belong to no single app."""
 
 import hmac
+import logging
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
@@ -10,6 +11,8 @@ from django.views.decorators.http import require_safe
 
 from kaizala_console import health, metrics
 from messaging import selectors as messaging_selectors
+
+logger = logging.getLogger(__name__)
 
 
 @require_safe
@@ -47,4 +50,10 @@ def metrics_view(request):
 def readyz(request):
     """Readiness: database, Redis, a worker and the beat; 503 names what is down (no address or setting)."""
     ready, checks = health.readiness()
-    return JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks}, status=200 if ready else 503)
+    response = JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks},
+                            status=200 if ready else 503)
+    if not ready:
+        # One warning naming the checks, instead of Django's ERROR line for every 503 a prober collects.
+        logger.warning("not ready: %s", ", ".join(name for name, check in checks.items() if not check["ok"]))
+        response._has_been_logged = True
+    return response

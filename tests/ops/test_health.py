@@ -73,7 +73,7 @@ def test_with_redis_stopped_readyz_names_it(client, settings, spare_redis):
 
 
 @pytest.mark.django_db
-def test_with_no_worker_on_the_broker_readyz_names_the_worker(client, settings, spare_redis, monkeypatch):
+def test_with_no_worker_on_the_broker_readyz_names_the_worker(client, settings, spare_redis, monkeypatch, caplog):
     _, url = spare_redis
     # The ping goes out on a broker no worker consumes from (a worker of another test may be up on the
     # shared one); the app is the console's, configured for that broker.
@@ -83,6 +83,9 @@ def test_with_no_worker_on_the_broker_readyz_names_the_worker(client, settings, 
     response = client.get("/readyz")
     assert response.status_code == 503
     assert failing(response) == {"worker": "no Celery worker answered a ping within 0.5 s"}
+    # A prober collects one warning per 503, not Django's ERROR line.
+    assert [(r.levelname, r.getMessage()) for r in caplog.records if "ready" in r.getMessage()] == [
+        ("WARNING", "not ready: worker")]
 
 
 def test_with_the_beat_stopped_readyz_names_the_beat(client, celery_worker):
@@ -94,6 +97,21 @@ def test_with_the_beat_stopped_readyz_names_the_beat(client, celery_worker):
     Heartbeat.objects.create(name=health.BEAT, at=timezone.now() - timedelta(seconds=300))
     assert set(failing(client.get("/readyz"))) == {"beat"}
     assert re.fullmatch(r"the Celery beat last ticked 30\d s ago", failing(client.get("/readyz"))["beat"])
+
+
+def test_the_beats_pinger_records_a_worker_that_answers(celery_worker):
+    import threading
+
+    stop = threading.Event()
+    watcher = threading.Thread(target=health.workers_watch, args=(stop,), daemon=True)
+    watcher.start()
+    try:
+        wait_for(lambda: Heartbeat.objects.filter(name=health.WORKER).exists(), timeout=30,
+                 message="the pinger to record the worker")
+    finally:
+        stop.set()
+        watcher.join(timeout=10)
+    assert not watcher.is_alive()
 
 
 def test_a_running_beat_records_its_ticks_and_readyz_is_ok(client, celery_beat):

@@ -76,3 +76,38 @@ def test_dispatcher_ticks_log_nothing_at_info(client, settings, celery_beat):
         assert info  # the processes do log at INFO ...
         ticks = [line for line in info if "messaging.tasks.dispatch" in line]
         assert not ticks, f"{log}: {ticks[:3]}"  # ... but not the ticks
+
+
+def test_a_task_carries_the_request_id_into_a_json_workers_lines(transactional_db, tmp_path):
+    import os
+
+    from connectors.tasks import trim_api_calls
+    from dev import stop_process
+    from kaizala_console.celery import app
+
+    app.conf.task_always_eager = False  # through the broker, to the worker (the autouse fixture restores it)
+    queue, name = f"ops-json-{os.getpid()}", f"ops-json-{os.getpid()}"
+    log_path = tmp_path / "worker.log"
+    with log_path.open("w") as log:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "kaizala_console", "worker", "-l", "INFO", "-Q", queue,
+             "--concurrency", "1", "--without-gossip", "--without-mingle", "-n", f"{name}@%h"],
+            cwd=ROOT, env={**celery_env(), "LOG_FORMAT": "json"}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        wait_for(lambda: any(name in reply_name for reply in app.control.ping(timeout=0.5) for reply_name in reply),
+                 timeout=60, message="the JSON worker to answer", detail=lambda: log_path.read_text()[-2000:])
+        token = logs.current_request_id.set("req-into-the-task")
+        try:
+            task_id = trim_api_calls.apply_async(queue=queue).id
+        finally:
+            logs.current_request_id.reset(token)
+
+        def finished():
+            lines = [json.loads(line) for line in log_path.read_text().splitlines() if line.startswith("{")]
+            return [line for line in lines if line.get("task_id") == task_id and "succeeded" in line["message"]]
+
+        [line] = wait_for(finished, timeout=30, message="the task's success line",
+                          detail=lambda: log_path.read_text()[-2000:])
+        assert line["request_id"] == "req-into-the-task"
+    finally:
+        stop_process(worker)

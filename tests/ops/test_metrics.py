@@ -95,3 +95,45 @@ def test_the_endpoint_label_keeps_the_route_and_drops_ids():
     assert metrics.endpoint_label("POST", "http://127.0.0.1:8700/kms/tenant-1/v1/groups/4c0f-9a/messages?x=1") == (
         "POST /kms/{id}/v1/groups/{id}/messages")
     assert metrics.endpoint_label("GET", "https://api.kaiza.la/v1/accessToken") == "GET /v1/accessToken"
+
+
+@pytest.mark.django_db
+def test_limiter_waits_are_counted(client, settings):
+    import uuid
+
+    import kaizala
+    from connectors.kaizala_access import _MeteredLimiter
+    from kaizala_console.redis_client import redis_client
+
+    settings.METRICS_TOKEN = TOKEN
+    before = scrape(client)
+    # 20 calls a second, one at a time: the third call in a row waits for its token.
+    limiter = _MeteredLimiter(redis_client(), limits={"connector": kaizala.Limit(20, 1.0, burst=1, margin=0)},
+                              max_wait=5)
+    keys = {"connector": f"ops-test-{uuid.uuid4().hex}"}
+    for _ in range(3):
+        limiter.acquire(keys)
+    after = scrape(client)
+    assert value(after, "console_limiter_waits_total") >= value(before, "console_limiter_waits_total") + 1
+    assert value(after, "console_limiter_wait_seconds_total") > value(before, "console_limiter_wait_seconds_total")
+
+
+@pytest.mark.django_db
+def test_the_webhook_hooks_count_events_and_their_lag(client, settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    settings.METRICS_TOKEN = TOKEN
+    before = scrape(client)
+    now = timezone.now()
+    metrics.webhook_event_received()
+    metrics.webhook_event_processed(received_at=now - timedelta(seconds=3), processed_at=now)
+    after = scrape(client)
+    for name in ("console_webhook_events_received_total", "console_webhook_events_processed_total",
+                 "console_webhook_event_lag_seconds_count"):
+        assert value(after, name) == value(before, name) + 1, name
+    assert value(after, "console_webhook_event_lag_seconds_bucket", le="2.0") == value(
+        before, "console_webhook_event_lag_seconds_bucket", le="2.0")  # 3 s is not under 2 s
+    assert value(after, "console_webhook_event_lag_seconds_bucket", le="5.0") == value(
+        before, "console_webhook_event_lag_seconds_bucket", le="5.0") + 1
