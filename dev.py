@@ -247,6 +247,9 @@ def cmd_test(args: argparse.Namespace, pytest_args: list[str]) -> int:
         say(f"Redis: {how}, on port {port}")
     else:
         say(f"Redis: {env['REDIS_URL']}")
+    # The test processes' metrics, apart from a running `dev.py start`'s and fresh for each run.
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(var / "prometheus-test")
+    shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     database = None if args.embedded else postgres_url()
     if database:
         env["DATABASE_URL"] = database

@@ -69,12 +69,12 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # Outermost: every answer is counted and timed (kaizala_console/metrics.py).
+    # First, so no answer to HEAD carries a body, whichever layer made it.
+    "kaizala_console.middleware.head_without_body",
+    # Every answer is counted and timed (kaizala_console/metrics.py).
     "kaizala_console.middleware.request_metrics",
     # The request's id for its log lines, its answer (X-Request-ID) and the tasks it enqueues.
     "kaizala_console.logs.request_ids",
-    # First, so no answer to HEAD carries a body, whichever layer made it.
-    "kaizala_console.middleware.head_without_body",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Every page below is personal: Cache-Control no-store (static files above keep their caching).

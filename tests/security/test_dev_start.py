@@ -30,7 +30,8 @@ def started(tmp_path_factory):
     (var / "older" / "db-copy.sqlite3").chmod(0o644)
     web_port = free_port()
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "KAIZALA_AUTH_URL", "KAIZALA_SANDBOX_URL")}
+           if k not in ("DATABASE_URL", "REDIS_URL", "KAIZALA_AUTH_URL", "KAIZALA_SANDBOX_URL",
+                        "PROMETHEUS_MULTIPROC_DIR")}  # its own, under its VAR_DIR: start empties it
     env.update(VAR_DIR=str(var), WEB_PORT=str(web_port), SANDBOX_PORT=str(free_port()), DEV_VENV=sys.prefix)
     log_path = var.parent / "dev-start.log"
     with log_path.open("w") as log:
