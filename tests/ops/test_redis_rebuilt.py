@@ -65,3 +65,11 @@ def test_a_message_whose_send_task_was_lost_is_sent_by_the_sweeper(group, sandbo
         assert services.messages_sweep(now=later)["requeued"] == 1
     assert Message.objects.get(pk=message.pk).status == Message.Status.SENT
     assert [m["text"] for m in sandbox.messages(group.kaizala_id)] == ["after a flush"]
+
+
+def test_the_phone_user_sweeper_runs_every_minute(settings):
+    from kaizala_console.celery import app
+
+    entry = settings.CELERY_BEAT_SCHEDULE["sweep-phone-users"]
+    assert (entry["task"], entry["schedule"]) == ("connectors.tasks.sweep", 60.0)
+    assert entry["task"] in app.tasks
