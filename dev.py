@@ -147,8 +147,33 @@ def postgres_url() -> str | None:
 # --- commands -----------------------------------------------------------------------------------------
 
 
-def manage(*args: str, env: dict | None = None) -> None:
-    subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT, env=env)
+def manage(*args: str, env: dict | None = None, capture: bool = False) -> str:
+    done = subprocess.run([sys.executable, str(ROOT / "manage.py"), *args], check=True, cwd=ROOT, env=env,
+                          capture_output=capture, text=True)
+    return done.stdout.strip() if capture else ""
+
+
+def sandbox_demo_connector(state_file: Path) -> dict:
+    """The demo connector the sandbox will serve: made in its state file now, so the banner can show it."""
+    from kaizala_sandbox.state import Store
+
+    store = Store()
+    if state_file.exists():
+        store.load(str(state_file))
+    demo = store.ensure_demo_connector()
+    store.save(str(state_file))
+    return demo
+
+
+def startup_banner(web_url: str, admin: str, demo: dict | None) -> str:
+    """What a new user needs, once, below the setup lines and above the processes' output."""
+    rule = "-" * 78
+    lines = [rule, f"Kaizala Console: {web_url}  (Ctrl-C stops everything)", *admin.splitlines()]
+    if demo:
+        lines += [f"Sandbox demo connector: applicationId {demo['applicationId']}",
+                  f"                        applicationSecret {demo['applicationSecret']}",
+                  "(Connectors -> Register -> 'Create in sandbox' registers one in a click.)"]
+    return "\n".join(f"[dev] {line}" for line in [*lines, rule])
 
 
 def cmd_start(args: argparse.Namespace) -> int:
@@ -158,6 +183,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     private_var(var)
     env = dict(os.environ)
     env.setdefault("PYTHONUNBUFFERED", "1")
+    # The metrics' per-process files of an earlier run would be summed into this one's counters.
+    metrics_dir = Path(env.get("PROMETHEUS_MULTIPROC_DIR") or var / "prometheus")
+    shutil.rmtree(metrics_dir, ignore_errors=True)
     processes: dict[str, str] = {}
 
     if env.get("REDIS_URL"):
@@ -170,7 +198,9 @@ def cmd_start(args: argparse.Namespace) -> int:
         say(f"Redis: {how}, on port {port}")
 
     sandbox_port = int(env.get("SANDBOX_PORT", "8700"))
+    demo = None
     if not env.get("KAIZALA_AUTH_URL") and (ROOT / "kaizala_sandbox" / "__main__.py").exists():
+        demo = sandbox_demo_connector(var / "sandbox-state.json")
         env["KAIZALA_AUTH_URL"] = f"http://127.0.0.1:{sandbox_port}"
         # Sandbox mode ("Create in sandbox", PIN links) only because this is the sandbox we launch.
         env.setdefault("KAIZALA_SANDBOX_URL", env["KAIZALA_AUTH_URL"])
@@ -181,7 +211,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     say(f"Kaizala: {env.get('KAIZALA_AUTH_URL', 'http://127.0.0.1:8700 (settings default)')}")
 
     manage("migrate", "--noinput", "-v", "0", env=env)
-    manage("ensure_demo_admin", env=env)
+    admin = manage("ensure_demo_admin", env=env, capture=True)
 
     web_port = int(env.get("WEB_PORT", "8000"))
     processes["web"] = (
@@ -195,7 +225,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     manager = Manager()
     for name, command in processes.items():
         manager.add_process(name, command, cwd=str(ROOT), env=env)
-    say(f"Open http://127.0.0.1:{web_port}/ and log in as 'admin'. Ctrl-C stops everything.")
+    print(startup_banner(f"http://127.0.0.1:{web_port}/ (log in as 'admin')", admin, demo), flush=True)
     manager.loop()
     return manager.returncode or 0
 
@@ -217,6 +247,9 @@ def cmd_test(args: argparse.Namespace, pytest_args: list[str]) -> int:
         say(f"Redis: {how}, on port {port}")
     else:
         say(f"Redis: {env['REDIS_URL']}")
+    # The test processes' metrics, apart from a running `dev.py start`'s and fresh for each run.
+    env["PROMETHEUS_MULTIPROC_DIR"] = str(var / "prometheus-test")
+    shutil.rmtree(env["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     database = None if args.embedded else postgres_url()
     if database:
         env["DATABASE_URL"] = database

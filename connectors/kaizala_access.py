@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable
 from functools import cache
 from typing import TypeVar
@@ -20,6 +21,7 @@ import kaizala
 from connectors import allowed_urls
 from connectors.models import ApiCall, Connector, PhoneUser
 from kaizala.transport import Recorder
+from kaizala_console import metrics
 from kaizala_console.redis_client import redis_client
 
 log = logging.getLogger(__name__)
@@ -67,6 +69,7 @@ def _error_code(call: kaizala.CallRecord) -> str:
 
 def recorder(connector: Connector | None, phone_user: PhoneUser | None) -> Recorder:
     def record(call: kaizala.CallRecord) -> None:
+        metrics.kaizala_call(method=call.method, url=call.url, status=call.status)
         ApiCall.objects.create(
             connector=connector,
             phone_user=phone_user,
@@ -93,7 +96,20 @@ def _limiter_for(pid: int) -> kaizala.RateLimiter:
                             margin=settings.KAIZALA_RATE_LIMIT_MARGIN)
         for kind, (calls, period) in settings.KAIZALA_RATE_LIMITS.items()
     }
-    return kaizala.RateLimiter(redis_client(), limits=limits, max_wait=settings.KAIZALA_RATE_LIMIT_MAX_WAIT)
+    return _MeteredLimiter(redis_client(), limits=limits, max_wait=settings.KAIZALA_RATE_LIMIT_MAX_WAIT)
+
+
+class _MeteredLimiter(kaizala.RateLimiter):
+    """The shared limiter, with the time calls wait for it counted (the client itself stays metric-free)."""
+
+    def acquire(self, keys, **kwargs) -> None:
+        started = time.monotonic()
+        try:
+            super().acquire(keys, **kwargs)
+        finally:
+            waited = time.monotonic() - started
+            if waited > 0.001:  # a token at hand is one Redis round trip, not a wait
+                metrics.limiter_waited(waited)
 
 
 def limiter() -> kaizala.RateLimiter | None:

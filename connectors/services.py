@@ -14,11 +14,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 import kaizala
 from connectors import kaizala_access, sandbox_control
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
+from kaizala_console import metrics
 
 log = logging.getLogger(__name__)
 State = PhoneUser.State
@@ -153,9 +155,36 @@ def phone_user_start_onboarding(
     return phone_user
 
 
+# A step of the PIN login in flight this long lost its worker or its task (a flushed broker, say).
+PIN_STEP_TIMEOUT = timedelta(minutes=5)
+
+
 def _pin_step_stale(phone_user: PhoneUser) -> bool:
     # A request whose worker died must not block the wizard for ever.
-    return phone_user.state_changed_at < timezone.now() - timedelta(minutes=5)
+    return phone_user.state_changed_at < timezone.now() - PIN_STEP_TIMEOUT
+
+
+def phone_users_sweep(now=None) -> int:
+    """End PIN-login steps whose task was lost (the broker holds nothing the database cannot replace): the
+    phone user lands where the page offers the next move, with a sentence. Compare-and-set on the state
+    and its time, so a step that finished meanwhile is left alone."""
+    now = now or timezone.now()
+    stuck = PhoneUser.objects.filter(state_changed_at__lt=now - PIN_STEP_TIMEOUT).filter(
+        Q(state=State.PIN_REQUESTED, pin_sent_at__isnull=True) | Q(state=State.VERIFYING))
+    ended = 0
+    for phone_user in stuck.only("pk", "state", "state_changed_at", "refresh_token")[:500]:
+        if phone_user.state == State.PIN_REQUESTED:
+            to_state, said = State.PIN_FAILED, ("The PIN request did not finish (the worker stopped); send the "
+                                                "PIN again.")
+        elif phone_user.refresh_token:
+            to_state, said = State.LOGIN_FAILED, ("Getting the first access token did not finish (the worker "
+                                                  "stopped); retry.")
+        else:
+            to_state, said = State.PIN_FAILED, "The PIN check did not finish (the worker stopped); send a new PIN."
+        ended += PhoneUser.objects.filter(
+            pk=phone_user.pk, state=phone_user.state, state_changed_at=phone_user.state_changed_at
+        ).update(state=to_state, state_changed_at=now, updated_at=now, pin="", last_error=said, last_error_code="")
+    return ended
 
 
 def _refuse_inactive(connector_id: int) -> None:
@@ -420,8 +449,10 @@ def phone_user_refresh_access_token(*, phone_user_id: int, failed_token: str | N
             if _is_connector_rejection(error):
                 _connector_checked(phone_user.connector, Connector.Status.REJECTED, describe_error(error))
             _fail(phone_user_id, [State.ACTIVE], State.REAUTH_REQUIRED, error)
+            metrics.token_refreshed("rejected")
             raise ReauthRequired(describe_error(error)) from error
         _transition(phone_user_id, [State.ACTIVE], State.ACTIVE, **_token_fields(token))
+        metrics.token_refreshed("ok")
         phone_user.refresh_from_db()
         return phone_user
 

@@ -36,5 +36,10 @@ def refresh_expiring_tokens() -> int:
 
 
 @shared_task
+def sweep() -> int:
+    return services.phone_users_sweep()
+
+
+@shared_task
 def trim_api_calls() -> int:
     return services.api_calls_trim()

@@ -18,3 +18,15 @@ class FormSubmission(models.Model):
 
     def __str__(self):
         return f"{self.token} → {self.result_url}"
+
+
+class Heartbeat(models.Model):
+    """The last sign of life of a kind of process: "beat" (the scheduler published its tasks) and "worker"
+    (a Celery worker answered the beat's or a readiness check's ping). One row per name; the
+    database is the truth, a Redis copy is what pages read (kaizala_console/health.py)."""
+
+    name = models.CharField(max_length=20, unique=True)
+    at = models.DateTimeField()
+
+    def __str__(self):
+        return f"{self.name} at {self.at:%Y-%m-%d %H:%M:%S}"

@@ -5,6 +5,7 @@ kept under `var/`, and the Kaizala sandbox on 127.0.0.1:8700. With DEBUG off eve
 come from the environment, and a missing one stops start-up with a clear message.
 """
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -70,6 +71,10 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # First, so no answer to HEAD carries a body, whichever layer made it.
     "kaizala_console.middleware.head_without_body",
+    # Every answer is counted and timed (kaizala_console/metrics.py).
+    "kaizala_console.middleware.request_metrics",
+    # The request's id for its log lines, its answer (X-Request-ID) and the tasks it enqueues.
+    "kaizala_console.logs.request_ids",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Every page below is personal: Cache-Control no-store (static files above keep their caching).
@@ -107,6 +112,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "accounts.context_processors.roles",
+                "kaizala_console.context_processors.health_banner",
             ],
         },
     },
@@ -252,7 +258,25 @@ CELERY_BEAT_SCHEDULE = {
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
+    "sweep-phone-users": {"task": "connectors.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
 }
+# --- Health (kaizala_console/health.py): /healthz, /readyz, the banner for Admins ------------------------
+# The beat records a tick at most every 5 s and pings the workers every 15 s (a worker that answers is
+# recorded); either older than this is a problem.
+HEALTH_BEAT_STALE_SECONDS = env.int("HEALTH_BEAT_STALE_SECONDS", default=30)
+HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=60)
+HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=2.0)
+
+# --- Metrics (kaizala_console/metrics.py): /metrics for Prometheus -----------------------------------
+# prometheus-client's multiprocess mode: every web and worker process writes its counters here, and the
+# scrape sums them. It reads the variable when it is first imported, which is after the settings.
+PROMETHEUS_MULTIPROC_DIR = private_directory(
+    Path(env.str("PROMETHEUS_MULTIPROC_DIR", default=str(VAR_DIR / "prometheus"))))
+os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(PROMETHEUS_MULTIPROC_DIR)
+# Who may scrape: a request with "Authorization: Bearer <METRICS_TOKEN>", or from an address listed here.
+# Neither set: /metrics answers 403 to everyone.
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=[])
 
 # --- Kaizala ----------------------------------------------------------------------------------------
 KAIZALA_AUTH_URL = env.str("KAIZALA_AUTH_URL", default="http://127.0.0.1:8700")
@@ -318,14 +342,21 @@ GROUP_SYNC_RETENTION_DAYS = env.int("GROUP_SYNC_RETENTION_DAYS", default=30)
 FINISH_RETRY_SECONDS = env.float("FINISH_RETRY_SECONDS", default=30.0)
 
 # --- Logging ----------------------------------------------------------------------------------------
+# LOG_FORMAT: "plain" (readable, the default) or "json" (one object per line, with request_id and task_id).
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT is 'plain' or 'json', not {LOG_FORMAT!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "filters": {"refusal_without_traceback": {"()": "kaizala_console.log_filters.RefusalWithoutTraceback"}},
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+                   "json": {"()": "kaizala_console.logs.JsonFormatter"}},
+    "filters": {"refusal_without_traceback": {"()": "kaizala_console.log_filters.RefusalWithoutTraceback"},
+                "context_ids": {"()": "kaizala_console.logs.ContextIds"},
+                "quiet_ticks": {"()": "kaizala_console.logs.QuietTicks"}},
     # On the handler too, for the 400s of django.security.* (a filter on a logger skips its children).
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
-                             "filters": ["refusal_without_traceback"]}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": LOG_FORMAT,
+                             "filters": ["refusal_without_traceback", "context_ids", "quiet_ticks"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     "loggers": {
         "axes": {"level": "WARNING"},

@@ -62,9 +62,14 @@ def held_messages(*, connector: Connector | None = None) -> QuerySet[Message]:
     return held
 
 
+def message_status_counts() -> list[tuple[str, int]]:
+    """(status, count) for every status that has messages: one grouped query (dashboard, metrics)."""
+    return list(Message.objects.values_list("status").annotate(n=Count("id")).order_by())
+
+
 def dashboard() -> dict:
     now = timezone.now()
-    counts = dict(Message.objects.values_list("status").annotate(n=Count("id")).order_by())
+    counts = dict(message_status_counts())
     sent_last_hour = Message.objects.filter(status=Status.SENT, sent_at__gte=now - timedelta(hours=1)).count()
     # Due a while ago and still not sent: no worker (or dispatcher) is keeping up.
     overdue = Message.objects.filter(status__in=Message.WAITING, due_at__lt=now - OVERDUE_AFTER).count()

@@ -32,6 +32,7 @@ from connectors import kaizala_access
 from connectors.models import Connector, PhoneUser
 from connectors.services import ConnectorInactive, ReauthRequired, describe_error
 from groups.models import Group
+from kaizala_console import metrics
 from messaging.models import Attempt, Message, Schedule
 from messaging.recurrence import Rule, next_fire
 
@@ -316,6 +317,7 @@ def dispatch(now: datetime | None = None) -> int:
     """One dispatcher tick: expand due recurring fires, then claim due messages, again while a claim
     comes back full (at most DISPATCH_MAX_ROUNDS batches): the tick's task waits in the same queue as
     the sends, so a backlog claimed one batch per tick would leave the workers idle between batches."""
+    metrics.dispatch_ticks.inc()
     schedules_fire_due(now)
     claimed = 0
     for _ in range(max(1, settings.DISPATCH_MAX_ROUNDS)):
@@ -463,6 +465,8 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
             return _move(message.pk, [Status.SENDING], status, **fields)
 
     moved = _retry_database_outage(record)
-    if not moved:
+    if moved:
+        metrics.send_finished(status=status, due_at=message.due_at, sent_at=fields.get("sent_at"))
+    else:
         log.warning("message %s left sending before its attempt finished; keeping the sweeper's state", message.pk)
     return status

@@ -6,4 +6,5 @@ pytest_plugins = [
     "tests.fixtures.browser",
     "tests.fixtures.celery_worker",
     "tests.fixtures.console",
+    "tests.fixtures.health",
 ]

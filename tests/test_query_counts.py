@@ -44,7 +44,7 @@ PINNED = {
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
-    "login", "logout", "password_change", "password_change_done", "preferences",
+    "healthz", "readyz", "metrics", "login", "logout", "password_change", "password_change_done", "preferences",
     "connectors:create", "connectors:create_in_sandbox", "connectors:edit", "connectors:activate",
     "connectors:deactivate", "connectors:onboard", "connectors:add_token", "connectors:submit_pin",
     "connectors:resend_pin", "connectors:retry", "connectors:reonboard", "connectors:remove",

@@ -32,6 +32,11 @@ def post_only(who: str, ok: int) -> dict:
 # URL name → {method: (anonymous, Viewer, Operator, Admin)}
 MATRIX = {
     "dashboard": {"GET": READ, "POST": NO_POST},
+    # health probes: no login (documented exceptions); readiness is 503 here, as no beat ticks in a test
+    "healthz": {"GET": (200, 200, 200, 200), "POST": (405, 405, 405, 405)},
+    "readyz": {"GET": (503, 503, 503, 503), "POST": (405, 405, 405, 405)},
+    # Prometheus' scrape: a bearer token or an allowed address, never a session; neither set here → 403
+    "metrics": {"GET": (403, 403, 403, 403), "POST": (405, 405, 405, 405)},
     "login": {"GET": (200, 302, 302, 302), "POST": (200, 302, 302, 302)},  # logged in → sent on
     "logout": {"GET": (L, 405, 405, 405), "POST": (L, 302, 302, 302)},
     "password_change": {"GET": READ, "POST": READ},  # anyone logged in, for themselves; empty POST → errors

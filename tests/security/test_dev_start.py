@@ -30,7 +30,8 @@ def started(tmp_path_factory):
     (var / "older" / "db-copy.sqlite3").chmod(0o644)
     web_port = free_port()
     env = {k: v for k, v in os.environ.items()
-           if k not in ("DATABASE_URL", "REDIS_URL", "KAIZALA_AUTH_URL", "KAIZALA_SANDBOX_URL")}
+           if k not in ("DATABASE_URL", "REDIS_URL", "KAIZALA_AUTH_URL", "KAIZALA_SANDBOX_URL",
+                        "PROMETHEUS_MULTIPROC_DIR")}  # its own, under its VAR_DIR: start empties it
     env.update(VAR_DIR=str(var), WEB_PORT=str(web_port), SANDBOX_PORT=str(free_port()), DEV_VENV=sys.prefix)
     log_path = var.parent / "dev-start.log"
     with log_path.open("w") as log:
@@ -149,3 +150,28 @@ def test_a_utf16_form_is_answered_400_by_the_server(started):
     response = session.post(f"{base}/login/", data=form, headers=headers, timeout=10)
     assert response.status_code == 400, response.text[:300]
     assert "UTF-8" in response.text
+
+
+# --- 18: what the quick start prints ---------------------------------------------------------------
+
+
+def test_the_banner_shows_the_password_and_demo_connector_before_the_processes_speak(started):
+    lines = started["log"].read_text().splitlines()
+    rules = [i for i, line in enumerate(lines) if line.startswith("[dev] ----")]
+    first_process = min(i for i, line in enumerate(lines) if re.match(r"\d\d:\d\d:\d\d \S+\s+\|", line))
+    assert len(rules) == 2 and rules[1] < first_process
+    banner = "\n".join(lines[rules[0]:rules[1]])
+    assert re.search(r"Created admin user 'admin' with password: \S{8,}", banner)
+    demo_id = re.search(r"Sandbox demo connector: applicationId (\S+)", banner).group(1)
+    # The sandbox serves that connector: it prints the same id when it starts.
+    assert f"Demo connector applicationId: {demo_id}" in "\n".join(lines[first_process:])
+
+
+def test_the_quick_start_logs_no_dispatcher_tick_at_info(started):
+    base = f"http://127.0.0.1:{started['port']}"
+    # Ready: the beat has published its ticks and a worker answers (so ticks have been received and run).
+    wait_for(lambda: requests.get(f"{base}/readyz", timeout=5).status_code == 200, timeout=90, interval=0.5,
+             message="/readyz to answer 200", detail=lambda: requests.get(f"{base}/readyz", timeout=5).text)
+    ticks = [line for line in started["log"].read_text().splitlines() if "messaging.tasks.dispatch" in line
+             and " INFO " in line]
+    assert not ticks, ticks[:3]
