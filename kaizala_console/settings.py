@@ -65,6 +65,7 @@ INSTALLED_APPS = [
     "connectors",
     "groups",
     "messaging",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -252,6 +253,7 @@ CELERY_BEAT_SCHEDULE = {
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
+    "sweep-events": {"task": "events.tasks.sweep", "schedule": 30.0, "options": {"expires": 60}},
 }
 
 # --- Kaizala ----------------------------------------------------------------------------------------
@@ -335,3 +337,12 @@ LOGGING = {
         "django.request": {"filters": ["refusal_without_traceback"]},
     },
 }
+
+# --- Receiving (Kaizala's webhooks) -------------------------------------------------------------------
+# The console's address as Kaizala reaches it: callback URLs are built on it (Kaizala requires https).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+# The largest event body the receiver accepts (a bigger one is answered 400).
+EVENT_MAX_BYTES = env.int("EVENT_MAX_BYTES", default=1024 * 1024)
+# An event stored this long without being processed (and without an error) lost its task: enqueued again.
+EVENT_PROCESS_TIMEOUT = env.int("EVENT_PROCESS_TIMEOUT", default=60)
+EVENT_SWEEP_BATCH = env.int("EVENT_SWEEP_BATCH", default=1000)

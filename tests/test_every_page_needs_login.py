@@ -12,6 +12,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 PUBLIC = {
     "login": "the login page itself",
     "admin:login": "the admin's own login page",
+    "events:receiver": "Kaizala's webhook callbacks: a random key per subscription and its token, no login",
 }
 # A value that fits each converter, so patterns with parameters can be requested too.
 SAMPLE_BY_CONVERTER = {"int": "1", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000", "str": "x",

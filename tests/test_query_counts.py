@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from connectors.models import ApiCall, Connector, PhoneUser
+from events.models import Event
 from groups.models import Group, GroupMember, GroupSubscriber, GroupSync
 from messaging.models import Attempt, Message, Schedule
 from tests.security.world import DEAD_KAIZALA, all_routes, concrete, make_world
@@ -41,6 +42,8 @@ PINNED = {
     "messaging:detail": 6,
     "messaging:schedules": 7,
     "messaging:schedule": 7,
+    "events:list": 5,
+    "events:detail": 5,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
@@ -52,6 +55,7 @@ NOT_PAGES = {
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
     "groups:sender",
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action",
+    "events:receiver", "events:process_again",
 }
 _serial = itertools.count(1)
 
@@ -89,6 +93,8 @@ def grow(world: dict, n: int) -> None:
                 schedule=world["schedule"], created_by=world["user"])
             Attempt.objects.create(message=message, started_at=now, outcome=Attempt.Outcome.FAILED)
         Attempt.objects.create(message=world["message"], started_at=now, outcome=Attempt.Outcome.RETRY)
+        Event.objects.create(subscription=world["subscription"], event_id=f"q-event-{k}", event_type="Announcement",
+                             raw={"eventId": f"q-event-{k}"})
         for phone_user in (world["phone_user"], phone_users[0]):
             ApiCall.objects.create(connector=phone_user.connector, phone_user=phone_user, method="POST",
                                    url=f"{DEAD_KAIZALA}/kms/v1/groups", status=500, duration_ms=3)

@@ -83,6 +83,13 @@ MATRIX = {
     "messaging:schedules": {"GET": READ, "POST": NO_POST},
     "messaging:schedule": {"GET": READ, "POST": NO_POST},
     "messaging:schedule_action": post_only("operator", 302),
+    # events: read by all roles, processed again by Operators and Admins
+    "events:list": {"GET": READ, "POST": NO_POST},
+    "events:detail": {"GET": READ, "POST": NO_POST},
+    "events:process_again": post_only("operator", 302),
+    # Kaizala's webhook: no login for anyone; a GET without ?validationToken is 400, a POST without the
+    # subscription's kz-callback-token 403, whoever is logged in
+    "events:receiver": {"GET": (400, 400, 400, 400), "POST": (403, 403, 403, 403)},
 }
 # The Django admin (users and roles): only staff get in, and no test user here is staff, so every one of
 # its URLs sends everybody to a login page (the console's or the admin's) — never a 200.
