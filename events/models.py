@@ -51,6 +51,8 @@ class Subscription(models.Model):
     removed_at = models.DateTimeField(null=True, blank=True)
     # The last time the periodic check found the webhook at Kaizala.
     checked_at = models.DateTimeField(null=True, blank=True)
+    # The last delivery the receiver refused (bad token or body): a disable after it was not the console down.
+    last_refused_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

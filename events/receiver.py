@@ -72,9 +72,11 @@ def receiver(request, key):
             # Once, with the subscription; never the token that was sent.
             log.warning("Webhook refused (403): wrong or missing kz-callback-token for subscription %s from %s",
                         subscription.pk, request.META.get("REMOTE_ADDR", "?"))
+            services.subscription_note_refusal(subscription)
             return _answer(403, "Wrong or missing kz-callback-token.", logged=True)
         raw = _parse(request)
         if isinstance(raw, str):
+            services.subscription_note_refusal(subscription)
             return _answer(400, raw)
         services.event_receive(subscription=subscription, raw=raw)
     except DatabaseError:

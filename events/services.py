@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from events.models import Event, Subscription
+from events.models import GROUP_EVENT_TYPES, Event, Subscription
 
 log = logging.getLogger(__name__)
 State = Subscription.State
@@ -138,3 +138,206 @@ def events_sweep(now=None) -> int:
     for pk in waiting:
         _enqueue_processing(pk)
     return len(waiting)
+
+
+# --- subscriptions ----------------------------------------------------------------------------------
+
+
+def callback_url(subscription: Subscription) -> str:
+    """The console's own URL for this subscription, as Kaizala reaches it (PUBLIC_BASE_URL)."""
+    from django.urls import reverse
+
+    return settings.PUBLIC_BASE_URL.rstrip("/") + reverse("events:receiver", args=[subscription.key])
+
+
+def callback_context(subscription: Subscription) -> str:
+    return f"kaizala-console subscription {subscription.key}"
+
+
+def public_url_warning() -> str:
+    """Why Kaizala would refuse the callback URL, or "": it requires https; the sandbox takes http to loopback."""
+    base = settings.PUBLIC_BASE_URL
+    if not base:
+        return "PUBLIC_BASE_URL is not set: Kaizala would have no address to deliver events to."
+    if not base.startswith("https://") and not settings.KAIZALA_SANDBOX_URL:
+        return f"PUBLIC_BASE_URL ({base}) is not https: Kaizala delivers webhooks to https addresses only."
+    return ""
+
+
+def subscription_create(*, group) -> Subscription:
+    """Listen to a group: a subscription `creating`, whose webhook a worker creates at Kaizala."""
+    import secrets
+
+    from groups.models import Group
+
+    if not settings.PUBLIC_BASE_URL:
+        raise EventError("Set PUBLIC_BASE_URL (the console's address as Kaizala reaches it) first.")
+    if group.state != Group.State.ACTIVE or not group.kaizala_id:
+        raise EventError("Only an active group can be listened to.")
+    try:
+        with transaction.atomic():
+            subscription = Subscription.objects.create(group=group, callback_token=secrets.token_urlsafe(32))
+            transaction.on_commit(lambda: _enqueue("create_webhook", subscription.pk))
+    except IntegrityError:
+        raise EventError("This group is already listened to.") from None
+    return subscription
+
+
+def _enqueue(task_name: str, subscription_id: int) -> None:
+    from events import tasks
+
+    getattr(tasks, task_name).delay(subscription_id)
+
+
+def subscription_create_run(subscription_id: int, *, attempt: int = 0) -> None:
+    """Create the Kaizala webhook (Kaizala checks the callback URL with its handshake first)."""
+    from groups.kaizala_calls import CallFailed, TryAgain, run
+
+    subscription = Subscription.objects.select_related("group__phone_user").filter(pk=subscription_id).first()
+    if subscription is None or subscription.state != State.CREATING:
+        return
+    group = subscription.group
+    try:
+        webhook_id = run(group.phone_user, lambda c: c.create_webhook(
+            group.kaizala_id, "Group", GROUP_EVENT_TYPES, callback_url(subscription),
+            callback_token=subscription.callback_token, callback_context=callback_context(subscription),
+        ), attempt=attempt)
+    except TryAgain as again:
+        Subscription.objects.filter(pk=subscription_id).update(
+            last_error=f"{again.message} Trying again in {round(again.delay)} s."[:500])
+        raise
+    except CallFailed as failed:
+        _transition(subscription_id, [State.CREATING], State.FAILED, last_error=failed.message[:500])
+        # Stopped while it was being created, and nothing was created: nothing is left to remove.
+        _transition(subscription_id, [State.REMOVING], State.REMOVED, removed_at=timezone.now())
+        return
+    if not _transition(subscription_id, [State.CREATING], State.ACTIVE, webhook_id=webhook_id, last_error="",
+                       activated_at=timezone.now()):
+        # Stopped while it was being created: the webhook exists at Kaizala now, so it is removed too.
+        Subscription.objects.filter(pk=subscription_id, webhook_id="").update(webhook_id=webhook_id)
+        if Subscription.objects.filter(pk=subscription_id, state=State.REMOVING).exists():
+            transaction.on_commit(lambda: _enqueue("delete_webhook", subscription_id))
+
+
+def subscription_remove(*, subscription: Subscription) -> None:
+    """Stop listening: the worker deletes the Kaizala webhook, then the subscription is `removed`."""
+    with transaction.atomic():
+        # A failed one without a webhook at Kaizala has nothing to delete there.
+        if Subscription.objects.filter(pk=subscription.pk, state=State.FAILED, webhook_id="").update(
+                state=State.REMOVED, state_changed_at=timezone.now(), removed_at=timezone.now()):
+            return
+        if not _transition(subscription.pk, [State.ACTIVE, State.DISABLED, State.CREATING, State.FAILED],
+                           State.REMOVING):
+            raise EventError("This subscription is already removed or being removed.")
+        transaction.on_commit(lambda: _enqueue("delete_webhook", subscription.pk))
+
+
+def subscription_remove_run(subscription_id: int, *, attempt: int = 0) -> None:
+    import kaizala
+    from groups.kaizala_calls import CallFailed, TryAgain, run
+
+    subscription = Subscription.objects.select_related("group__phone_user").filter(pk=subscription_id).first()
+    if subscription is None or subscription.state != State.REMOVING:
+        return
+    if not subscription.webhook_id:
+        return  # still being created: subscription_create_run removes it when Kaizala answers
+    try:
+        run(subscription.group.phone_user, lambda c: c.delete_webhook(subscription.webhook_id), attempt=attempt)
+    except TryAgain as again:
+        Subscription.objects.filter(pk=subscription_id).update(
+            last_error=f"{again.message} Trying again in {round(again.delay)} s."[:500])
+        raise
+    except CallFailed as failed:
+        if not isinstance(failed.error, kaizala.NotFound):  # gone already is what was wanted
+            _transition(subscription_id, [State.REMOVING], State.FAILED, last_error=(
+                f"Removing the webhook at Kaizala failed: {failed.message} Stop listening again to retry.")[:500])
+            return
+    _transition(subscription_id, [State.REMOVING], State.REMOVED, removed_at=timezone.now(), last_error="")
+
+
+def subscription_note_refusal(subscription: Subscription) -> None:
+    """The receiver refused a delivery (bad token or body): a disable that follows was not the console failing."""
+    Subscription.objects.filter(pk=subscription.pk).update(last_refused_at=timezone.now())
+
+
+def subscriptions_check() -> dict:
+    """The periodic check: listen to every active group when EVENTS_LISTEN_TO_ALL_GROUPS is on, and enqueue
+    a look at each live webhook in Kaizala's list (disabled ones are found there)."""
+    from groups.models import Group
+
+    created = 0
+    if settings.EVENTS_LISTEN_TO_ALL_GROUPS and settings.PUBLIC_BASE_URL:
+        unheard = Group.objects.filter(state=Group.State.ACTIVE, missing_since__isnull=True).exclude(
+            kaizala_id="").exclude(subscriptions__state__in=Subscription.RECEIVING)
+        for group in unheard.only("id", "state", "kaizala_id")[:settings.EVENT_SWEEP_BATCH]:
+            try:
+                subscription_create(group=group)
+                created += 1
+            except EventError:
+                pass  # listened to meanwhile
+    checked = list(Subscription.objects.filter(state__in=[State.ACTIVE, State.DISABLED]).exclude(webhook_id="")
+                   .values_list("pk", flat=True))
+    for pk in checked:
+        _enqueue("check_webhook", pk)
+    return {"created": created, "checked": len(checked)}
+
+
+def subscription_check_run(subscription_id: int, *, attempt: int = 0) -> None:
+    """Compare one subscription with Kaizala's list: disabled there → `disabled` here (re-enabled at once
+    when EVENTS_REENABLE_AUTOMATICALLY and the console refused nothing since it was activated: then the
+    failed deliveries were the console being down or answering 503); active there again → `active`."""
+    from groups.kaizala_calls import CallFailed, TryAgain, run
+
+    subscription = Subscription.objects.select_related("group__phone_user").filter(pk=subscription_id).first()
+    if subscription is None or subscription.state not in (State.ACTIVE, State.DISABLED):
+        return
+    try:
+        hooks = run(subscription.group.phone_user,
+                    lambda c: c.list_webhooks(subscription.group.kaizala_id, "Group"), attempt=attempt)
+    except TryAgain:
+        raise
+    except CallFailed as failed:
+        Subscription.objects.filter(pk=subscription_id).update(
+            last_error=f"Checking the webhook at Kaizala failed: {failed.message}"[:500])
+        return
+    now = timezone.now()
+    hook = next((h for h in hooks if h.webhook_id == subscription.webhook_id), None)
+    if hook is None:
+        _transition(subscription_id, [State.ACTIVE, State.DISABLED], State.FAILED, checked_at=now,
+                    last_error="Kaizala no longer has this webhook; listen to the group again.")
+    elif hook.active is False:
+        disabled = subscription.state == State.DISABLED or _transition(
+            subscription_id, [State.ACTIVE], State.DISABLED, disabled_at=now, checked_at=now,
+            last_error="Kaizala stopped delivering after failed deliveries.")
+        refused = subscription.last_refused_at
+        if disabled and settings.EVENTS_REENABLE_AUTOMATICALLY and (
+                refused is None or (subscription.activated_at and refused < subscription.activated_at)):
+            subscription_reenable_run(subscription_id, attempt=attempt)
+    else:
+        _transition(subscription_id, [State.DISABLED], State.ACTIVE, activated_at=now, last_error="")
+        Subscription.objects.filter(pk=subscription_id).update(checked_at=now)
+
+
+def subscription_reenable(*, subscription: Subscription) -> None:
+    """The "Listen again" button of a disabled subscription: a worker sends `Active: true` to Kaizala."""
+    if subscription.state != State.DISABLED:
+        raise EventError("Only a subscription Kaizala disabled can be re-enabled.")
+    transaction.on_commit(lambda: _enqueue("reenable_webhook", subscription.pk))
+
+
+def subscription_reenable_run(subscription_id: int, *, attempt: int = 0) -> None:
+    from groups.kaizala_calls import CallFailed, TryAgain, run
+
+    subscription = Subscription.objects.select_related("group__phone_user").filter(pk=subscription_id).first()
+    if subscription is None or subscription.state != State.DISABLED:
+        return
+    try:
+        run(subscription.group.phone_user,
+            lambda c: c.update_webhook(subscription.webhook_id, active=True), attempt=attempt)
+    except TryAgain:
+        raise
+    except CallFailed as failed:
+        Subscription.objects.filter(pk=subscription_id).update(
+            last_error=f"Re-enabling the webhook at Kaizala failed: {failed.message}"[:500])
+        return
+    _transition(subscription_id, [State.DISABLED], State.ACTIVE, activated_at=timezone.now(), last_error="")

@@ -35,7 +35,7 @@ PINNED = {
     "connectors:calls": 7,
     "connectors:call": 5,
     "groups:list": 10,
-    "groups:detail": 13,
+    "groups:detail": 14,  # + the group's listening (events)
     "groups:status": 7,
     "groups:sync_status": 6,
     "messaging:list": 8,
@@ -55,7 +55,7 @@ NOT_PAGES = {
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
     "groups:sender",
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action",
-    "events:receiver", "events:process_again",
+    "events:receiver", "events:process_again", "events:listen", "events:stop", "events:reenable",
 }
 _serial = itertools.count(1)
 

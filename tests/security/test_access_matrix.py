@@ -87,6 +87,9 @@ MATRIX = {
     "events:list": {"GET": READ, "POST": NO_POST},
     "events:detail": {"GET": READ, "POST": NO_POST},
     "events:process_again": post_only("operator", 302),
+    "events:listen": post_only("operator", 302),  # the world's group is listened to: back, with a message
+    "events:stop": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # unconfirmed: the confirmation page
+    "events:reenable": post_only("operator", 302),
     # Kaizala's webhook: no login for anyone; a GET without ?validationToken is 400, a POST without the
     # subscription's kz-callback-token 403, whoever is logged in
     "events:receiver": {"GET": (400, 400, 400, 400), "POST": (403, 403, 403, 403)},

@@ -100,6 +100,7 @@ def concrete(name: str, route: str, world: dict) -> str:
         "connectors:detail": "connector", "connectors:edit": "connector", "connectors:deactivate": "connector",
         "connectors:activate": "connector", "connectors:call": "call",
         "messaging:schedule": "schedule", "messaging:schedule_action": "schedule",
+        "events:listen": "group", "events:stop": "subscription", "events:reenable": "subscription",
     }.get(name)
     if target is None:
         if name.startswith("connectors:"):
