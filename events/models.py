@@ -94,3 +94,42 @@ class Event(models.Model):
     @property
     def failed(self) -> bool:
         return self.processed_at is None and bool(self.error)
+
+
+class PostKind(models.TextChoices):
+    TEXT = "text", "Text"
+    ATTACHMENT = "attachment", "Attachment"
+    ANNOUNCEMENT = "announcement", "Announcement"
+
+
+class InboundPost(models.Model):
+    """A post a member made in a group (TextMessageCreated, AttachmentCreated, Announcement), derived from
+    its event: one event, at most one post, so processing an event again never shows it twice."""
+
+    Kind = PostKind
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="post")
+    group = models.ForeignKey("groups.Group", on_delete=models.CASCADE, related_name="inbound_posts")
+    kind = models.CharField(max_length=15, choices=Kind.choices, default=Kind.TEXT)
+    sender_phone = models.CharField(max_length=32, blank=True)
+    sender_name = models.CharField(max_length=200, blank=True)
+    title = models.CharField(max_length=500, blank=True)
+    text = models.TextField(blank=True)
+    # [{"url": ..., "name": ...}], http(s) links only.
+    media = models.JSONField(default=list, blank=True)
+    # Kaizala's id of the post, when the event carries it: a reply names it (replyToReferenceId).
+    reference_id = models.CharField(max_length=200, blank=True)
+    posted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-posted_at", "-id"]
+        indexes = [
+            models.Index(fields=["group", "-posted_at", "-id"], name="post_group_order_idx"),
+            models.Index(fields=["-posted_at", "-id"], name="post_inbox_order_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(condition=Q(kind__in=PostKind.values), name="inbound_post_kind_valid"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} from {self.sender_phone} in group {self.group_id}"
