@@ -6,6 +6,7 @@ before the receiver answers 200, and what pages show is derived from it by a wor
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -133,3 +134,14 @@ class InboundPost(models.Model):
 
     def __str__(self):
         return f"{self.get_kind_display()} from {self.sender_phone} in group {self.group_id}"
+
+
+class InboxMark(models.Model):
+    """How far one console user has read the Inbox: posts with a higher id are unread for them."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="inbox_mark")
+    seen_up_to = models.BigIntegerField(default=0)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Inbox of user {self.user_id} read up to post {self.seen_up_to}"

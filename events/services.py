@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from events.models import GROUP_EVENT_TYPES, Event, Subscription
+from events.models import GROUP_EVENT_TYPES, Event, InboxMark, Subscription
 
 log = logging.getLogger(__name__)
 State = Subscription.State
@@ -341,3 +341,32 @@ def subscription_reenable_run(subscription_id: int, *, attempt: int = 0) -> None
             last_error=f"Re-enabling the webhook at Kaizala failed: {failed.message}"[:500])
         return
     _transition(subscription_id, [State.DISABLED], State.ACTIVE, activated_at=timezone.now(), last_error="")
+
+
+# --- replies and the Inbox --------------------------------------------------------------------------
+
+
+def post_reply(*, group, text: str, post=None, message=None, created_by=None):
+    """Answer a member's post or one of our messages (replyToReferenceId): a Message through messaging's
+    services, sent by the same dispatcher. A reply in a public group goes to the people the original
+    reached: the post's sender, or the chosen subscribers of our message."""
+    from messaging.services import Audience, message_create
+
+    original_reference = (post or message).reference_id
+    if not original_reference:
+        raise EventError("Kaizala gave no id for this post (or it is not sent yet), so it cannot be answered.")
+    audience = Audience()
+    if message is not None:
+        audience = Audience(to_all_subscribers=message.to_all_subscribers, subscribers=tuple(message.subscribers))
+    elif group.is_public and post.sender_phone:
+        audience = Audience(subscribers=(post.sender_phone,))
+    return message_create(groups=[group], text=text, send_at=None, audience=audience, created_by=created_by,
+                          reply_to_reference_id=original_reference)[0]
+
+
+def inbox_mark_read(*, user, up_to: int) -> None:
+    """Everything in the Inbox up to post `up_to` is read for `user` (the mark only moves forward)."""
+    with transaction.atomic():
+        mark, _ = InboxMark.objects.select_for_update().get_or_create(user=user)
+        if up_to > mark.seen_up_to:
+            InboxMark.objects.filter(pk=mark.pk).update(seen_up_to=up_to, updated_at=timezone.now())

@@ -3,6 +3,7 @@
 import json
 
 from django.contrib import messages
+from django.core.exceptions import ValidationError
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -10,10 +11,14 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, read_only_page, role_required
 from events import selectors, services
-from events.filters import STATES, EventFilter
-from events.models import Event
+from events.filters import STATES, EventFilter, InboxFilter, inbox_cursor
+from events.forms import CursorForm, ReplyForm
+from events.models import Event, InboundPost
+from groups.models import Group
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.filters import filter_list
+from kaizala_console.menus import select_options
+from kaizala_console.submit_once import submit_once
 
 PAGE_SIZE = 50
 
@@ -73,8 +78,6 @@ def _back_to_group(request, group_pk, action, success: str):
 @role_required(Role.OPERATOR)
 @require_POST
 def group_listen(request, pk):
-    from groups.models import Group
-
     group = Group.objects.filter(pk=pk).first()
     if group is None:
         raise Http404("No such group.")
@@ -108,3 +111,97 @@ def subscription_reenable(request, pk):
     subscription = _subscription_or_404(pk)
     return _back_to_group(request, subscription.group_id, lambda: services.subscription_reenable(
         subscription=subscription), "Asking Kaizala to deliver again…")
+
+
+# --- the conversation of a group, and the Inbox ------------------------------------------------------
+
+
+def _group_or_404(pk):
+    group = Group.objects.select_related("phone_user").filter(pk=pk).first()
+    if group is None:
+        raise Http404("No such group.")
+    return group
+
+
+def _conversation_context(request, group):
+    cursor = CursorForm(request.GET)
+    before = cursor.before_time()
+    items, older = selectors.conversation(group, before=before)
+    return {"group": group, "items": items, "older": older, "latest": before is None}
+
+
+@read_only_page
+def conversation(request, pk):
+    group = _group_or_404(pk)
+    context = _conversation_context(request, group)
+    target = CursorForm(request.GET).reply_target()
+    original = _original(group, target) if target else None
+    context |= {"reply_form": ReplyForm(initial={"target": target}) if original else None, "original": original,
+                "listening": selectors.group_listening(group)}
+    return render(request, "events/conversation.html", context)
+
+
+@read_only_page
+def conversation_items(request, pk):
+    """The latest items, polled by the page every 2 s (htmx), so new posts appear without a reload."""
+    group = _group_or_404(pk)
+    return render(request, "events/partials/conversation_items.html", _conversation_context(request, group))
+
+
+def _original(group, target: str):
+    """The post or message `target` ("post-<id>" / "message-<id>") names in this group, or None."""
+    from messaging.models import Message
+
+    kind, pk = target.split("-")
+    model = InboundPost if kind == "post" else Message
+    return model.objects.filter(group=group, pk=int(pk)).first()
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def conversation_reply(request, pk):
+    group = _group_or_404(pk)
+    form = ReplyForm(request.POST)
+    original = _original(group, form.data.get("target", "")) if form.is_valid() else None
+    if original is None:
+        messages.error(request, "Choose a post to answer (its Reply link) and write the reply.")
+        return redirect("events:conversation", pk=pk)
+
+    def reply():
+        kind = "post" if isinstance(original, InboundPost) else "message"
+        services.post_reply(group=group, text=form.cleaned_data["text"], created_by=request.user,
+                            **{kind: original})
+        messages.info(request, "Reply queued; it appears below as it is sent.")
+        return redirect("events:conversation", pk=pk)
+
+    try:
+        return submit_once(request, reply)
+    except (services.EventError, ValidationError) as exc:
+        messages.error(request, " ".join(getattr(exc, "messages", [str(exc)])))
+        return redirect(f"{reverse('events:conversation', args=[pk])}?reply_to={form.cleaned_data['target']}")
+
+
+@read_only_page
+def inbox(request):
+    listing = filter_list(InboxFilter, request, selectors.inbox())
+    rows = list(listing.qs[:PAGE_SIZE + 1])
+    page = rows[:PAGE_SIZE]
+    filters = {key: (listing.form.data.get(key) or "").strip() for key in ("group", "since", "until", "q")}
+    return render(request, "events/inbox.html", {
+        "posts": page, "older": inbox_cursor(page[-1]) if len(rows) > PAGE_SIZE else "",
+        "seen_up_to": selectors.inbox_seen_up_to(request.user), "filters": filters, "filter_notes": listing.notes,
+        "group_options": select_options(Group.objects.order_by("name").values_list("id", "name"), filters["group"]),
+        "newest": page[0].pk if page else 0,
+    })
+
+
+@require_POST
+def inbox_mark_read(request):
+    """Any console user marks their own Inbox read (a personal marker, not a change to the console)."""
+    try:
+        up_to = int(request.POST.get("up_to", ""))
+    except ValueError:
+        up_to = -1
+    if 0 <= up_to < 10**18:
+        services.inbox_mark_read(user=request.user, up_to=up_to)
+    return redirect("events:inbox")

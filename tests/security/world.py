@@ -101,6 +101,7 @@ def concrete(name: str, route: str, world: dict) -> str:
         "connectors:activate": "connector", "connectors:call": "call",
         "messaging:schedule": "schedule", "messaging:schedule_action": "schedule",
         "events:listen": "group", "events:stop": "subscription", "events:reenable": "subscription",
+        "events:conversation": "group", "events:conversation_items": "group", "events:reply": "group",
     }.get(name)
     if target is None:
         if name.startswith("connectors:"):
