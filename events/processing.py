@@ -48,19 +48,25 @@ def _media(items) -> list[dict]:
     return links
 
 
-def _is_our_own_send(event: Event, reference_id: str) -> bool:
-    """A message the console sent, echoed back by Kaizala: already on the page as ours."""
+def _is_our_own_send(event: Event, reference_id: str, text: str) -> bool:
+    """A message the console sent, echoed back by Kaizala: already on the page as ours. Known by its
+    reference id; or, when the echo outruns the worker recording that id (Kaizala posts it during the send
+    call), by our phone user sending that text right now."""
     from messaging.models import Message
 
-    return bool(reference_id) and Message.objects.filter(group=event.subscription.group_id,
-                                                         reference_id=reference_id).exists()
+    ours = Message.objects.filter(group=event.subscription.group_id)
+    if reference_id and ours.filter(reference_id=reference_id).exists():
+        return True
+    sender = event.raw.get("fromUser")
+    return (bool(sender) and sender == event.subscription.group.phone_user.mobile_number
+            and ours.filter(status=Message.Status.SENDING, reference_id="", text=text).exists())
 
 
 @handles("TextMessageCreated", "AttachmentCreated", "Announcement")
 def post_created(event: Event) -> None:
     data = _data(event)
     reference_id = _str(data.get("referenceId"), 200)
-    if _is_our_own_send(event, reference_id):
+    if _is_our_own_send(event, reference_id, _str(data.get("text"), 10000)):
         return
     kind = {"AttachmentCreated": InboundPost.Kind.ATTACHMENT,
             "Announcement": InboundPost.Kind.ANNOUNCEMENT}.get(event.event_type, InboundPost.Kind.TEXT)

@@ -103,7 +103,7 @@ def event_process(event_id: int) -> bool:
     """Process one stored event once; False when it was processed already (or is gone)."""
     try:
         with transaction.atomic():
-            event = (Event.objects.select_for_update().select_related("subscription__group")
+            event = (Event.objects.select_for_update(of=("self",)).select_related("subscription__group__phone_user")
                      .filter(pk=event_id, processed_at__isnull=True).first())
             if event is None:
                 return False

@@ -143,7 +143,7 @@ def conversation(request, pk):
 
 @read_only_page
 def conversation_items(request, pk):
-    """The latest items, polled by the page every 2 s (htmx), so new posts appear without a reload."""
+    """The latest items, polled by the page every second (htmx), so new posts appear without a reload."""
     group = _group_or_404(pk)
     return render(request, "events/partials/conversation_items.html", _conversation_context(request, group))
 

@@ -67,6 +67,16 @@ def test_our_own_send_echoed_back_is_not_shown_twice(send):
     assert not InboundPost.objects.exists()
 
 
+def test_an_echo_that_outruns_the_recorded_reference_id_is_ours_too(send):
+    group = send.subscription.group
+    Message.objects.filter(group=group).update(text="Going out now", status=Message.Status.SENDING, reference_id="")
+    send(text_event("echo-2", fromUser=group.phone_user.mobile_number) | {"data": {
+        "text": "Going out now", "referenceId": "ref-not-yet-recorded"}})
+    # The same text from someone else is theirs.
+    send(text_event("not-echo", fromUser="+919800099999") | {"data": {"text": "Going out now", "referenceId": "r9"}})
+    assert list(InboundPost.objects.values_list("sender_phone", flat=True)) == ["+919800099999"]
+
+
 def test_member_added_and_removed_follow_the_member_list(send):
     group = send.subscription.group
     before = group.member_count
