@@ -58,8 +58,8 @@ def _is_our_own_send(event: Event, reference_id: str, text: str) -> bool:
     if reference_id and ours.filter(reference_id=reference_id).exists():
         return True
     sender = event.raw.get("fromUser")
-    return (bool(sender) and sender == event.subscription.group.phone_user.mobile_number
-            and ours.filter(status=Message.Status.SENDING, reference_id="", text=text).exists())
+    return bool(sender) and ours.filter(status=Message.Status.SENDING, reference_id="", text=text,
+                                        group__phone_user__mobile_number=sender).exists()
 
 
 @handles("TextMessageCreated", "AttachmentCreated", "Announcement")
@@ -70,6 +70,7 @@ def post_created(event: Event) -> None:
         return
     kind = {"AttachmentCreated": InboundPost.Kind.ATTACHMENT,
             "Announcement": InboundPost.Kind.ANNOUNCEMENT}.get(event.event_type, InboundPost.Kind.TEXT)
+    # get_or_create: the post is derived from its event and may be rebuilt by processing the event again.
     InboundPost.objects.get_or_create(event=event, defaults={
         "group_id": event.subscription.group_id, "kind": kind,
         "sender_phone": _str(event.raw.get("fromUser"), 32), "sender_name": _str(event.raw.get("fromUserName"), 200),

@@ -11,7 +11,7 @@ import logging
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import RequestDataTooBig
-from django.db import DatabaseError
+from django.db import DatabaseError, DataError
 from django.http import HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
@@ -78,7 +78,11 @@ def receiver(request, key):
         if isinstance(raw, str):
             services.subscription_note_refusal(subscription)
             return _answer(400, raw)
-        services.event_receive(subscription=subscription, raw=raw)
+        try:
+            services.event_receive(subscription=subscription, raw=raw)
+        except DataError:
+            # A value the database cannot hold (PostgreSQL refuses \u0000 in JSON): another try would fail too.
+            return _answer(400, "The event holds characters the console cannot store.")
     except DatabaseError:
         # Nothing was stored (the insert is one transaction): Kaizala retries on a non-2xx answer.
         log.warning("Webhook answered 503: the database is unreachable", exc_info=True)

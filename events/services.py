@@ -71,7 +71,9 @@ def event_receive(*, subscription: Subscription, raw: dict) -> tuple[Event, bool
                 subscription=subscription, event_id=raw["eventId"], raw=raw,
                 event_type=event_type[:100] if isinstance(event_type, str) else "", action_id=_action_id(raw),
             )
-            transaction.on_commit(lambda: _enqueue_processing(event.pk))
+            # Robust: the event is stored, so the answer is 200 even when the broker is down (the sweeper
+            # enqueues it later); a failure here would make Kaizala deliver it again for nothing.
+            transaction.on_commit(lambda: _enqueue_processing(event.pk), robust=True)
     except IntegrityError:
         # Kaizala delivers at least once: the same eventId again is acknowledged, not stored again.
         existing = Event.objects.filter(event_id=raw["eventId"]).first()
@@ -103,8 +105,9 @@ def event_process(event_id: int) -> bool:
     """Process one stored event once; False when it was processed already (or is gone)."""
     try:
         with transaction.atomic():
-            event = (Event.objects.select_for_update(of=("self",)).select_related("subscription__group__phone_user")
-                     .filter(pk=event_id, processed_at__isnull=True).first())
+            # The callBackToken is not needed here: not loaded, not decrypted.
+            event = (Event.objects.select_for_update(of=("self",)).select_related("subscription__group")
+                     .defer("subscription__callback_token").filter(pk=event_id, processed_at__isnull=True).first())
             if event is None:
                 return False
             _handle(event)
@@ -256,8 +259,13 @@ def subscription_remove_run(subscription_id: int, *, attempt: int = 0) -> None:
 
 
 def subscription_note_refusal(subscription: Subscription) -> None:
-    """The receiver refused a delivery (bad token or body): a disable that follows was not the console failing."""
-    Subscription.objects.filter(pk=subscription.pk).update(last_refused_at=timezone.now())
+    """The receiver refused a delivery (bad token or body): a disable that follows was not the console failing.
+    At most one write a minute per subscription, so a flood of forged requests is not a flood of writes."""
+    from django.db.models import Q
+
+    now = timezone.now()
+    Subscription.objects.filter(Q(last_refused_at__isnull=True) | Q(last_refused_at__lt=now - timedelta(minutes=1)),
+                                pk=subscription.pk).update(last_refused_at=now)
 
 
 def subscriptions_check() -> dict:
@@ -320,9 +328,10 @@ def subscription_check_run(subscription_id: int, *, attempt: int = 0) -> None:
 
 def subscription_reenable(*, subscription: Subscription) -> None:
     """The "Listen again" button of a disabled subscription: a worker sends `Active: true` to Kaizala."""
-    if subscription.state != State.DISABLED:
-        raise EventError("Only a subscription Kaizala disabled can be re-enabled.")
-    transaction.on_commit(lambda: _enqueue("reenable_webhook", subscription.pk))
+    with transaction.atomic():
+        if not Subscription.objects.filter(pk=subscription.pk, state=State.DISABLED).exists():
+            raise EventError("Only a subscription Kaizala disabled can be re-enabled.")
+        transaction.on_commit(lambda: _enqueue("reenable_webhook", subscription.pk))
 
 
 def subscription_reenable_run(subscription_id: int, *, attempt: int = 0) -> None:

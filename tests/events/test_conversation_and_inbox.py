@@ -42,12 +42,12 @@ def test_ours_and_inbound_in_time_order_newest_at_the_bottom_in_the_admins_time_
     client = client_for(Role.VIEWER)
     Profile.objects.update_or_create(user_id=client.session["_auth_user_id"], defaults={"time_zone": "Asia/Kolkata"})
     t0 = timezone.now().replace(hour=10, minute=0, second=0, microsecond=0) - timedelta(days=1)
-    post(group, "first <script>alert(1)</script>", at=t0)
+    post(group, "first <script>alert(1)</script>", at=t0, name="<img src=x onerror=alert(2)>")
     ours(group, "second, ours", at=t0 + timedelta(minutes=1), reference_id="ref-ours")
     post(group, "third", at=t0 + timedelta(minutes=2))
     page = client.get(f"/events/groups/{group.pk}/conversation/").content.decode()
     assert page.index("first &lt;script&gt;") < page.index("second, ours") < page.index("third")
-    assert "<script>alert(1)" not in page
+    assert "<script>alert(1)" not in page and "<img src=x" not in page and "&lt;img src=x" in page
     assert (t0 + timedelta(hours=5, minutes=30)).strftime("%H:%M") in page  # 10:00 UTC is 15:30 in Kolkata
     assert "Sent" in page and 'hx-trigger="every 1s"' in page
 

@@ -135,3 +135,35 @@ def test_no_login_and_no_csrf_are_needed_on_the_receiver_only(subscription):
 def test_other_methods_are_405(client, subscription):
     for method in ("PUT", "DELETE", "PATCH"):
         assert client.generic(method, f"/events/hook/{subscription.key}/").status_code == 405
+
+
+def test_a_refusal_is_noted_on_the_subscription_at_most_once_a_minute(client, subscription):
+    deliver(client, subscription, text_event("e-r1"), token="forged-1")
+    first = Subscription.objects.get(pk=subscription.pk).last_refused_at
+    deliver(client, subscription, text_event("e-r2"), token="forged-2")
+    assert first is not None and Subscription.objects.get(pk=subscription.pk).last_refused_at == first
+
+
+def test_an_event_the_database_cannot_hold_is_400_not_503(client, subscription):
+    from django.db import connection
+
+    response = deliver(client, subscription, b'{"eventId": "e-nul", "data": {"text": "a\\u0000b"}}')
+    if connection.vendor == "postgresql":
+        assert response.status_code == 400
+        assert not Event.objects.filter(event_id="e-nul").exists()
+    else:  # SQLite stores it
+        assert response.status_code == 200
+
+
+def test_a_broker_that_is_down_does_not_fail_the_delivery(client, subscription, monkeypatch,
+                                                          django_capture_on_commit_callbacks):
+    from events import tasks
+
+    def broker_down(*args, **kwargs):
+        raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(tasks.process_event, "delay", broker_down)
+    with django_capture_on_commit_callbacks(execute=True):
+        response = deliver(client, subscription, text_event("e-nobroker"))
+    assert response.status_code == 200
+    assert Event.objects.filter(event_id="e-nobroker", processed_at__isnull=True).count() == 1
