@@ -195,6 +195,24 @@ def inbound(app, request, group_id):
     return entry
 
 
+def answer(app, request, group_id, action_id):
+    """A phone answers an action of a group (`answer`: a poll's option or a survey's answer; for a job,
+    "done"), exactly as the API's response call does: ActionResponse and the type's own event fire."""
+    from .actions import respond
+
+    body = _body(request)
+    sender = context.mobile(body.get("from"), "from")
+    text = context.req_str(body, "answer", max_len=1000)
+    action = app.store.actions.get(action_id)
+    if action is None or action["groupId"] != group_id:
+        raise not_found(f"Action {action_id} not found in group {group_id}")
+    call = context.Call(app, request, None)
+    call.principal = {"kind": "user", "mobileNumber": sender}
+    call._body = {"actionBody": {"isCompleted": text.strip().lower() in ("done", "yes", "true")}
+                  if action["actionType"] == "Job" else {"answers": [text]}}
+    return respond(call, group_id, action_id)
+
+
 def join(app, request, group_id):
     """A person joins a group from their phone (by its link, say): a member, and MemberAdded fires."""
     store, body = app.store, _body(request)
@@ -337,7 +355,8 @@ HANDLERS = {
     "createConnector": create_connector, "listConnectors": list_connectors, "deleteConnector": delete_connector,
     "issueToken": issue_token, "revokeToken": revoke_token, "revokeTokenPost": revoke_token_post,
     "listTokens": list_tokens, "pins": list_pins, "groups": list_groups, "createGroup": create_group,
-    "messages": list_messages, "inbound": inbound, "join": join, "media": media, "addFault": add_fault,
+    "messages": list_messages, "inbound": inbound, "join": join, "answer": answer, "media": media,
+    "addFault": add_fault,
     "listFaults": list_faults, "clearFaults": clear_faults, "calls": list_calls, "getLimits": get_limits,
     "setLimits": set_limits, "getClock": get_clock, "advanceClock": advance_clock, "getSettings": get_settings,
     "setSettings": set_settings, "webhooks": list_webhooks, "deliveries": list_deliveries, "reset": reset,
@@ -359,6 +378,7 @@ CONTROL_MAP = Map(
         Rule(f"{S}/groups", methods=["POST"], endpoint="createGroup"),
         Rule(f"{S}/groups/<group_id>/inbound", methods=["POST"], endpoint="inbound"),
         Rule(f"{S}/groups/<group_id>/join", methods=["POST"], endpoint="join"),
+        Rule(f"{S}/groups/<group_id>/actions/<action_id>/answer", methods=["POST"], endpoint="answer"),
         Rule(f"{S}/messages", methods=["GET"], endpoint="messages"),
         Rule(f"{S}/media/<media_id>", methods=["GET"], endpoint="media"),
         Rule(f"{S}/faults", methods=["POST"], endpoint="addFault"),

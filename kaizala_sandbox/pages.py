@@ -74,6 +74,7 @@ def _phone_card(store, phone: str, writable: bool = False) -> str:
         feed = [m for m in store.messages if m["groupId"] == group["groupId"] and _sees(phone, group, m)]
         parts.extend(_thread(feed[-20:]))
         if writable:
+            parts.extend(_answer_form(group, phone, m) for m in feed[-20:] if m.get("actionId"))
             parts.append(_write_form(group, phone, feed[-20:]))
     if writable:
         parts.extend(_join_form(group, phone) for group in store.groups.values()
@@ -115,6 +116,14 @@ def _write_form(group, phone, feed) -> str:
             f'<input type="text" name="imageUrl" placeholder="Image URL (optional)" aria-label="Image URL">'
             f'<select name="replyToReferenceId" aria-label="Reply to"><option value="">not a reply</option>'
             f'{options}</select> <button type="submit">Send</button></form>')
+
+
+def _answer_form(group, phone, message) -> str:
+    gid = urllib.parse.quote(group["groupId"], safe="@")
+    target = escape(f"/_sandbox/groups/{gid}/actions/{urllib.parse.quote(message['actionId'], safe='')}/answer")
+    return (f'<form class="write" data-post="{target}"><input type="hidden" name="from" value="{escape(phone)}">'
+            f'<input type="text" name="answer" placeholder="Answer “{escape(message["text"][:30])}”" '
+            f'aria-label="Answer"> <button type="submit">Answer</button></form>')
 
 
 def _join_form(group, phone) -> str:

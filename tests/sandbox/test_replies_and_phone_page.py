@@ -70,3 +70,27 @@ def test_the_phone_page_has_write_forms_and_threads_replies(sandbox, user):
     assert "&lt;Q&gt;" in page and "<Q>" not in page
     # The reply comes right after its post, marked as a reply.
     assert page.index("&lt;Q&gt;") < page.index('class="msg reply"') < page.index("the answer")
+
+
+def test_a_phone_answers_a_poll_and_a_job_from_its_page(sandbox, user, receiver):
+    group_id = user.create_group(members=[B])
+    assert subscribe(user, receiver, group_id, ["ActionResponse", "PollResponse", "JobResponse"]).status_code == 200
+    path = f"v1/groups/{gid_path(group_id)}/actions"
+    poll = user.ok("POST", path, json={"actionType": "Poll", "actionBody": {
+        "question": "Lunch?", "choices": [{"title": "Yes"}, {"title": "No"}], "expiryInHours": 2}})
+    job = user.ok("POST", path, json={"actionType": "Job", "actionBody": {
+        "title": "Fix it", "assignedTo": [B], "dueDate": 48}})
+    page = requests.get(f"{sandbox.base_url}/_sandbox/", params={"mobileNumber": B}, timeout=5).text
+    assert f'/actions/{poll["actionId"]}/answer' in page
+    control(sandbox, "POST", f"groups/{gid_path(group_id)}/actions/{poll['actionId']}/answer",
+            json={"from": B, "answer": "Yes"})
+    control(sandbox, "POST", f"groups/{gid_path(group_id)}/actions/{job['actionId']}/answer",
+            json={"from": B, "answer": "done"})
+    assert receiver.wait_for(lambda: len(receiver.events) == 4)
+    by_type = {body["eventType"]: body["data"] for body, _ in receiver.events}
+    assert by_type["PollResponse"]["actionId"] == poll["actionId"] and by_type["PollResponse"]["responder"] == B
+    assert by_type["PollResponse"]["responseDetails"]["response"]["answers"] == ["Yes"]
+    assert by_type["JobResponse"]["responseDetails"]["response"] == {"isCompleted": True}
+    outsider = requests.post(f"{sandbox.base_url}/_sandbox/groups/{gid_path(group_id)}/actions/{poll['actionId']}"
+                             "/answer", json={"from": C, "answer": "No"}, timeout=5)
+    assert outsider.status_code == 403
