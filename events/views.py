@@ -162,10 +162,15 @@ def _original(group, target: str):
 def conversation_reply(request, pk):
     group = _group_or_404(pk)
     form = ReplyForm(request.POST)
-    original = _original(group, form.data.get("target", "")) if form.is_valid() else None
+    valid = form.is_valid()
+    target = form.cleaned_data.get("target", "")
+    original = _original(group, target) if target else None
     if original is None:
         messages.error(request, "Choose a post to answer (its Reply link) and write the reply.")
         return redirect("events:conversation", pk=pk)
+    if not valid:
+        messages.error(request, "The reply was not sent: " + " ".join(form.errors.get("text", [])))
+        return redirect(f"{reverse('events:conversation', args=[pk])}?reply_to={target}#reply")
 
     def reply():
         kind = "post" if isinstance(original, InboundPost) else "message"

@@ -149,3 +149,15 @@ def test_the_dashboard_counts_posts_and_lists_subscriptions_needing_attention(gr
     page = client_for(Role.VIEWER).get("/").content.decode()
     assert "1 post from members" in page
     assert 'data-testid="attention-subscription"' in page and broken.group.name in page
+
+
+@pytest.mark.parametrize(("text", "says"), [("", "required"), ("\u200b\u200b", "no visible characters"),
+                                             ("x" * 4001, "at most 4000")])
+def test_a_reply_without_readable_text_is_refused_with_a_sentence(group, client_for, text, says):
+    client = client_for(Role.OPERATOR)
+    original = post(group, "Question", at=timezone.now())
+    token = form_token(client, f"/events/groups/{group.pk}/conversation/?reply_to=post-{original.pk}")
+    before = Message.objects.count()
+    response = client.post(f"/events/groups/{group.pk}/conversation/reply/",
+                           {"target": f"post-{original.pk}", "text": text, **token}, follow=True)
+    assert says in response.content.decode() and Message.objects.count() == before
