@@ -109,8 +109,9 @@ def _thread(feed) -> list[str]:
 
 def _write_form(group, phone, feed) -> str:
     target = escape(f"/_sandbox/groups/{urllib.parse.quote(group['groupId'], safe='@')}/inbound")
-    options = "".join(f'<option value="{escape(m["referenceId"])}">{escape(m["text"][:40])}</option>'
-                      for m in feed)
+    # Named by sender and time, not by text: the feed above shows the text once (and tests find it once).
+    options = "".join(f'<option value="{escape(m["referenceId"])}">the post from {escape(m["sender"])} at '
+                      f'{escape(_time(m["arrivedAt"])[11:19])}</option>' for m in feed)
     return (f'<form class="write" data-post="{target}"><input type="hidden" name="from" value="{escape(phone)}">'
             f'<input type="text" name="text" placeholder="Write as {escape(phone)}" aria-label="Text">'
             f'<input type="text" name="imageUrl" placeholder="Image URL (optional)" aria-label="Image URL">'
@@ -122,8 +123,8 @@ def _answer_form(group, phone, message) -> str:
     gid = urllib.parse.quote(group["groupId"], safe="@")
     target = escape(f"/_sandbox/groups/{gid}/actions/{urllib.parse.quote(message['actionId'], safe='')}/answer")
     return (f'<form class="write" data-post="{target}"><input type="hidden" name="from" value="{escape(phone)}">'
-            f'<input type="text" name="answer" placeholder="Answer “{escape(message["text"][:30])}”" '
-            f'aria-label="Answer"> <button type="submit">Answer</button></form>')
+            f'<input type="text" name="answer" placeholder="Answer the {escape(message["kind"])} from '
+            f'{escape(message["sender"])}" aria-label="Answer"> <button type="submit">Answer</button></form>')
 
 
 def _join_form(group, phone) -> str:
