@@ -214,6 +214,9 @@ def cmd_start(args: argparse.Namespace) -> int:
     admin = manage("ensure_demo_admin", env=env, capture=True)
 
     web_port = int(env.get("WEB_PORT", "8000"))
+    if env.get("KAIZALA_SANDBOX_URL"):
+        # The sandbox delivers webhooks to the console it runs beside (plain http to loopback is allowed there).
+        env.setdefault("PUBLIC_BASE_URL", f"http://127.0.0.1:{web_port}")
     processes["web"] = (
         f"{sys.executable} -m gunicorn kaizala_console.wsgi --bind 127.0.0.1:{web_port} "
         "--workers 2 --threads 4 --access-logfile -"

@@ -419,3 +419,27 @@ def rows_sweep(asked_before: datetime) -> dict:
         state=Subscriber.ADDED, last_error="Not removed: the worker stopped; remove it again, or refresh from "
                                            "Kaizala to see.")
     return counts
+
+
+# --- what Kaizala reports (webhook events, applied by the events app's worker) -------------------------
+
+
+def member_joined(*, group: Group, mobile_number: str, name: str = "", role: str = "") -> bool:
+    """A member Kaizala reports added (MemberAdded): recorded, or an existing row brought up to date.
+    Returns True when the row is new. Runs inside the caller's transaction."""
+    fields = {"name": name[:200], "state": Member.ADDED, "last_error": ""}
+    if role in GroupMember.Role.values:
+        fields["role"] = role
+    _, created = GroupMember.objects.update_or_create(group=group, mobile_number=mobile_number, defaults=fields)
+    if created:
+        Group.objects.filter(pk=group.pk).update(member_count=F("member_count") + 1, updated_at=timezone.now())
+    return created
+
+
+def member_left(*, group: Group, mobile_number: str) -> bool:
+    """A member Kaizala reports removed (MemberRemoved): its row goes. Returns True when there was one."""
+    deleted, _ = GroupMember.objects.filter(group=group, mobile_number=mobile_number).delete()
+    if deleted:
+        Group.objects.filter(pk=group.pk, member_count__gt=0).update(member_count=F("member_count") - 1,
+                                                                     updated_at=timezone.now())
+    return bool(deleted)

@@ -11,6 +11,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, read_only_page, role_required
 from connectors.models import PhoneUser
+from events import selectors as events_selectors
+from events import services as events_services
 from groups import membership, selectors, services
 from groups.filters import GroupFilter
 from groups.forms import GroupCreateForm, MembersForm, RoleForm, SenderForm, SubGroupForm, SyncForm
@@ -122,6 +124,9 @@ def _detail_context(request, group, **forms):
         "recent_messages": selectors.recent_messages(group),
         "members_form": forms.get("members_form") or MembersForm(prefix="members"),
         "subscribers_form": forms.get("subscribers_form") or MembersForm(prefix="subscribers"),
+        # Listening to the group's events (the events app).
+        "listening": events_selectors.group_listening(group),
+        "listening_warning": events_services.public_url_warning(),
     }
 
 

@@ -214,9 +214,13 @@ class KaizalaClient:
         *,
         to_all_subscribers: bool = False,
         subscribers: Sequence[str] | None = None,
+        reply_to_reference_id: str | None = None,
     ) -> SendResult:
-        """A text message to the group, or to all / chosen subscribers of a managed public group."""
+        """A text message to the group, or to all / chosen subscribers of a managed public group; with
+        `reply_to_reference_id`, an answer threaded under that post (§19)."""
         body = {"message": text} | _targeting(to_all_subscribers, subscribers)
+        if reply_to_reference_id:
+            body["replyToReferenceId"] = reply_to_reference_id
         return SendResult.from_json(self._call("POST", "groups", group_id, "messages", json_body=body))
 
     def create_action(

@@ -66,6 +66,7 @@ INSTALLED_APPS = [
     "connectors",
     "groups",
     "messaging",
+    "events",
 ]
 
 MIDDLEWARE = [
@@ -259,6 +260,8 @@ CELERY_BEAT_SCHEDULE = {
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
     "sweep-phone-users": {"task": "connectors.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
+    "sweep-events": {"task": "events.tasks.sweep", "schedule": 30.0, "options": {"expires": 60}},
+    "check-subscriptions": {"task": "events.tasks.check_subscriptions", "schedule": 300.0, "options": {"expires": 600}},
 }
 # --- Health (kaizala_console/health.py): /healthz, /readyz, the banner for Admins ------------------------
 # The beat records a tick at most every 5 s and pings the workers every 15 s (a worker that answers is
@@ -366,3 +369,17 @@ LOGGING = {
         "django.request": {"filters": ["refusal_without_traceback"]},
     },
 }
+
+# --- Receiving (Kaizala's webhooks) -------------------------------------------------------------------
+# The console's address as Kaizala reaches it: callback URLs are built on it (Kaizala requires https).
+PUBLIC_BASE_URL = env.str("PUBLIC_BASE_URL", default="")
+# The largest event body the receiver accepts (a bigger one is answered 400).
+EVENT_MAX_BYTES = env.int("EVENT_MAX_BYTES", default=1024 * 1024)
+# An event stored this long without being processed (and without an error) lost its task: enqueued again.
+EVENT_PROCESS_TIMEOUT = env.int("EVENT_PROCESS_TIMEOUT", default=60)
+EVENT_SWEEP_BATCH = env.int("EVENT_SWEEP_BATCH", default=1000)
+# Listen to every active group without being asked (the periodic check subscribes the ones not listened to).
+EVENTS_LISTEN_TO_ALL_GROUPS = env.bool("EVENTS_LISTEN_TO_ALL_GROUPS", default=False)
+# A webhook Kaizala disabled is re-enabled by the periodic check when the console refused none of its
+# deliveries (so the failures were the console down or answering 503); otherwise by the button only.
+EVENTS_REENABLE_AUTOMATICALLY = env.bool("EVENTS_REENABLE_AUTOMATICALLY", default=True)

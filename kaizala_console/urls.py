@@ -18,5 +18,6 @@ urlpatterns = [
     path("", include("connectors.urls")),
     path("groups/", include("groups.urls")),
     path("messages/", include("messaging.urls")),
+    path("events/", include("events.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -9,6 +9,7 @@ from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_safe
 
+from events import selectors as events_selectors
 from kaizala_console import health, metrics
 from messaging import selectors as messaging_selectors
 
@@ -20,7 +21,9 @@ def dashboard(request):
     context = messaging_selectors.dashboard()
     # Worker and beat health joins "Needs attention" (read from Redis: no query).
     context["attention_health"] = problems = health.problems()
-    context["nothing_needs_attention"] = context["nothing_needs_attention"] and not problems
+    context["inbound_last_hour"] = events_selectors.inbound_last_hour()
+    context["attention_subscriptions"] = subscriptions = events_selectors.subscriptions_needing_attention()
+    context["nothing_needs_attention"] = context["nothing_needs_attention"] and not problems and not subscriptions
     return render(request, "dashboard.html", context)
 
 

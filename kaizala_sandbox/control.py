@@ -166,19 +166,70 @@ def list_messages(app, request):
 
 
 def inbound(app, request, group_id):
-    """A phone posts a text in a group: recorded like any message, and fires TextMessageCreated."""
+    """A phone posts in a group: a text (TextMessageCreated), or an image with an optional caption
+    (`imageUrl`: AttachmentCreated); `replyToReferenceId` answers a post. Recorded like any message."""
     store, body = app.store, _body(request)
     group = store.groups.get(group_id)
     if group is None:
         raise not_found(f"Group {group_id} not found")
     sender = context.mobile(body.get("from"), "from")
-    text = context.req_str(body, "text", max_len=messages.MAX_MESSAGE_CHARS)
+    image = context.opt_str(body, "imageUrl")
+    text = (context.opt_str(body, "text") if image else
+            context.req_str(body, "text", max_len=messages.MAX_MESSAGE_CHARS))[:messages.MAX_MESSAGE_CHARS]
+    if image and not image.startswith(("http://", "https://")):
+        raise bad_request("'imageUrl' must be an http(s) URL")
     if sender not in group["members"] and sender not in group["subscribers"]:
         raise bad_request(f"{sender} is neither a member nor a subscriber of {group_id}")
+    reply_to = messages.reply_target(store, group, body, "group")
     store.user(sender, provisioned=True)
-    entry = messages.record(store, group=group, sender=sender, text=text, via="phone")
-    app.deliverer.enqueue(group=group, event_type="TextMessageCreated", from_user=sender, data={"text": text})
+    if image:
+        media = [{"mediaUrl": image, "mediaFileName": image.rsplit("/", 1)[-1] or "image"}]
+        entry = messages.record(store, group=group, sender=sender, text=text, via="phone", kind="image",
+                                reply_to=reply_to, media=media)
+        app.deliverer.enqueue(group=group, event_type="AttachmentCreated", from_user=sender, data={
+            "media": media, "actionType": "Image", "caption": text, "referenceId": entry["referenceId"]})
+    else:
+        entry = messages.record(store, group=group, sender=sender, text=text, via="phone", reply_to=reply_to)
+        app.deliverer.enqueue(group=group, event_type="TextMessageCreated", from_user=sender,
+                              data=messages.event_data(entry))
     return entry
+
+
+def answer(app, request, group_id, action_id):
+    """A phone answers an action of a group (`answer`: a poll's option or a survey's answer; for a job,
+    "done"), exactly as the API's response call does: ActionResponse and the type's own event fire."""
+    from .actions import respond
+
+    body = _body(request)
+    sender = context.mobile(body.get("from"), "from")
+    text = context.req_str(body, "answer", max_len=1000)
+    action = app.store.actions.get(action_id)
+    if action is None or action["groupId"] != group_id:
+        raise not_found(f"Action {action_id} not found in group {group_id}")
+    call = context.Call(app, request, None)
+    call.principal = {"kind": "user", "mobileNumber": sender}
+    call._body = {"actionBody": {"isCompleted": text.strip().lower() in ("done", "yes", "true")}
+                  if action["actionType"] == "Job" else {"answers": [text]}}
+    return respond(call, group_id, action_id)
+
+
+def join(app, request, group_id):
+    """A person joins a group from their phone (by its link, say): a member, and MemberAdded fires."""
+    store, body = app.store, _body(request)
+    group = store.groups.get(group_id)
+    if group is None:
+        raise not_found(f"Group {group_id} not found")
+    phone = context.mobile(body.get("mobileNumber"))
+    user = store.user(phone, provisioned=True)
+    name = context.opt_str(body, "name")
+    if name:
+        user["name"] = name[:100]
+    if phone in group["members"]:
+        raise bad_request(f"{phone} is already a member of {group_id}")
+    group["members"][phone] = "Member"
+    app.deliverer.enqueue(group=group, event_type="MemberAdded", from_user=phone,
+                          data=groups.member_event(store, phone, "Member"))
+    return {"result": True}
 
 
 def media(app, request, media_id):
@@ -304,7 +355,8 @@ HANDLERS = {
     "createConnector": create_connector, "listConnectors": list_connectors, "deleteConnector": delete_connector,
     "issueToken": issue_token, "revokeToken": revoke_token, "revokeTokenPost": revoke_token_post,
     "listTokens": list_tokens, "pins": list_pins, "groups": list_groups, "createGroup": create_group,
-    "messages": list_messages, "inbound": inbound, "media": media, "addFault": add_fault,
+    "messages": list_messages, "inbound": inbound, "join": join, "answer": answer, "media": media,
+    "addFault": add_fault,
     "listFaults": list_faults, "clearFaults": clear_faults, "calls": list_calls, "getLimits": get_limits,
     "setLimits": set_limits, "getClock": get_clock, "advanceClock": advance_clock, "getSettings": get_settings,
     "setSettings": set_settings, "webhooks": list_webhooks, "deliveries": list_deliveries, "reset": reset,
@@ -325,6 +377,8 @@ CONTROL_MAP = Map(
         Rule(f"{S}/groups", methods=["GET"], endpoint="groups"),
         Rule(f"{S}/groups", methods=["POST"], endpoint="createGroup"),
         Rule(f"{S}/groups/<group_id>/inbound", methods=["POST"], endpoint="inbound"),
+        Rule(f"{S}/groups/<group_id>/join", methods=["POST"], endpoint="join"),
+        Rule(f"{S}/groups/<group_id>/actions/<action_id>/answer", methods=["POST"], endpoint="answer"),
         Rule(f"{S}/messages", methods=["GET"], endpoint="messages"),
         Rule(f"{S}/media/<media_id>", methods=["GET"], endpoint="media"),
         Rule(f"{S}/faults", methods=["POST"], endpoint="addFault"),

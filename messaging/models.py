@@ -122,6 +122,8 @@ class Message(models.Model):
     attempt_count = models.PositiveSmallIntegerField(default=0)
     status_changed_at = models.DateTimeField()
     reference_id = models.CharField(max_length=200, blank=True)
+    # The post this message answers (Kaizala's referenceId of it, §19 replyToReferenceId); empty: not a reply.
+    reply_to_reference_id = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     last_error = models.CharField(max_length=1000, blank=True)
     hold_reason = models.CharField(max_length=300, blank=True)

@@ -81,7 +81,8 @@ def check_groups_sendable(groups) -> None:
 
 
 def message_create(
-    *, groups, text: str, send_at: datetime | None, audience: Audience = Audience(), created_by=None
+    *, groups, text: str, send_at: datetime | None, audience: Audience = Audience(), created_by=None,
+    reply_to_reference_id: str = "",
 ) -> list[Message]:
     """Send now (`send_at` None) or once at `send_at`: one message per group, sharing a broadcast id.
 
@@ -100,6 +101,7 @@ def message_create(
                 group=group, text=text, to_all_subscribers=audience.to_all_subscribers,
                 subscribers=list(audience.subscribers), broadcast_id=broadcast, status=Status.SCHEDULED,
                 due_at=due, scheduled_for=due, status_changed_at=now, created_by=created_by,
+                reply_to_reference_id=reply_to_reference_id,
             )
             for group in groups
         ])
@@ -386,7 +388,7 @@ def message_send_run(message_id: int, loaded: Message | None = None) -> str | No
             group.phone_user,
             lambda client: client.send_message(
                 group.kaizala_id, message.text, to_all_subscribers=message.to_all_subscribers,
-                subscribers=message.subscribers or None,
+                subscribers=message.subscribers or None, reply_to_reference_id=message.reply_to_reference_id or None,
             ),
         )
     except ReauthRequired as error:

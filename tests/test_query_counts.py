@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from connectors.models import ApiCall, Connector, PhoneUser
+from events.models import Event, InboundPost
 from groups.models import Group, GroupMember, GroupSubscriber, GroupSync
 from messaging.models import Attempt, Message, Schedule
 from tests.security.world import DEAD_KAIZALA, all_routes, concrete, make_world
@@ -25,7 +26,7 @@ N = 4
 
 # URL name → queries for one view of the page (session and user included), whatever the rows.
 PINNED = {
-    "dashboard": 11,
+    "dashboard": 13,  # + inbound posts of the last hour, subscriptions needing attention
     "connectors:list": 5,
     "connectors:detail": 6,
     "connectors:phone_users": 7,
@@ -34,13 +35,18 @@ PINNED = {
     "connectors:calls": 7,
     "connectors:call": 5,
     "groups:list": 10,
-    "groups:detail": 13,
+    "groups:detail": 14,  # + the group's listening (events)
     "groups:status": 7,
     "groups:sync_status": 6,
     "messaging:list": 8,
     "messaging:detail": 6,
     "messaging:schedules": 7,
     "messaging:schedule": 7,
+    "events:list": 5,
+    "events:detail": 5,
+    "events:conversation": 8,
+    "events:conversation_items": 7,
+    "events:inbox": 7,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
@@ -52,6 +58,8 @@ NOT_PAGES = {
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
     "groups:sender",
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action", "messaging:cancel_held",
+    "events:receiver", "events:process_again", "events:listen", "events:stop", "events:reenable", "events:reply",
+    "events:inbox_read",
 }
 _serial = itertools.count(1)
 
@@ -89,6 +97,11 @@ def grow(world: dict, n: int) -> None:
                 schedule=world["schedule"], created_by=world["user"])
             Attempt.objects.create(message=message, started_at=now, outcome=Attempt.Outcome.FAILED)
         Attempt.objects.create(message=world["message"], started_at=now, outcome=Attempt.Outcome.RETRY)
+        event = Event.objects.create(subscription=world["subscription"], event_id=f"q-event-{k}",
+                                     event_type="Announcement", raw={"eventId": f"q-event-{k}"})
+        InboundPost.objects.create(event=event, group=world["group"], text=f"Post {k}", posted_at=now,
+                                   sender_phone="+919800011111", reference_id=f"ref-q-{k}",
+                                   media=[{"url": "https://media.example.org/x.jpg", "name": "x.jpg"}])
         for phone_user in (world["phone_user"], phone_users[0]):
             ApiCall.objects.create(connector=phone_user.connector, phone_user=phone_user, method="POST",
                                    url=f"{DEAD_KAIZALA}/kms/v1/groups", status=500, duration_ms=3)

@@ -90,6 +90,21 @@ MATRIX = {
     "messaging:schedules": {"GET": READ, "POST": NO_POST},
     "messaging:schedule": {"GET": READ, "POST": NO_POST},
     "messaging:schedule_action": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # pause: asks first
+    # events: read by all roles, processed again by Operators and Admins
+    "events:list": {"GET": READ, "POST": NO_POST},
+    "events:detail": {"GET": READ, "POST": NO_POST},
+    "events:process_again": post_only("operator", 302),
+    "events:listen": post_only("operator", 302),  # the world's group is listened to: back, with a message
+    "events:stop": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # unconfirmed: the confirmation page
+    "events:reenable": post_only("operator", 302),
+    "events:conversation": {"GET": READ, "POST": NO_POST},
+    "events:conversation_items": {"GET": READ, "POST": NO_POST},
+    "events:reply": post_only("operator", 302),  # nothing chosen to answer: back to the conversation, with a message
+    "events:inbox": {"GET": READ, "POST": NO_POST},
+    "events:inbox_read": {"GET": (L, 405, 405, 405), "POST": (L, 302, 302, 302)},  # one's own read marker
+    # Kaizala's webhook: no login for anyone; a GET without ?validationToken is 400, a POST without the
+    # subscription's kz-callback-token 403, whoever is logged in
+    "events:receiver": {"GET": (400, 400, 400, 400), "POST": (403, 403, 403, 403)},
 }
 # The Django admin (users and roles): only staff get in, and no test user here is staff, so every one of
 # its URLs sends everybody to a login page (the console's or the admin's) — never a 200.

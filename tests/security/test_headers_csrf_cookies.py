@@ -35,7 +35,7 @@ def test_every_post_without_a_csrf_token_is_refused_and_changes_nothing(admin_cl
     world = make_world()
     posted = 0
     for name, route in CONSOLE:
-        if MATRIX[name]["POST"][3] == 405:
+        if MATRIX[name]["POST"][3] == 405 or name == "events:receiver":  # Kaizala's callback: token, not CSRF
             continue
         url = concrete(name, route, world)
         response = admin_client.post(url, {"name": "x", "text": "x", "mobile_number": "+919812345678", "pin": "1234"})

@@ -63,7 +63,8 @@ def test_every_page_behind_login_is_sent_no_store(make_user, settings, role):
             continue
         url = concrete(name, route, world)
         response = client.get(url)
-        assert response.status_code in (200, 403), f"GET {url}: {response.status_code}"
+        # The webhook receiver answers a GET without ?validationToken with 400 (and no-store all the same).
+        assert response.status_code in ((200, 403, 400) if name == "events:receiver" else (200, 403)), url
         cache_control = response.get("Cache-Control", "")
         assert "no-store" in cache_control, f"GET {url}: Cache-Control {cache_control!r}"
         seen += 1

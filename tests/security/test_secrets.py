@@ -15,6 +15,7 @@ from django.test import Client
 from accounts.roles import Role
 from connectors import services as connector_services
 from connectors.models import ApiCall, Connector, PhoneUser
+from events.models import Event, Subscription
 from groups.models import Group, GroupMember, GroupSubscriber
 from messaging import services
 from messaging.models import Message, Schedule
@@ -97,9 +98,14 @@ def test_no_secret_in_pages_logs_error_pages_call_records_or_task_arguments(
     subscriber = GroupSubscriber.objects.create(group=group, mobile_number="+919800055555", name="S")
     schedule = Schedule.objects.create(text="daily", frequency="daily", local_time="09:00", time_zone="UTC",
                                        start_date="2030-01-01")
+    subscription = Subscription.objects.create(group=group, callback_token="callback-token-never-shown-42",
+                                               state=Subscription.State.ACTIVE)
+    secrets["callBackToken"] = subscription.callback_token
+    event = Event.objects.create(subscription=subscription, event_id="secret-scan-event", raw={"eventId": "x"})
     world = {"connector": connector, "phone_user": phone_user, "group": group, "member": member,
              "subscriber": subscriber, "message": Message.objects.filter(status="unconfirmed").first(),
-             "schedule": schedule, "call": ApiCall.objects.order_by("-pk").first()}
+             "schedule": schedule, "call": ApiCall.objects.order_by("-pk").first(),
+             "subscription": subscription, "event": event}
     places = {}
     for name, route in CONSOLE:
         if MATRIX[name]["GET"][3] == 200:

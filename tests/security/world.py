@@ -11,6 +11,7 @@ from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from connectors.models import ApiCall, Connector, PhoneUser
+from events.models import Event, Subscription
 from groups.models import Group, GroupMember, GroupSubscriber
 from messaging.models import Message, Schedule
 
@@ -69,8 +70,15 @@ def make_world(secret: str = "world-connector-secret-123", **text) -> dict:
                                   url=f"{DEAD_KAIZALA}/kms/v1/groups/g{n}@world/messages", status=500,
                                   duration_ms=3, request_body='{"message": "Hello"}',
                                   response_body=text.get("kaizala_error", '{"message": "oops"}'))
+    subscription = Subscription.objects.create(group=group, callback_token="world-callback-token-secret",
+                                               state=Subscription.State.ACTIVE, webhook_id=f"wh-world-{n}")
+    event = Event.objects.create(
+        subscription=subscription, event_id=f"world-event-{n}", event_type="TextMessageCreated",
+        raw={"eventId": f"world-event-{n}", "data": {"text": text.get("message_text", "Hi")}},
+        error=text.get("kaizala_error", "It failed."))
     return {"connector": connector, "phone_user": phone_user, "group": group, "member": member,
-            "subscriber": subscriber, "message": message, "schedule": schedule, "call": call}
+            "subscriber": subscriber, "message": message, "schedule": schedule, "call": call,
+            "subscription": subscription, "event": event}
 
 
 def url_for(route: str, world: dict) -> str:
@@ -78,6 +86,7 @@ def url_for(route: str, world: dict) -> str:
     def fill(match):
         name = match.group(2)
         return {"member_pk": str(world["member"].pk), "subscriber_pk": str(world["subscriber"].pk),
+                "key": str(world["subscription"].key),
                 "action": "ACTION", "app_label": "auth", "object_id": "1"}.get(name, "PK")
 
     path = re.sub(r"<(?:(\w+):)?(\w+)>", fill, route)
@@ -91,6 +100,8 @@ def concrete(name: str, route: str, world: dict) -> str:
         "connectors:detail": "connector", "connectors:edit": "connector", "connectors:deactivate": "connector",
         "connectors:activate": "connector", "connectors:call": "call",
         "messaging:schedule": "schedule", "messaging:schedule_action": "schedule",
+        "events:listen": "group", "events:stop": "subscription", "events:reenable": "subscription",
+        "events:conversation": "group", "events:conversation_items": "group", "events:reply": "group",
     }.get(name)
     if target is None:
         if name.startswith("connectors:"):
@@ -99,5 +110,7 @@ def concrete(name: str, route: str, world: dict) -> str:
             target = "group"
         elif name.startswith("messaging:"):
             target = "message"
+        elif name.startswith("events:"):
+            target = "event"
     path = url_for(route, world).replace("ACTION", "pause" if name == "messaging:schedule_action" else "cancel")
     return path.replace("PK", str(world[target].pk)) if target else path.replace("PK", "1")

@@ -1,0 +1,91 @@
+"""Reads for the receiver and the events pages."""
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from django.db.models.functions import Coalesce
+from django.utils import timezone
+
+from events.models import Event, InboundPost, InboxMark, Subscription
+from messaging.models import Message
+
+
+def receiving_subscription(key) -> Subscription | None:
+    """The subscription a callback URL names, while Kaizala may deliver to it."""
+    return Subscription.objects.filter(key=key, state__in=Subscription.RECEIVING).first()
+
+
+def event_list():
+    return Event.objects.select_related("subscription__group").defer("raw")
+
+
+def group_listening(group) -> Subscription | None:
+    """The group's live subscription, or its latest one (failed or removed) when none is live."""
+    return Subscription.objects.filter(group=group).order_by(
+        "-created_at", "-id").defer("callback_token").first()
+
+
+def subscription(pk) -> Subscription | None:
+    return Subscription.objects.select_related("group").defer("callback_token").filter(pk=pk).first()
+
+
+# --- the conversation of a group, and the Inbox ------------------------------------------------------
+
+CONVERSATION_SIZE = 50
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def micros(at: datetime) -> int:
+    """A time as whole microseconds since the epoch: exact, unlike a float timestamp, so cursors never skip."""
+    return (at - EPOCH) // timedelta(microseconds=1)
+
+
+def from_micros(value: int) -> datetime:
+    return EPOCH + timedelta(microseconds=value)
+
+
+@dataclass(frozen=True)
+class Item:
+    """One line of a conversation: one of our messages, or a post from a member."""
+
+    at: datetime
+    ours: Message | None = None
+    post: InboundPost | None = None
+
+    @property
+    def cursor(self) -> str:
+        return str(micros(self.at))
+
+
+def conversation(group, *, before: datetime | None = None, size: int = CONVERSATION_SIZE) -> tuple[list[Item], str]:
+    """The `size` latest items of the group before `before`, oldest first (newest at the bottom), and the
+    cursor of the page before them ("" when there is none). Two indexed queries, whatever the history."""
+    ours = Message.objects.filter(group=group).exclude(status=Message.Status.CANCELLED).annotate(
+        at=Coalesce("sent_at", "due_at"))
+    posts = InboundPost.objects.filter(group=group)
+    if before is not None:
+        ours, posts = ours.filter(at__lt=before), posts.filter(posted_at__lt=before)
+    items = [Item(at=m.at, ours=m) for m in ours.order_by("-at", "-id")[:size + 1]]
+    items += [Item(at=p.posted_at, post=p) for p in posts.order_by("-posted_at", "-id")[:size + 1]]
+    items.sort(key=lambda item: item.at, reverse=True)
+    page = items[:size]
+    older = page[-1].cursor if len(items) > size else ""
+    return list(reversed(page)), older
+
+
+def inbox():
+    return InboundPost.objects.select_related("group").order_by("-posted_at", "-id")
+
+
+def inbox_seen_up_to(user) -> int:
+    return InboxMark.objects.filter(user=user).values_list("seen_up_to", flat=True).first() or 0
+
+
+def inbound_last_hour() -> int:
+    return InboundPost.objects.filter(posted_at__gte=timezone.now() - timedelta(hours=1)).count()
+
+
+def subscriptions_needing_attention():
+    return list(Subscription.objects.filter(state__in=[Subscription.State.FAILED, Subscription.State.DISABLED])
+                .exclude(group__subscriptions__state=Subscription.State.ACTIVE)
+                .select_related("group").defer("callback_token").order_by("group__name")[:20])
