@@ -139,7 +139,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -149,6 +149,22 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Invitation and forced-reset links set a password once (the link dies when the password changes) and
+# expire after this many hours (Django's password-reset tokens, whose lifetime is PASSWORD_RESET_TIMEOUT).
+PASSWORD_LINK_HOURS = env.int("PASSWORD_LINK_HOURS", default=72)
+PASSWORD_RESET_TIMEOUT = PASSWORD_LINK_HOURS * 3600
+# Links go by mail only when EMAIL_BACKEND is given (with EMAIL_HOST etc.); without it they are written to
+# the log and shown to the Admin who made them, to hand over another way.
+MAIL_CONFIGURED = bool(env.str("EMAIL_BACKEND", default=""))
+if MAIL_CONFIGURED:
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+    EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"

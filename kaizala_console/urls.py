@@ -1,6 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, reverse_lazy
 
 from accounts.views import ThrottledPasswordChangeView, preferences
 from kaizala_console import views
@@ -12,6 +12,13 @@ urlpatterns = [
     path("password/", ThrottledPasswordChangeView.as_view(), name="password_change"),
     path("preferences/", preferences, name="preferences"),
     path("password/done/", auth_views.PasswordChangeDoneView.as_view(), name="password_change_done"),
+    # The one-time link of an invitation or a forced reset (accounts/services.py password_link).
+    path("set-password/<uidb64>/<token>/", auth_views.PasswordResetConfirmView.as_view(
+        template_name="registration/password_set.html", success_url=reverse_lazy("password_set_done")),
+        name="password_set"),
+    path("set-password/done/", auth_views.PasswordResetCompleteView.as_view(
+        template_name="registration/password_set_done.html"), name="password_set_done"),
+    path("users/", include("accounts.urls")),
     path("", include("connectors.urls")),
     path("groups/", include("groups.urls")),
     path("messages/", include("messaging.urls")),

@@ -10,6 +10,8 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group as AuthGroup
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -41,10 +43,13 @@ PINNED = {
     "messaging:detail": 6,
     "messaging:schedules": 7,
     "messaging:schedule": 7,
+    "accounts:users": 6,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
     "login", "logout", "password_change", "password_change_done", "preferences",
+    "password_set", "password_set_done",
+    "accounts:invite", "accounts:role", "accounts:deactivate", "accounts:activate", "accounts:reset_password",
     "connectors:create", "connectors:create_in_sandbox", "connectors:edit", "connectors:activate",
     "connectors:deactivate", "connectors:onboard", "connectors:add_token", "connectors:submit_pin",
     "connectors:resend_pin", "connectors:retry", "connectors:reonboard", "connectors:remove",
@@ -59,7 +64,7 @@ _serial = itertools.count(1)
 def grow(world: dict, n: int) -> None:
     """n more rows of everything the pages list: connectors, phone users (some needing attention), groups
     (sub-groups of the world's group), members, subscribers, syncs, messages with attempts, schedules and
-    API calls, each with the related rows its page shows."""
+    API calls, each with the related rows its page shows; console users with a role."""
     now = timezone.now()
     for _ in range(n):
         k = next(_serial)
@@ -74,6 +79,7 @@ def grow(world: dict, n: int) -> None:
             for owner in (connector, world["connector"])
         ]
         GroupSync.objects.create(phone_user=phone_users[0])
+        get_user_model().objects.create_user(f"q-user-{k}").groups.add(AuthGroup.objects.get(name="Operator"))
         group = Group.objects.create(phone_user=phone_users[0], kaizala_id=f"g@q{k}", name=f"Group {k}",
                                      parent=world["group"], state=Group.State.ACTIVE)
         GroupMember.objects.create(group=world["group"], mobile_number=f"+9196{k:08d}", name=f"Member {k}")

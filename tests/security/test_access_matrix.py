@@ -37,6 +37,16 @@ MATRIX = {
     "password_change": {"GET": READ, "POST": READ},  # anyone logged in, for themselves; empty POST → errors
     "password_change_done": {"GET": READ, "POST": (L, 405, 405, 405)},
     "preferences": {"GET": READ, "POST": READ},
+    # the one-time set-password link (a made-up token here: the "link does not work" page) and its end
+    "password_set": {"GET": (200, 200, 200, 200), "POST": (200, 200, 200, 200)},
+    "password_set_done": {"GET": (200, 200, 200, 200), "POST": (405, 405, 405, 405)},
+    # users and roles: Admins only
+    "accounts:users": {"GET": ADMIN_FORM, "POST": (L, 403, 403, 405)},
+    "accounts:invite": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "accounts:role": post_only("admin", 302),
+    "accounts:deactivate": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},  # unconfirmed: the confirmation page
+    "accounts:activate": post_only("admin", 302),
+    "accounts:reset_password": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     # connectors and phone users: read by all roles, changed by Admins only
     "connectors:list": {"GET": READ, "POST": NO_POST},
     "connectors:detail": {"GET": READ, "POST": NO_POST},

@@ -7,6 +7,7 @@ import itertools
 import re
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
@@ -69,7 +70,8 @@ def make_world(secret: str = "world-connector-secret-123", **text) -> dict:
                                   url=f"{DEAD_KAIZALA}/kms/v1/groups/g{n}@world/messages", status=500,
                                   duration_ms=3, request_body='{"message": "Hello"}',
                                   response_body=text.get("kaizala_error", '{"message": "oops"}'))
-    return {"connector": connector, "phone_user": phone_user, "group": group, "member": member,
+    user = get_user_model().objects.create_user(username=f"world-user-{n}", email=f"world{n}@example.org")
+    return {"user": user, "connector": connector, "phone_user": phone_user, "group": group, "member": member,
             "subscriber": subscriber, "message": message, "schedule": schedule, "call": call}
 
 
@@ -92,6 +94,8 @@ def concrete(name: str, route: str, world: dict) -> str:
         "connectors:activate": "connector", "connectors:call": "call",
         "messaging:schedule": "schedule", "messaging:schedule_action": "schedule",
     }.get(name)
+    if name.startswith("accounts:"):
+        target = "user"
     if target is None:
         if name.startswith("connectors:"):
             target = "phone_user"
