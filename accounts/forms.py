@@ -56,3 +56,9 @@ class InviteForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = RoleField()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label="Code", max_length=16, widget=forms.TextInput(attrs={
+        "autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        help_text="The six digits your authenticator app shows now, or one of your recovery codes.")

@@ -2,7 +2,8 @@
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.db.models import Prefetch
+from django.db.models import Exists, OuterRef, Prefetch
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import Role
 
@@ -10,8 +11,9 @@ _ROLE_NAMES = {role.group_name: role for role in Role}
 
 
 def user_list():
-    """Every user with `role` (their highest role, or None) set, by username."""
-    users = list(get_user_model().objects.order_by("username").prefetch_related(
+    """Every user by username, with `role` (their highest role, or None) and `two_step` (enrolled) set."""
+    enrolled = TOTPDevice.objects.filter(user=OuterRef("pk"), confirmed=True)
+    users = list(get_user_model().objects.order_by("username").annotate(two_step=Exists(enrolled)).prefetch_related(
         Prefetch("groups", queryset=Group.objects.filter(name__in=_ROLE_NAMES), to_attr="role_groups")))
     for user in users:
         held = [_ROLE_NAMES[g.name] for g in user.role_groups]

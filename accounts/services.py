@@ -18,6 +18,7 @@ from django.urls import reverse
 from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
+from accounts import two_step
 from accounts.roles import Role
 
 logger = logging.getLogger(__name__)
@@ -123,3 +124,12 @@ def user_password_reset_force(*, user_id: int, base_url: str, by) -> tuple[objec
         link = password_link(user, base_url=base_url)
         _hand_over(user, link, why="An Admin asked you to set a new password for Kaizala Console.")
     return user, link
+
+
+def user_two_step_reset(*, user_id: int, by) -> int:
+    """For someone who lost both the app and the recovery codes: remove their devices, so they set up the
+    second step again at their next login. Returns the devices removed."""
+    with transaction.atomic():
+        user = get_user_model().objects.select_for_update().get(pk=user_id)
+        _changeable(user, by=by)
+        return two_step.two_step_reset(user=user)

@@ -11,4 +11,5 @@ urlpatterns = [
     path("<int:pk>/deactivate/", users_views.user_deactivate, name="deactivate"),
     path("<int:pk>/activate/", users_views.user_activate, name="activate"),
     path("<int:pk>/reset-password/", users_views.user_password_reset, name="reset_password"),
+    path("<int:pk>/reset-two-step/", users_views.user_two_step_reset, name="reset_two_step"),
 ]

@@ -118,3 +118,17 @@ def user_password_reset(request, pk):
     else:
         _link_handed_over(request, user, link, what=f"The password of {user.get_username()} was reset.")
     return redirect("accounts:users")
+
+
+@role_required(Role.ADMIN)
+def user_two_step_reset(request, pk):
+    user = get_object_or_404(get_user_model(), pk=pk)
+    if not is_confirmed(request):
+        return render_confirm(
+            request, title=f"Reset the two-step login of {user.get_username()}",
+            question=f"Remove the authenticator app and recovery codes of {user.get_username()}?",
+            effects=["Use this when they lost both. Their codes stop working now.",
+                     "They set up the second step again at their next login (required for Admins)."],
+            confirm_label="Reset two-step login", cancel_url=reverse("accounts:users"))
+    return _act(request, user, lambda: services.user_two_step_reset(user_id=user.pk, by=request.user),
+                f"The two-step login of {user.get_username()} was reset.")

@@ -12,6 +12,8 @@ from django.urls import URLPattern, URLResolver, get_resolver
 PUBLIC = {
     "login": "the login page itself",
     "admin:login": "the admin's own login page",
+    "password_set": "the one-time link of an invitation or a forced reset: its token is the credential",
+    "password_set_done": "the page after that link says the password is set",
 }
 # A value that fits each converter, so patterns with parameters can be requested too.
 SAMPLE_BY_CONVERTER = {"int": "1", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000", "str": "x",

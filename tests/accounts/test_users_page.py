@@ -11,6 +11,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core import mail
 from django.core.exceptions import ValidationError
 from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import Role, user_role
 from tests.fixtures.users import PASSWORD
@@ -165,6 +166,7 @@ def test_the_users_page_shows_role_status_and_last_login(admin, make_user):
 def test_the_django_admin_is_for_superusers_only(django_user_model, staff, superuser, status):
     user = django_user_model.objects.create_user("staffer", password=PASSWORD, is_staff=staff, is_superuser=superuser)
     user.groups.add(Group.objects.get_or_create(name="Admin")[0])
+    TOTPDevice.objects.create(user=user, name="app", confirmed=True)  # past the second step
     client = Client()
     client.force_login(user)
     assert client.get("/admin/").status_code == status

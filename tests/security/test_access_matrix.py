@@ -47,6 +47,12 @@ MATRIX = {
     "accounts:deactivate": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},  # unconfirmed: the confirmation page
     "accounts:activate": post_only("admin", 302),
     "accounts:reset_password": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "accounts:reset_two_step": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    # two-step login, for oneself. The Admins here have typed their code (tests/fixtures/users.py), so the
+    # code page and enrolment send them on; the Viewer and Operator have no authenticator yet.
+    "two_step_verify": {"GET": (L, 200, 200, 302), "POST": (L, 200, 200, 302)},
+    "two_step_enrol": {"GET": (L, 200, 200, 302), "POST": READ},
+    "two_step_status": {"GET": READ, "POST": NO_POST},
     # connectors and phone users: read by all roles, changed by Admins only
     "connectors:list": {"GET": READ, "POST": NO_POST},
     "connectors:detail": {"GET": READ, "POST": NO_POST},

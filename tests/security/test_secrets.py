@@ -97,7 +97,7 @@ def test_no_secret_in_pages_logs_error_pages_call_records_or_task_arguments(
     subscriber = GroupSubscriber.objects.create(group=group, mobile_number="+919800055555", name="S")
     schedule = Schedule.objects.create(text="daily", frequency="daily", local_time="09:00", time_zone="UTC",
                                        start_date="2030-01-01")
-    world = {"connector": connector, "phone_user": phone_user, "group": group, "member": member,
+    world = {"user": admin, "connector": connector, "phone_user": phone_user, "group": group, "member": member,
              "subscriber": subscriber, "message": Message.objects.filter(status="unconfirmed").first(),
              "schedule": schedule, "call": ApiCall.objects.order_by("-pk").first()}
     places = {}
