@@ -12,6 +12,7 @@ from django.views.decorators.http import require_POST, require_safe
 from accounts import selectors, services
 from accounts.forms import InviteForm, RoleForm
 from accounts.roles import Role, role_required
+from audit.actor import actor_from_request
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.submit_once import submit_once
 
@@ -43,7 +44,8 @@ def user_invite(request):
     form = InviteForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         def invite():
-            user, link = services.user_invite(**form.cleaned_data, base_url=_base_url(request))
+            user, link = services.user_invite(**form.cleaned_data, base_url=_base_url(request),
+                                              actor=actor_from_request(request))
             _link_handed_over(request, user, link, what=f"{user.get_username()} invited.")
             return redirect("accounts:users")
         try:
@@ -62,7 +64,7 @@ def user_role(request, pk):
         messages.error(request, "Choose one of the roles Viewer, Operator or Admin.")
         return redirect("accounts:users")
     try:
-        services.user_role_change(user_id=user.pk, role=form.cleaned_data["role"], by=request.user)
+        services.user_role_change(user_id=user.pk, role=form.cleaned_data["role"], actor=actor_from_request(request))
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))
     else:
@@ -70,9 +72,10 @@ def user_role(request, pk):
     return redirect("accounts:users")
 
 
-def _act(request, user, action, done: str):
+def _act(request, action, done: str):
+    """Run `action(actor)`; say what it did, or why it was refused."""
     try:
-        action()
+        action(actor_from_request(request))
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))
     else:
@@ -89,7 +92,7 @@ def user_deactivate(request, pk):
             effects=["They can no longer log in; a session they have open ends at their next request.",
                      "Everything they did stays, with their name. You can reactivate them later."],
             confirm_label="Deactivate", cancel_url=reverse("accounts:users"))
-    return _act(request, user, lambda: services.user_active_set(user_id=user.pk, active=False, by=request.user),
+    return _act(request, lambda actor: services.user_active_set(user_id=user.pk, active=False, actor=actor),
                 f"{user.get_username()} deactivated.")
 
 
@@ -97,7 +100,7 @@ def user_deactivate(request, pk):
 @require_POST
 def user_activate(request, pk):
     user = get_object_or_404(get_user_model(), pk=pk)
-    return _act(request, user, lambda: services.user_active_set(user_id=user.pk, active=True, by=request.user),
+    return _act(request, lambda actor: services.user_active_set(user_id=user.pk, active=True, actor=actor),
                 f"{user.get_username()} can log in again.")
 
 
@@ -112,7 +115,8 @@ def user_password_reset(request, pk):
                      f"They get a link to set a new one, valid for {settings.PASSWORD_LINK_HOURS} hours."],
             confirm_label="Reset password", cancel_url=reverse("accounts:users"))
     try:
-        user, link = services.user_password_reset_force(user_id=user.pk, base_url=_base_url(request), by=request.user)
+        user, link = services.user_password_reset_force(user_id=user.pk, base_url=_base_url(request),
+                                                        actor=actor_from_request(request))
     except ValidationError as e:
         messages.error(request, " ".join(e.messages))
     else:
@@ -130,5 +134,5 @@ def user_two_step_reset(request, pk):
             effects=["Use this when they lost both. Their codes stop working now.",
                      "They set up the second step again at their next login (required for Admins)."],
             confirm_label="Reset two-step login", cancel_url=reverse("accounts:users"))
-    return _act(request, user, lambda: services.user_two_step_reset(user_id=user.pk, by=request.user),
+    return _act(request, lambda actor: services.user_two_step_reset(user_id=user.pk, actor=actor),
                 f"The two-step login of {user.get_username()} was reset.")

@@ -22,6 +22,7 @@ urlpatterns = [
     path("set-password/done/", auth_views.PasswordResetCompleteView.as_view(
         template_name="registration/password_set_done.html"), name="password_set_done"),
     path("users/", include("accounts.urls")),
+    path("audit/", include("audit.urls")),
     path("", include("connectors.urls")),
     path("groups/", include("groups.urls")),
     path("messages/", include("messaging.urls")),

@@ -26,6 +26,9 @@ from django.db.models import F
 from django.utils import timezone
 
 import kaizala
+from audit.actor import Actor
+from audit.models import Kind
+from audit.services import audit_record
 from connectors import kaizala_access
 from connectors.models import PhoneUser
 from connectors.services import ReauthRequired, describe_error
@@ -70,7 +73,7 @@ def check_groups_sendable(groups) -> None:
 
 
 def message_create(
-    *, groups, text: str, send_at: datetime | None, audience: Audience = Audience(), created_by=None
+    *, groups, text: str, send_at: datetime | None, audience: Audience = Audience(), created_by=None, actor: Actor
 ) -> list[Message]:
     """Send now (`send_at` None) or once at `send_at`: one message per group, sharing a broadcast id.
 
@@ -84,7 +87,7 @@ def message_create(
         raise ComposeError("That time is in the past; choose a time in the future, or send now.")
     broadcast = uuid.uuid4()
     with transaction.atomic():
-        return Message.objects.bulk_create([
+        messages = Message.objects.bulk_create([
             Message(
                 group=group, text=text, to_all_subscribers=audience.to_all_subscribers,
                 subscribers=list(audience.subscribers), broadcast_id=broadcast, status=Status.SCHEDULED,
@@ -92,9 +95,16 @@ def message_create(
             )
             for group in groups
         ])
+        when = "to send now" if send_at is None else f"for {send_at:%Y-%m-%d %H:%M %Z}"
+        for message in messages:
+            audit_record(actor=actor, kind=Kind.MESSAGE_COMPOSED, obj=message,
+                         summary=f"Message {message.pk} to “{message.group.name}” composed {when}")
+        return messages
 
 
-def schedule_create(*, groups, text: str, rule: Rule, audience: Audience = Audience(), created_by=None) -> Schedule:
+def schedule_create(
+    *, groups, text: str, rule: Rule, audience: Audience = Audience(), created_by=None, actor: Actor
+) -> Schedule:
     check_groups_sendable(groups)
     first = next_fire(rule, timezone.now())
     if first is None:
@@ -107,6 +117,9 @@ def schedule_create(*, groups, text: str, rule: Rule, audience: Audience = Audie
             end_date=rule.end_date, next_fire_at=first, created_by=created_by,
         )
         schedule.groups.set(groups)
+        audit_record(actor=actor, kind=Kind.SCHEDULE_CREATED, obj=schedule,
+                     summary=f"Schedule {schedule.pk} ({rule.frequency} at {rule.local_time} {rule.time_zone}) created "
+                             f"for {', '.join(f'“{g.name}”' for g in groups)}")
     return schedule
 
 
@@ -118,7 +131,7 @@ def schedule_rule(schedule: Schedule) -> Rule:
     )
 
 
-def schedule_set_state(*, schedule: Schedule, state: str) -> None:
+def schedule_set_state(*, schedule: Schedule, state: str, actor: Actor) -> None:
     allowed = {
         Schedule.State.PAUSED: [Schedule.State.ACTIVE],
         Schedule.State.ACTIVE: [Schedule.State.PAUSED],
@@ -130,8 +143,14 @@ def schedule_set_state(*, schedule: Schedule, state: str) -> None:
         fields["next_fire_at"] = next_fire(schedule_rule(schedule), timezone.now())
         if fields["next_fire_at"] is None:
             fields["state"] = Schedule.State.ENDED
-    if not Schedule.objects.filter(pk=schedule.pk, state__in=allowed).update(**fields):
-        raise ComposeError(f"This schedule is {schedule.get_state_display().lower()}; it cannot be changed that way.")
+    with transaction.atomic():
+        if not Schedule.objects.filter(pk=schedule.pk, state__in=allowed).update(**fields):
+            raise ComposeError(
+                f"This schedule is {schedule.get_state_display().lower()}; it cannot be changed that way.")
+        kind = {Schedule.State.PAUSED: Kind.SCHEDULE_PAUSED, Schedule.State.ACTIVE: Kind.SCHEDULE_RESUMED,
+                Schedule.State.ENDED: Kind.SCHEDULE_ENDED}[state]
+        audit_record(actor=actor, kind=kind, obj=schedule, summary=f"Schedule {schedule.pk} {kind.label.split()[-1]}",
+                     changes={"state": (schedule.state, fields["state"])})
 
 
 # --- operator actions on one message ------------------------------------------------------------------
@@ -146,32 +165,50 @@ def _move(message_id: int, from_statuses, to_status: str, **fields) -> bool:
     )
 
 
-def message_cancel(*, message: Message) -> None:
-    if not _move(message.pk, [Status.SCHEDULED, Status.RETRYING], Status.CANCELLED):
-        raise ComposeError("Only a scheduled or retrying message can be cancelled; this one has moved on.")
+def _audited(actor: Actor, kind: str, message: Message, moved: bool, refusal: str, changes=None) -> None:
+    """Record an operator's move of one message, or refuse it (the caller's transaction rolls nothing back:
+    nothing moved)."""
+    if not moved:
+        raise ComposeError(refusal)
+    what = Kind(kind).label.split(maxsplit=1)[1]  # "Message cancelled" → "cancelled"
+    audit_record(actor=actor, kind=kind, obj=message, summary=f"Message {message.pk} {what}", changes=changes)
 
 
-def message_edit(*, message: Message, text: str, send_at: datetime) -> None:
+def message_cancel(*, message: Message, actor: Actor) -> None:
+    with transaction.atomic():
+        _audited(actor, Kind.MESSAGE_CANCELLED, message,
+                 _move(message.pk, [Status.SCHEDULED, Status.RETRYING], Status.CANCELLED),
+                 "Only a scheduled or retrying message can be cancelled; this one has moved on.")
+
+
+def message_edit(*, message: Message, text: str, send_at: datetime, actor: Actor) -> None:
     if send_at <= timezone.now():
         raise ComposeError("That time is in the past; choose a time in the future.")
-    if not Message.objects.filter(pk=message.pk, status=Status.SCHEDULED).update(
-        text=text, due_at=send_at, scheduled_for=send_at, status_changed_at=timezone.now()
-    ):
-        raise ComposeError("Only a scheduled message can be edited; this one has moved on.")
+    changes = {name: (before, after) for name, before, after in (
+        ("text", message.text, text), ("send at", message.scheduled_for, send_at)) if before != after}
+    with transaction.atomic():
+        _audited(actor, Kind.MESSAGE_EDITED, message, bool(Message.objects.filter(
+            pk=message.pk, status=Status.SCHEDULED).update(
+            text=text, due_at=send_at, scheduled_for=send_at, status_changed_at=timezone.now())),
+            "Only a scheduled message can be edited; this one has moved on.", changes)
 
 
-def message_retry(*, message: Message) -> None:
+def message_retry(*, message: Message, actor: Actor) -> None:
     """A failed message, or an unconfirmed one the operator decided to send again: due now."""
-    if not _move(message.pk, [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, due_at=timezone.now(),
-                 attempt_count=0, last_error=""):
-        raise ComposeError("Only a failed or unconfirmed message can be sent again.")
+    with transaction.atomic():
+        _audited(actor, Kind.MESSAGE_RETRIED, message,
+                 _move(message.pk, [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, due_at=timezone.now(),
+                       attempt_count=0, last_error=""),
+                 "Only a failed or unconfirmed message can be sent again.")
 
 
-def message_mark_sent(*, message: Message) -> None:
+def message_mark_sent(*, message: Message, actor: Actor) -> None:
     """The operator checked that an unconfirmed message did arrive."""
-    if not _move(message.pk, [Status.UNCONFIRMED], Status.SENT, sent_at=timezone.now(),
-                 last_error="Marked as sent by an operator."):
-        raise ComposeError("Only an unconfirmed message can be marked as sent.")
+    with transaction.atomic():
+        _audited(actor, Kind.MESSAGE_MARKED_SENT, message,
+                 _move(message.pk, [Status.UNCONFIRMED], Status.SENT, sent_at=timezone.now(),
+                       last_error="Marked as sent by an operator."),
+                 "Only an unconfirmed message can be marked as sent.")
 
 
 # --- the dispatcher -----------------------------------------------------------------------------------

@@ -15,6 +15,8 @@ from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, read_only_page, role_required
 from accounts.timezones import user_time_zone_name
+from audit.actor import actor_from_request
+from audit.selectors import history_for
 from connectors.models import PhoneUser
 from groups.models import Group
 from kaizala_console.menus import select_options
@@ -75,13 +77,14 @@ def _compose_create(request, form):
     data = form.cleaned_data
     if data["when"] == ComposeForm.RECURRING:
         schedule = services.schedule_create(groups=list(data["groups"]), text=data["text"], rule=data["rule"],
-                                            audience=form.audience(), created_by=request.user)
+                                            audience=form.audience(), created_by=request.user,
+                                            actor=actor_from_request(request))
         flash.success(request, "Recurring schedule saved.")
         return redirect("messaging:schedule", pk=schedule.pk)
     created = services.message_create(
         groups=list(data["groups"]), text=data["text"],
         send_at=data["send_at"] if data["when"] == ComposeForm.ONCE else None,
-        audience=form.audience(), created_by=request.user,
+        audience=form.audience(), created_by=request.user, actor=actor_from_request(request),
     )
     flash.success(request, f"{len(created)} message{'s' if len(created) != 1 else ''} "
                   f"{'scheduled' if data['when'] == ComposeForm.ONCE else 'on the way'}.")
@@ -110,7 +113,7 @@ def message_detail(request, pk):
         if message.status in Message.FINAL:
             response["HX-Refresh"] = "true"  # the actions around the status change with it
         return response
-    return render(request, "messaging/message_detail.html", context)
+    return render(request, "messaging/message_detail.html", {**context, "history": history_for(message)})
 
 
 @role_required(Role.OPERATOR)
@@ -119,7 +122,8 @@ def message_edit(request, pk):
     form = EditMessageForm(request.POST or None, initial={"text": message.text, "send_at": message.due_at})
     if request.method == "POST" and form.is_valid():
         try:
-            services.message_edit(message=message, text=form.cleaned_data["text"], send_at=form.cleaned_data["send_at"])
+            services.message_edit(message=message, text=form.cleaned_data["text"], send_at=form.cleaned_data["send_at"],
+                                  actor=actor_from_request(request))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -143,7 +147,7 @@ def message_action(request, pk, action):
         raise Http404("No such action.")
     service, done = ACTIONS[action]
     try:
-        service(message=_message_or_404(pk))
+        service(message=_message_or_404(pk), actor=actor_from_request(request))
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
     else:
@@ -178,7 +182,8 @@ def schedule_action(request, pk, action):
         raise Http404("No such action.")
     schedule = get_object_or_404(Schedule, pk=pk)
     try:
-        services.schedule_set_state(schedule=schedule, state=SCHEDULE_ACTIONS[action])
+        services.schedule_set_state(schedule=schedule, state=SCHEDULE_ACTIONS[action],
+                                    actor=actor_from_request(request))
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
     else:

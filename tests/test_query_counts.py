@@ -17,6 +17,9 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import Role
+from audit.actor import Actor
+from audit.models import Kind
+from audit.services import audit_record
 from connectors.models import ApiCall, Connector, PhoneUser
 from groups.models import Group, GroupMember, GroupSubscriber, GroupSync
 from messaging.models import Attempt, Message, Schedule
@@ -29,27 +32,28 @@ N = 4
 PINNED = {
     "dashboard": 12,
     "connectors:list": 6,
-    "connectors:detail": 7,
+    "connectors:detail": 8,
     "connectors:phone_users": 8,
     "connectors:phone_user": 7,
     "connectors:phone_user_status": 6,
     "connectors:calls": 8,
     "connectors:call": 6,
     "groups:list": 11,
-    "groups:detail": 14,
+    "groups:detail": 15,
     "groups:status": 8,
     "groups:sync_status": 7,
     "messaging:list": 9,
-    "messaging:detail": 7,
+    "messaging:detail": 8,
     "messaging:schedules": 8,
     "messaging:schedule": 8,
     "accounts:users": 7,
+    "audit:list": 7,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
     "login", "logout", "password_change", "password_change_done", "preferences",
     "password_set", "password_set_done", "two_step_verify", "two_step_enrol", "two_step_status",
-    "accounts:reset_two_step",
+    "accounts:reset_two_step", "audit:export",
     "accounts:invite", "accounts:role", "accounts:deactivate", "accounts:activate", "accounts:reset_password",
     "connectors:create", "connectors:create_in_sandbox", "connectors:edit", "connectors:activate",
     "connectors:deactivate", "connectors:onboard", "connectors:add_token", "connectors:submit_pin",
@@ -65,7 +69,7 @@ _serial = itertools.count(1)
 def grow(world: dict, n: int) -> None:
     """n more rows of everything the pages list: connectors, phone users (some needing attention), groups
     (sub-groups of the world's group), members, subscribers, syncs, messages with attempts, schedules and
-    API calls, each with the related rows its page shows; console users with a role."""
+    API calls, each with the related rows its page shows; console users with a role; audit records."""
     now = timezone.now()
     for _ in range(n):
         k = next(_serial)
@@ -81,6 +85,8 @@ def grow(world: dict, n: int) -> None:
         ]
         GroupSync.objects.create(phone_user=phone_users[0])
         get_user_model().objects.create_user(f"q-user-{k}").groups.add(AuthGroup.objects.get(name="Operator"))
+        audit_record(actor=Actor(user=world["user"]), kind=Kind.GROUP_CHANGED, obj=world["group"],
+                     summary=f"changed {k}")
         group = Group.objects.create(phone_user=phone_users[0], kaizala_id=f"g@q{k}", name=f"Group {k}",
                                      parent=world["group"], state=Group.State.ACTIVE)
         GroupMember.objects.create(group=world["group"], mobile_number=f"+9196{k:08d}", name=f"Member {k}")

@@ -53,6 +53,9 @@ MATRIX = {
     "two_step_verify": {"GET": (L, 200, 200, 302), "POST": (L, 200, 200, 302)},
     "two_step_enrol": {"GET": (L, 200, 200, 302), "POST": READ},
     "two_step_status": {"GET": READ, "POST": NO_POST},
+    # the audit trail: Admins read and export it; nothing edits or deletes a record
+    "audit:list": {"GET": ADMIN_FORM, "POST": (L, 403, 403, 405)},
+    "audit:export": {"GET": ADMIN_FORM, "POST": (L, 403, 403, 405)},
     # connectors and phone users: read by all roles, changed by Admins only
     "connectors:list": {"GET": READ, "POST": NO_POST},
     "connectors:detail": {"GET": READ, "POST": NO_POST},
