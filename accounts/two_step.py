@@ -29,6 +29,9 @@ from django_otp.plugins.otp_static.models import StaticDevice, StaticToken
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from accounts.roles import Role, has_role
+from audit.actor import Actor
+from audit.models import Kind
+from audit.services import audit_record
 
 RECOVERY_CODES = 10
 # Pages an unverified session may reach: the code page, enrolment, and logging out.
@@ -56,7 +59,7 @@ def two_step_enrol_start(*, user) -> TOTPDevice:
     return device
 
 
-def two_step_enrol_confirm(*, user, code: str) -> tuple[TOTPDevice, list[str]]:
+def two_step_enrol_confirm(*, user, code: str, actor: Actor) -> tuple[TOTPDevice, list[str]]:
     """Confirm the pending authenticator with a code from it; replace any earlier devices and make fresh
     recovery codes. Returns (the device, the recovery codes: shown once, stored only as used-once tokens)."""
     with transaction.atomic():
@@ -70,6 +73,8 @@ def two_step_enrol_confirm(*, user, code: str) -> tuple[TOTPDevice, list[str]]:
         recovery = StaticDevice.objects.create(user=user, name="Recovery codes")
         codes = [StaticToken.random_token() for _ in range(RECOVERY_CODES)]
         StaticToken.objects.bulk_create(StaticToken(device=recovery, token=code) for code in codes)
+        audit_record(actor=actor, kind=Kind.USER_CHANGED, obj=user,
+                     summary=f"{user.get_username()} turned on two-step login (new recovery codes)")
     return device, codes
 
 

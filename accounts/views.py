@@ -12,6 +12,7 @@ from django_otp import login as otp_login
 from accounts import two_step
 from accounts.forms import CodeForm, PreferencesForm, ThrottledPasswordChangeForm
 from accounts.models import Profile
+from audit.actor import actor_from_request
 
 
 def preferences(request):
@@ -66,7 +67,8 @@ def two_step_enrol(request):
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            device, codes = two_step.two_step_enrol_confirm(user=request.user, code=form.cleaned_data["code"])
+            device, codes = two_step.two_step_enrol_confirm(user=request.user, code=form.cleaned_data["code"],
+                                                             actor=actor_from_request(request))
         except ValidationError as e:
             form.add_error("code", e)
         else:

@@ -2,11 +2,13 @@
 note, never a 500)."""
 
 import django_filters
+from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from audit.models import AuditRecord, Kind
 
+DATE = forms.DateInput(attrs={"type": "date"})
 OBJECT_TYPES = [("connector", "Connector"), ("phoneuser", "Phone user"), ("group", "Group"), ("message", "Message"),
                 ("schedule", "Schedule"), ("user", "Console user"), ("apikey", "API key")]
 
@@ -17,8 +19,8 @@ class AuditFilter(django_filters.FilterSet):
     kind = django_filters.ChoiceFilter(choices=Kind.choices, label="Kind")
     object_type = django_filters.ChoiceFilter(choices=OBJECT_TYPES, label="Object")
     object_id = django_filters.CharFilter(label="Object id", max_length=64)
-    since = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="From")
-    until = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="Until")
+    since = django_filters.DateFilter(field_name="at", lookup_expr="date__gte", label="From", widget=DATE)
+    until = django_filters.DateFilter(field_name="at", lookup_expr="date__lte", label="Until", widget=DATE)
     q = django_filters.CharFilter(method="search", label="Search", max_length=200)
 
     class Meta:

@@ -9,12 +9,14 @@ import re
 import pytest
 
 import accounts.services
+import accounts.two_step
 import connectors.services
 import groups.membership
 import groups.services
 import messaging.services
 
-MODULES = [accounts.services, connectors.services, groups.services, groups.membership, messaging.services]
+MODULES = [accounts.services, accounts.two_step, connectors.services, groups.services, groups.membership,
+           messaging.services]
 WRITES = re.compile(r"\.(save|create|bulk_create|update|delete|get_or_create|update_or_create|set_password|"
                     r"set_unusable_password)\(|\b_(move|transition|set_role)\(|\.groups\.(set|add|remove)\(")
 
@@ -22,6 +24,8 @@ WRITES = re.compile(r"\.(save|create|bulk_create|update|delete|get_or_create|upd
 # request), the periodic tasks, and the demo admin made from the command line.
 NOT_A_PERSONS_WRITE = {
     "accounts.services.demo_admin_ensure": "the command line's demo admin (manage.py ensure_demo_admin)",
+    "accounts.two_step.two_step_enrol_start": "a pending authenticator, unused until confirmed (recorded then)",
+    "accounts.two_step.two_step_reset": "a step of user_two_step_reset, which records it",
     "connectors.services.request_pin_run": "worker step of a recorded onboarding",
     "connectors.services.login_with_pin_run": "worker step of a recorded onboarding",
     "connectors.services.fetch_access_token_run": "worker step of a recorded onboarding or token retry",
