@@ -2,6 +2,7 @@
 
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -40,7 +41,7 @@ def _group_or_404(pk) -> Group:
 def group_list(request):
     listing = filter_list(GroupFilter, request, selectors.group_list())
     # The values the list is filtered by (a bad one was dropped, with a note), to fill the filter form.
-    filters = {key: (listing.form.data.get(key) or "").strip() for key in ("q", "phone_user", "type")}
+    filters = {key: (listing.form.data.get(key) or "").strip() for key in ("q", "phone_user", "type", "created_by")}
     return render(request, "groups/group_list.html", {
         "page": Paginator(listing.qs, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
         "filter_notes": listing.notes,
@@ -50,6 +51,8 @@ def group_list(request):
             ((pk, f"{mobile} ({connector})") for pk, mobile, connector in PhoneUser.objects.order_by(
                 "mobile_number").values_list("id", "mobile_number", "connector__name")), filters["phone_user"]),
         "types": Group.Type.choices,
+        "creator_options": select_options(get_user_model().objects.order_by("username").values_list(
+            "id", "username"), filters["created_by"]),
         "active_phone_user_options": select_options(
             (pk, f"{mobile} · {PhoneUser.TokenKind(kind).label} · {connector}")
             for pk, mobile, kind, connector in selectors.active_phone_users().order_by("mobile_number").values_list(

@@ -13,7 +13,7 @@ Status = Message.Status
 
 
 def message_list(*, status=None, group_id=None, phone_user_id=None, date_from=None, date_to=None,
-                 broadcast_id=None) -> QuerySet[Message]:
+                 broadcast_id=None, created_by_id=None) -> QuerySet[Message]:
     messages = Message.objects.select_related("group", "group__phone_user").defer("subscribers")
     if status:
         messages = messages.filter(status=status)
@@ -27,18 +27,19 @@ def message_list(*, status=None, group_id=None, phone_user_id=None, date_from=No
         messages = messages.filter(due_at__date__lte=date_to)
     if broadcast_id:
         messages = messages.filter(broadcast_id=broadcast_id)
+    if created_by_id:
+        messages = messages.filter(created_by_id=created_by_id)
     return messages
 
 
 def message_detail(pk) -> Message:
-    return Message.objects.select_related("group", "group__phone_user", "schedule").get(pk=pk)
+    return Message.objects.select_related("group", "group__phone_user", "schedule", "created_by").get(pk=pk)
 
 
 def schedule_list() -> QuerySet[Schedule]:
     # Meta.ordering does not apply to an aggregate query: order explicitly, or pages may overlap.
-    return Schedule.objects.prefetch_related("groups").annotate(message_count=Count("messages")).order_by(
-        "-created_at", "-id"
-    )
+    return (Schedule.objects.select_related("created_by").prefetch_related("groups")
+            .annotate(message_count=Count("messages")).order_by("-created_at", "-id"))
 
 
 def dashboard() -> dict:

@@ -4,6 +4,7 @@ import uuid
 from datetime import timedelta
 
 from django.contrib import messages as flash
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -44,11 +45,13 @@ def _uuid(value: str):
 
 @read_only_page
 def message_list(request):
-    filters = {key: request.GET.get(key, "") for key in ("status", "group", "phone_user", "from", "to", "broadcast")}
+    filters = {key: request.GET.get(key, "")
+               for key in ("status", "group", "phone_user", "from", "to", "broadcast", "created_by")}
     messages = selectors.message_list(
         status=filters["status"] or None, group_id=filters["group"] or None,
         phone_user_id=filters["phone_user"] or None, date_from=_date(filters["from"]), date_to=_date(filters["to"]),
         broadcast_id=_uuid(filters["broadcast"]),
+        created_by_id=filters["created_by"] if filters["created_by"].isdigit() else None,
     )
     return render(request, "messaging/message_list.html", {
         "page": Paginator(messages, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
@@ -56,6 +59,8 @@ def message_list(request):
         "group_options": select_options(Group.objects.values_list("id", "name"), filters["group"]),
         "phone_user_options": select_options(PhoneUser.objects.values_list("id", "mobile_number"),
                                              filters["phone_user"]),
+        "creator_options": select_options(get_user_model().objects.order_by("username").values_list(
+            "id", "username"), filters["created_by"]),
     })
 
 

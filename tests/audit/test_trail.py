@@ -159,3 +159,29 @@ def test_user_changes_are_recorded_with_the_role_before_and_after(client_for, ma
     admin.post(f"/users/{someone.pk}/role/", {"role": Role.OPERATOR.value})
     record = AuditRecord.objects.get(kind=Kind.USER_CHANGED)
     assert record.changes == {"role": ["Viewer", "Operator"]} and record.actor_name == "user-admin"
+
+
+def test_created_by_is_shown_and_filtered(client_for, make_user, group):
+    operator = client_for(Role.OPERATOR)
+    compose(operator, group)
+    message = Message.objects.get()
+    other = make_user("other", Role.OPERATOR)
+    Group.objects.filter(pk=group.pk).update(created_by=other)
+    assert "created by <bdi>user-operator</bdi>" in operator.get(
+        reverse("messaging:detail", args=[message.pk])).content.decode()
+    mine = operator.get(f"{reverse('messaging:list')}?created_by={message.created_by_id}").content.decode()
+    assert "Standup at nine" in mine
+    assert "Standup at nine" not in operator.get(f"{reverse('messaging:list')}?created_by={other.pk}").content.decode()
+    assert "<bdi>other</bdi>" in operator.get(reverse("groups:detail", args=[group.pk])).content.decode()
+    assert "Ops" in operator.get(f"{reverse('groups:list')}?created_by={other.pk}").content.decode()
+    assert "Ops" not in operator.get(f"{reverse('groups:list')}?created_by={message.created_by_id}").content.decode()
+
+
+def test_a_group_made_in_the_console_records_its_creator(make_user, group):
+    from groups import services as group_services
+
+    alice = make_user("alice", Role.OPERATOR)
+    made = group_services.group_create(actor=Actor(user=alice), phone_user=group.phone_user, name="New",
+                                       welcome_message="Hi")
+    assert made.created_by == alice
+    assert AuditRecord.objects.get(kind=Kind.GROUP_CREATED).object_id == str(made.pk)
