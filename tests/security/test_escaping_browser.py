@@ -37,7 +37,7 @@ def test_hostile_text_is_escaped_and_no_page_breaks_the_csp(live_server, page, s
 
     visited = []
     for name, route in CONSOLE:
-        if MATRIX[name]["GET"][3] != 200 or name == "logout":
+        if MATRIX[name]["GET"][3] != 200 or name in ("logout", "audit:export"):  # the export is a download
             continue
         url = concrete(name, route, world)
         page.goto(f"{live_server.url}{url}")
