@@ -65,6 +65,7 @@ def two_step_enrol(request):
         return redirect("two_step_status")
     device = two_step.two_step_enrol_start(user=request.user)
     form = CodeForm(request.POST or None)
+    form.fields["code"].help_text = "The six digits the app shows now for Kaizala Console."
     if request.method == "POST" and form.is_valid():
         try:
             device, codes = two_step.two_step_enrol_confirm(user=request.user, code=form.cleaned_data["code"],
