@@ -1,8 +1,10 @@
 from django import forms
 from django.contrib.auth import authenticate
 from django.contrib.auth.forms import PasswordChangeForm
+from django.contrib.auth.validators import UnicodeUsernameValidator
 
 from accounts.models import Profile
+from accounts.roles import Role
 from accounts.timezones import time_zone_choices
 
 
@@ -35,3 +37,28 @@ class ThrottledPasswordChangeForm(PasswordChangeForm):
         if checked is None or checked.pk != self.user.pk:
             raise forms.ValidationError(self.error_messages["password_incorrect"], code="password_incorrect")
         return old_password
+
+
+ROLE_CHOICES = [(role.value, role.group_name) for role in reversed(Role)]
+
+
+class RoleField(forms.TypedChoiceField):
+    def __init__(self, **kwargs):
+        super().__init__(choices=ROLE_CHOICES, coerce=lambda v: Role(int(v)), **kwargs)
+
+
+class InviteForm(forms.Form):
+    username = forms.CharField(max_length=150, validators=[UnicodeUsernameValidator()],
+                               help_text="Letters, digits and @ . + - _ only; what they log in with.")
+    email = forms.EmailField(required=False, help_text="The invitation is mailed here when mail is configured.")
+    role = RoleField(initial=Role.VIEWER.value)
+
+
+class RoleForm(forms.Form):
+    role = RoleField()
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(label="Code", max_length=16, widget=forms.TextInput(attrs={
+        "autocomplete": "one-time-code", "inputmode": "numeric", "autofocus": True}),
+        help_text="The six digits your authenticator app shows now, or one of your recovery codes.")

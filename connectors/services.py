@@ -18,6 +18,9 @@ from django.db.models import Q
 from django.utils import timezone
 
 import kaizala
+from audit.actor import Actor
+from audit.models import Kind
+from audit.services import audit_record
 from connectors import kaizala_access, sandbox_control
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
 from kaizala_console import metrics
@@ -51,24 +54,36 @@ class PhoneUserAlreadyActive(OnboardingError):
 CREDENTIAL_FIELDS = {"application_id", "application_secret", "auth_base_url"}
 
 
-def connector_save(*, connector: Connector, changed: set[str] | None = None) -> Connector:
+def connector_save(*, connector: Connector, changed: set[str] | None = None, actor: Actor) -> Connector:
     """Create a connector, or save only the `changed` fields of one (a status a worker has just set stays).
     New credentials make its status unknown again."""
     if not connector.pk:
-        connector.save()
+        with transaction.atomic():
+            connector.save()
+            audit_record(actor=actor, kind=Kind.CONNECTOR_REGISTERED, obj=connector,
+                         summary=f"Connector “{connector.name}” registered ({connector.application_id})")
         return connector
     fields = set(changed or ())
+    # Before → after for the record; the secret only as "replaced", never its value.
+    shown = sorted(fields - {"application_secret"})
+    before = Connector.objects.filter(pk=connector.pk).values(*shown).first() or {} if shown else {}
+    changes = {f: (before.get(f, ""), getattr(connector, f)) for f in shown}
+    if "application_secret" in fields:
+        changes["application secret"] = ("(hidden)", "replaced")
     if fields & CREDENTIAL_FIELDS:
         connector.status = Connector.Status.UNVERIFIED
         connector.status_checked_at = None
         connector.status_detail = ""
         fields |= {"status", "status_checked_at", "status_detail"}
     if fields:
-        connector.save(update_fields=[*sorted(fields), "updated_at"])
+        with transaction.atomic():
+            connector.save(update_fields=[*sorted(fields), "updated_at"])
+            audit_record(actor=actor, kind=Kind.CONNECTOR_EDITED, obj=connector,
+                         summary=f"Connector “{connector.name}” edited", changes=changes)
     return connector
 
 
-def connector_create_in_sandbox(*, name: str, permissions: list[str]) -> Connector:
+def connector_create_in_sandbox(*, name: str, permissions: list[str], actor: Actor) -> Connector:
     """Register a new connector at the sandbox and here in one step, so its secret never reaches a page.
     Raises SandboxUnavailable (describe_error says it in a sentence)."""
     labels = dict(Permission.choices)
@@ -79,7 +94,8 @@ def connector_create_in_sandbox(*, name: str, permissions: list[str]) -> Connect
             name=name, description="Created in the Kaizala sandbox.", application_id=created["applicationId"],
             application_secret=created["applicationSecret"], permissions=permissions,
             auth_base_url=settings.KAIZALA_SANDBOX_URL.rstrip("/"),
-        )
+        ),
+        actor=actor,
     )
 
 
@@ -102,10 +118,17 @@ def connector_activation_effects(*, connector: Connector, active: bool) -> list[
     return effects
 
 
-def connector_set_active(*, connector: Connector, active: bool) -> bool:
+def connector_set_active(*, connector: Connector, active: bool, actor: Actor) -> bool:
     """Compare-and-set; False when it already was. Deactivated: the workers refuse to act through it."""
-    return bool(Connector.objects.filter(pk=connector.pk, is_active=not active).update(
-        is_active=active, updated_at=timezone.now()))
+    with transaction.atomic():
+        if not Connector.objects.filter(pk=connector.pk, is_active=not active).update(
+                is_active=active, updated_at=timezone.now()):
+            return False
+        what = "activated" if active else "deactivated"
+        audit_record(actor=actor, kind=Kind.CONNECTOR_ACTIVATED if active else Kind.CONNECTOR_DEACTIVATED,
+                     obj=connector, summary=f"Connector “{connector.name}” {what}",
+                     changes={"active": (not active, active)})
+    return True
 
 
 def _connector_checked(connector: Connector, status: str, detail: str = "") -> None:
@@ -126,7 +149,7 @@ def _transition(phone_user_id: int, from_states, to_state: str, **fields) -> boo
 
 
 def phone_user_start_onboarding(
-    *, connector: Connector, mobile_number: str, replace_active: bool = False
+    *, connector: Connector, mobile_number: str, replace_active: bool = False, actor: Actor
 ) -> PhoneUser:
     """Ask Kaizala to send a PIN to `mobile_number` (re-onboarding an existing phone user keeps its row).
     An active phone user is sent back to the PIN step only with `replace_active`: else PhoneUserAlreadyActive."""
@@ -150,6 +173,7 @@ def phone_user_start_onboarding(
             pin_requested_at=timezone.now(), last_error="", last_error_code="",
         ):
             raise OnboardingError("This phone user changed meanwhile; look at its page and try again.")
+        _onboarding_record(actor, phone_user, "onboarding started: a PIN was asked for")
         transaction.on_commit(lambda: request_pin.delay(phone_user.pk))
     phone_user.refresh_from_db()
     return phone_user
@@ -193,7 +217,12 @@ def _refuse_inactive(connector_id: int) -> None:
         raise OnboardingError(CONNECTOR_DEACTIVATED)
 
 
-def phone_user_resend_pin(*, phone_user: PhoneUser) -> PhoneUser:
+def _onboarding_record(actor: Actor, phone_user: PhoneUser, what: str) -> None:
+    audit_record(actor=actor, kind=Kind.PHONE_USER_ONBOARDED, obj=phone_user,
+                 summary=f"Phone user {phone_user.mobile_number}: {what}")
+
+
+def phone_user_resend_pin(*, phone_user: PhoneUser, actor: Actor) -> PhoneUser:
     from connectors.tasks import request_pin
 
     phone_user.refresh_from_db()
@@ -201,13 +230,15 @@ def phone_user_resend_pin(*, phone_user: PhoneUser) -> PhoneUser:
     wait = pin_resend_wait(phone_user)
     if wait:
         raise OnboardingError(f"A PIN was sent moments ago; you can ask for another in {wait} seconds.")
-    if not _transition(
-        phone_user.pk, [State.PIN_REQUESTED, State.PIN_FAILED, State.LOGIN_FAILED, State.REAUTH_REQUIRED],
-        State.PIN_REQUESTED, pin="", pin_sent_at=None, pin_requested_at=timezone.now(), last_error="",
-        last_error_code="",
-    ):
-        raise OnboardingError("This phone user is not waiting for a PIN.")
-    transaction.on_commit(lambda: request_pin.delay(phone_user.pk))
+    with transaction.atomic():
+        if not _transition(
+            phone_user.pk, [State.PIN_REQUESTED, State.PIN_FAILED, State.LOGIN_FAILED, State.REAUTH_REQUIRED],
+            State.PIN_REQUESTED, pin="", pin_sent_at=None, pin_requested_at=timezone.now(), last_error="",
+            last_error_code="",
+        ):
+            raise OnboardingError("This phone user is not waiting for a PIN.")
+        _onboarding_record(actor, phone_user, "another PIN was asked for")
+        transaction.on_commit(lambda: request_pin.delay(phone_user.pk))
     phone_user.refresh_from_db()
     return phone_user
 
@@ -220,37 +251,43 @@ def pin_resend_wait(phone_user: PhoneUser) -> int:
     return max(0, int((ready_at - timezone.now()).total_seconds() + 0.999))
 
 
-def phone_user_submit_pin(*, phone_user: PhoneUser, pin: str) -> PhoneUser:
+def phone_user_submit_pin(*, phone_user: PhoneUser, pin: str, actor: Actor) -> PhoneUser:
     """Keep the PIN (encrypted) for the login task; the PIN never travels as a task argument."""
     from connectors.tasks import login_with_pin
 
     _refuse_inactive(phone_user.connector_id)
-    if not _transition(
-        phone_user.pk, [State.PIN_REQUESTED, State.PIN_FAILED, State.LOGIN_FAILED], State.VERIFYING, pin=pin,
-        last_error="", last_error_code="",
-    ):
-        raise OnboardingError("This phone user is not waiting for a PIN; request a new one.")
-    transaction.on_commit(lambda: login_with_pin.delay(phone_user.pk))
+    with transaction.atomic():
+        if not _transition(
+            phone_user.pk, [State.PIN_REQUESTED, State.PIN_FAILED, State.LOGIN_FAILED], State.VERIFYING, pin=pin,
+            last_error="", last_error_code="",
+        ):
+            raise OnboardingError("This phone user is not waiting for a PIN; request a new one.")
+        _onboarding_record(actor, phone_user, "the PIN was typed in")  # never the PIN itself
+        transaction.on_commit(lambda: login_with_pin.delay(phone_user.pk))
     phone_user.refresh_from_db()
     return phone_user
 
 
-def phone_user_retry_token(*, phone_user: PhoneUser) -> PhoneUser:
+def phone_user_retry_token(*, phone_user: PhoneUser, actor: Actor) -> PhoneUser:
     """After a failed access-token fetch (Kaizala down, say): try again with the refresh token we hold."""
     from connectors.tasks import fetch_access_token
 
     _refuse_inactive(phone_user.connector_id)
-    if not phone_user.refresh_token or not _transition(
-        phone_user.pk, [State.LOGIN_FAILED, State.REAUTH_REQUIRED], State.VERIFYING, last_error="", last_error_code=""
-    ):
-        raise OnboardingError("There is no token to retry with; onboard the phone again.")
-    transaction.on_commit(lambda: fetch_access_token.delay(phone_user.pk))
+    with transaction.atomic():
+        if not phone_user.refresh_token or not _transition(
+            phone_user.pk, [State.LOGIN_FAILED, State.REAUTH_REQUIRED], State.VERIFYING, last_error="",
+            last_error_code="",
+        ):
+            raise OnboardingError("There is no token to retry with; onboard the phone again.")
+        _onboarding_record(actor, phone_user, "the access token was asked for again")
+        transaction.on_commit(lambda: fetch_access_token.delay(phone_user.pk))
     phone_user.refresh_from_db()
     return phone_user
 
 
 def phone_user_add_portal_token(
-    *, connector: Connector, token_kind: str, mobile_number: str, refresh_token: str, group_id: str = ""
+    *, connector: Connector, token_kind: str, mobile_number: str, refresh_token: str, group_id: str = "",
+    actor: Actor,
 ) -> PhoneUser:
     """Keep a group-level or tenant-admin refresh token from the management portal, then validate it
     by fetching an access token."""
@@ -271,12 +308,14 @@ def phone_user_add_portal_token(
         replaceable = [s for s in State if s != State.VERIFYING or _pin_step_stale(phone_user)]
         if not created and not _transition(phone_user.pk, replaceable, State.VERIFYING, **token_fields):
             raise OnboardingError("A token for this phone is being checked right now; wait for the result.")
+        _onboarding_record(actor, phone_user, f"a {phone_user.get_token_kind_display()} token was added from the "
+                                              "portal")
         transaction.on_commit(lambda: fetch_access_token.delay(phone_user.pk))
     phone_user.refresh_from_db()
     return phone_user
 
 
-def phone_user_remove(*, phone_user: PhoneUser) -> None:
+def phone_user_remove(*, phone_user: PhoneUser, actor: Actor) -> None:
     # Its groups (and their messages) need it to reach Kaizala: refuse rather than fail on the protected key.
     count = phone_user.groups.count()
     if count:
@@ -284,7 +323,10 @@ def phone_user_remove(*, phone_user: PhoneUser) -> None:
             f"This phone user owns {count} group{'s' if count != 1 else ''} in the console; it cannot be removed "
             "while they need it. Onboard it again instead if its token is no longer valid."
         )
-    phone_user.delete()
+    with transaction.atomic():
+        audit_record(actor=actor, kind=Kind.PHONE_USER_REMOVED, obj=phone_user,
+                     summary=f"Phone user {phone_user.mobile_number} removed")
+        phone_user.delete()
 
 
 def _fail(phone_user_id: int, from_states, to_state: str, error: kaizala.KaizalaError | str) -> None:

@@ -9,6 +9,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Role, read_only_page, role_required
+from audit.actor import actor_from_request
+from audit.selectors import history_for
 from connectors import sandbox_control, selectors, services
 from connectors.filters import ApiCallFilter, PhoneUserFilter
 from connectors.forms import ConnectorForm, OnboardForm, PinForm, PortalTokenForm
@@ -40,7 +42,7 @@ def connector_detail(request, pk):
     phone_users = list(selectors.phone_user_list(connector_id=pk))
     return render(request, "connectors/connector_detail.html", {
         "connector": connector, "phone_users": phone_users,
-        "scope_mismatches": selectors.scope_mismatches(phone_users),
+        "scope_mismatches": selectors.scope_mismatches(phone_users), "history": history_for(connector),
     })
 
 
@@ -48,7 +50,7 @@ def connector_detail(request, pk):
 def connector_create(request):
     form = ConnectorForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        connector = services.connector_save(connector=form.save(commit=False))
+        connector = services.connector_save(actor=actor_from_request(request), connector=form.save(commit=False))
         messages.success(request, f"Connector “{connector.name}” registered.")
         return redirect("connectors:detail", pk=connector.pk)
     context = {"form": form, "sandbox": sandbox_control.sandbox_enabled()}
@@ -65,7 +67,8 @@ def connector_create_in_sandbox(request):
     name = clean_name(request.POST.get("name") or "")[:100] or "Sandbox connector"
     permissions = request.POST.getlist("permissions") or [p.value for p in Permission]
     try:
-        connector = services.connector_create_in_sandbox(name=name, permissions=permissions)
+        connector = services.connector_create_in_sandbox(actor=actor_from_request(request), name=name,
+                                                          permissions=permissions)
     except sandbox_control.SandboxUnavailable as exc:
         messages.error(request, services.describe_error(exc))
         return redirect("connectors:create")
@@ -78,7 +81,8 @@ def connector_edit(request, pk):
     connector = get_object_or_404(Connector, pk=pk)
     form = ConnectorForm(request.POST or None, instance=connector)
     if request.method == "POST" and form.is_valid():
-        services.connector_save(connector=form.save(commit=False), changed=set(form.changed_data))
+        services.connector_save(actor=actor_from_request(request), connector=form.save(commit=False),
+                                changed=set(form.changed_data))
         messages.success(request, f"Connector “{connector.name}” saved.")
         return redirect("connectors:detail", pk=connector.pk)
     return render(request, "connectors/connector_form.html", {"form": form, "connector": connector})
@@ -98,7 +102,7 @@ def connector_set_active(request, pk, active):
             effects=services.connector_activation_effects(connector=connector, active=active),
             confirm_label=f"{verb} it", cancel_url=reverse("connectors:detail", args=[pk]), danger=not active,
         )
-    if services.connector_set_active(connector=connector, active=active):
+    if services.connector_set_active(actor=actor_from_request(request), connector=connector, active=active):
         messages.success(request, f"Connector “{connector.name}” {'reactivated' if active else 'deactivated'}.")
     else:
         messages.info(request, f"Connector “{connector.name}” already was {'active' if active else 'deactivated'}.")
@@ -124,6 +128,7 @@ def phone_user_onboard(request):
     if request.method == "POST" and form.is_valid():
         try:
             return submit_once(request, lambda: redirect("connectors:phone_user", services.phone_user_start_onboarding(
+                actor=actor_from_request(request),
                 connector=form.cleaned_data["connector"], mobile_number=form.cleaned_data["mobile_number"],
                 replace_active=is_confirmed(request),
             ).pk))
@@ -167,7 +172,7 @@ def phone_user_add_token(request):
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            phone_user = services.phone_user_add_portal_token(
+            phone_user = services.phone_user_add_portal_token(actor=actor_from_request(request),
                 connector=data["connector"], token_kind=data["token_kind"], mobile_number=data["mobile_number"],
                 refresh_token=data["refresh_token"], group_id=data.get("group_id", ""),
             )
@@ -232,20 +237,23 @@ def phone_user_submit_pin(request, pk):
     if not form.is_valid():
         return render(request, "connectors/phone_user_detail.html", _phone_user_context(phone_user, form), status=400)
     return _phone_user_action(
-        request, pk, lambda pu: services.phone_user_submit_pin(phone_user=pu, pin=form.cleaned_data["pin"])
+        request, pk, lambda pu: services.phone_user_submit_pin(actor=actor_from_request(request), phone_user=pu,
+                                                 pin=form.cleaned_data["pin"])
     )
 
 
 @role_required(Role.ADMIN)
 @require_POST
 def phone_user_resend_pin(request, pk):
-    return _phone_user_action(request, pk, lambda pu: services.phone_user_resend_pin(phone_user=pu))
+    return _phone_user_action(
+        request, pk, lambda pu: services.phone_user_resend_pin(actor=actor_from_request(request), phone_user=pu))
 
 
 @role_required(Role.ADMIN)
 @require_POST
 def phone_user_retry(request, pk):
-    return _phone_user_action(request, pk, lambda pu: services.phone_user_retry_token(phone_user=pu))
+    return _phone_user_action(
+        request, pk, lambda pu: services.phone_user_retry_token(actor=actor_from_request(request), phone_user=pu))
 
 
 @role_required(Role.ADMIN)
@@ -256,6 +264,7 @@ def phone_user_reonboard(request, pk):
         return _confirm_reonboard(request, phone_user, cancel_url=reverse("connectors:phone_user", args=[pk]))
     try:
         services.phone_user_start_onboarding(
+                actor=actor_from_request(request),
             connector=phone_user.connector, mobile_number=phone_user.mobile_number, replace_active=True
         )
     except ValidationError as exc:
@@ -275,7 +284,7 @@ def phone_user_remove(request, pk):
             cancel_url=reverse("connectors:phone_user", args=[pk]),
         )
     try:
-        services.phone_user_remove(phone_user=phone_user)
+        services.phone_user_remove(actor=actor_from_request(request), phone_user=phone_user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
         return redirect("connectors:phone_user", pk=pk)

@@ -20,6 +20,9 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.actor import SYSTEM, Actor
+from audit.models import Kind
+from audit.services import audit_record
 from events.models import GROUP_EVENT_TYPES, Event, InboxMark, Subscription
 
 log = logging.getLogger(__name__)
@@ -123,11 +126,13 @@ def event_process(event_id: int) -> bool:
     return False
 
 
-def event_process_again(*, event: Event) -> None:
+def event_process_again(*, event: Event, actor: Actor) -> None:
     """A failed event: clear its error and enqueue it once more."""
     with transaction.atomic():
         if not Event.objects.filter(pk=event.pk, processed_at__isnull=True).exclude(error="").update(error=""):
             raise EventError("Only an event that failed to process can be processed again.")
+        audit_record(actor=actor, kind=Kind.EVENT_PROCESSED_AGAIN, obj=event,
+                     summary=f"Event {event.event_id} ({event.event_type or 'unknown type'}) processed again")
         transaction.on_commit(lambda: _enqueue_processing(event.pk))
 
 
@@ -167,7 +172,7 @@ def public_url_warning() -> str:
     return ""
 
 
-def subscription_create(*, group) -> Subscription:
+def subscription_create(*, group, actor: Actor) -> Subscription:
     """Listen to a group: a subscription `creating`, whose webhook a worker creates at Kaizala."""
     import secrets
 
@@ -180,6 +185,8 @@ def subscription_create(*, group) -> Subscription:
     try:
         with transaction.atomic():
             subscription = Subscription.objects.create(group=group, callback_token=secrets.token_urlsafe(32))
+            audit_record(actor=actor, kind=Kind.LISTENING_STARTED, obj=group,
+                         summary=f"Listening to group “{group.name}” started")
             transaction.on_commit(lambda: _enqueue("create_webhook", subscription.pk))
     except IntegrityError:
         raise EventError("This group is already listened to.") from None
@@ -222,9 +229,12 @@ def subscription_create_run(subscription_id: int, *, attempt: int = 0) -> None:
             transaction.on_commit(lambda: _enqueue("delete_webhook", subscription_id))
 
 
-def subscription_remove(*, subscription: Subscription) -> None:
+def subscription_remove(*, subscription: Subscription, actor: Actor) -> None:
     """Stop listening: the worker deletes the Kaizala webhook, then the subscription is `removed`."""
     with transaction.atomic():
+        audit_record(actor=actor, kind=Kind.LISTENING_STOPPED, object_type="group",
+                     object_id=str(subscription.group_id),
+                     summary=f"Listening to group {subscription.group_id} stopped")
         # A failed one without a webhook at Kaizala has nothing to delete there.
         if Subscription.objects.filter(pk=subscription.pk, state=State.FAILED, webhook_id="").update(
                 state=State.REMOVED, state_changed_at=timezone.now(), removed_at=timezone.now()):
@@ -279,7 +289,7 @@ def subscriptions_check() -> dict:
             kaizala_id="").exclude(subscriptions__state__in=Subscription.RECEIVING)
         for group in unheard.only("id", "state", "kaizala_id")[:settings.EVENT_SWEEP_BATCH]:
             try:
-                subscription_create(group=group)
+                subscription_create(group=group, actor=SYSTEM)
                 created += 1
             except EventError:
                 pass  # listened to meanwhile
@@ -326,11 +336,14 @@ def subscription_check_run(subscription_id: int, *, attempt: int = 0) -> None:
         Subscription.objects.filter(pk=subscription_id).update(checked_at=now)
 
 
-def subscription_reenable(*, subscription: Subscription) -> None:
+def subscription_reenable(*, subscription: Subscription, actor: Actor) -> None:
     """The "Listen again" button of a disabled subscription: a worker sends `Active: true` to Kaizala."""
     with transaction.atomic():
         if not Subscription.objects.filter(pk=subscription.pk, state=State.DISABLED).exists():
             raise EventError("Only a subscription Kaizala disabled can be re-enabled.")
+        audit_record(actor=actor, kind=Kind.LISTENING_REENABLED, object_type="group",
+                     object_id=str(subscription.group_id),
+                     summary=f"Listening to group {subscription.group_id} re-enabled")
         transaction.on_commit(lambda: _enqueue("reenable_webhook", subscription.pk))
 
 
@@ -355,7 +368,7 @@ def subscription_reenable_run(subscription_id: int, *, attempt: int = 0) -> None
 # --- replies and the Inbox --------------------------------------------------------------------------
 
 
-def post_reply(*, group, text: str, post=None, message=None, created_by=None):
+def post_reply(*, group, text: str, post=None, message=None, created_by=None, actor: Actor):
     """Answer a member's post or one of our messages (replyToReferenceId): a Message through messaging's
     services, sent by the same dispatcher. A reply in a public group goes to the people the original
     reached: the post's sender, or the chosen subscribers of our message."""
@@ -370,7 +383,7 @@ def post_reply(*, group, text: str, post=None, message=None, created_by=None):
     elif group.is_public and post.sender_phone:
         audience = Audience(subscribers=(post.sender_phone,))
     return message_create(groups=[group], text=text, send_at=None, audience=audience, created_by=created_by,
-                          reply_to_reference_id=original_reference)[0]
+                          reply_to_reference_id=original_reference, actor=actor)[0]
 
 
 def inbox_mark_read(*, user, up_to: int) -> None:

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, read_only_page, role_required
+from audit.actor import actor_from_request
 from events import selectors, services
 from events.filters import STATES, EventFilter, InboxFilter, inbox_cursor
 from events.forms import CursorForm, ReplyForm
@@ -54,7 +55,7 @@ def event_detail(request, pk):
 def event_process_again(request, pk):
     event = _event_or_404(pk)
     try:
-        services.event_process_again(event=event)
+        services.event_process_again(event=event, actor=actor_from_request(request))
     except services.EventError as exc:
         messages.error(request, str(exc))
     else:
@@ -81,8 +82,8 @@ def group_listen(request, pk):
     group = Group.objects.filter(pk=pk).first()
     if group is None:
         raise Http404("No such group.")
-    return _back_to_group(request, pk, lambda: services.subscription_create(group=group),
-                          "Asking Kaizala to deliver this group's events…")
+    return _back_to_group(request, pk, lambda: services.subscription_create(
+        group=group, actor=actor_from_request(request)), "Asking Kaizala to deliver this group's events…")
 
 
 def _subscription_or_404(pk):
@@ -102,6 +103,7 @@ def subscription_stop(request, pk):
                      "no longer reach the console.", "What was received so far stays."],
             confirm_label="Stop listening", cancel_url=reverse("groups:detail", args=[subscription.group_id]))
     return _back_to_group(request, subscription.group_id, lambda: services.subscription_remove(
+        actor=actor_from_request(request),
         subscription=subscription), "Stopping…")
 
 
@@ -110,6 +112,7 @@ def subscription_stop(request, pk):
 def subscription_reenable(request, pk):
     subscription = _subscription_or_404(pk)
     return _back_to_group(request, subscription.group_id, lambda: services.subscription_reenable(
+        actor=actor_from_request(request),
         subscription=subscription), "Asking Kaizala to deliver again…")
 
 
@@ -174,8 +177,8 @@ def conversation_reply(request, pk):
 
     def reply():
         kind = "post" if isinstance(original, InboundPost) else "message"
-        services.post_reply(group=group, text=form.cleaned_data["text"], created_by=request.user,
-                            **{kind: original})
+        services.post_reply(actor=actor_from_request(request), group=group, text=form.cleaned_data["text"],
+                            created_by=request.user, **{kind: original})
         messages.info(request, "Reply queued; it appears below as it is sent.")
         return redirect("events:conversation", pk=pk)
 

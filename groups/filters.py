@@ -2,6 +2,7 @@
 with a note)."""
 
 import django_filters
+from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef, Q
 
 from connectors.models import PhoneUser
@@ -13,6 +14,7 @@ class GroupFilter(django_filters.FilterSet):
     phone_user = django_filters.ModelChoiceFilter(
         label="Phone user", queryset=PhoneUser.objects.only("id", "mobile_number"), method="reached_by")
     type = django_filters.ChoiceFilter(label="Type", choices=Group.Type.choices, field_name="group_type")
+    created_by = django_filters.ModelChoiceFilter(label="Created by", queryset=get_user_model().objects.only("id"))
 
     class Meta:
         model = Group

@@ -15,6 +15,9 @@ from django.db import transaction
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
+from audit.actor import Actor
+from audit.models import Kind
+from audit.services import audit_record
 from connectors.models import PhoneUser
 from groups import selectors
 from groups.kaizala_calls import CallFailed, TryAgain, run
@@ -86,7 +89,11 @@ def _new_and_failed(rows: QuerySet, entries: Iterable[Entry]) -> tuple[list[Entr
 # --- members -------------------------------------------------------------------------------------
 
 
-def members_add(*, group: Group, entries: Iterable[Entry]) -> int:
+def _members_record(actor: Actor, group: Group, summary: str) -> None:
+    audit_record(actor=actor, kind=Kind.MEMBERS_CHANGED, obj=group, summary=f"“{group.name}”: {summary}")
+
+
+def members_add(*, group: Group, entries: Iterable[Entry], actor: Actor) -> int:
     """Mark the numbers pending (members already added are left alone); a task adds them."""
     from groups.tasks import add_members
 
@@ -100,6 +107,8 @@ def members_add(*, group: Group, entries: Iterable[Entry]) -> int:
         group.members.filter(mobile_number__in=retry, state=Member.FAILED).update(
             state=Member.PENDING, last_error="", requested_at=timezone.now())
         _read_back_requested(group)
+        if new or retry:
+            _members_record(actor, group, "members added: " + ", ".join([e.mobile_number for e in new] + list(retry)))
         transaction.on_commit(lambda: add_members.delay(group.pk))
     return len(new) + len(retry)
 
@@ -175,7 +184,7 @@ def reconcile_members(group: Group, *, attempt: int) -> None:
 
 
 @transaction.atomic
-def member_remove(*, member: GroupMember) -> None:
+def member_remove(*, member: GroupMember, actor: Actor) -> None:
     from groups.tasks import remove_member
 
     group = member.group
@@ -185,6 +194,7 @@ def member_remove(*, member: GroupMember) -> None:
             "later message fail. Choose another phone user under “Send through” first."
         )
     if not member.kaizala_member_id and GroupMember.objects.filter(pk=member.pk, state=Member.FAILED).delete()[0]:
+        _members_record(actor, group, f"member {member.mobile_number} (never added) removed")
         return  # never reached Kaizala: nothing to undo there
     _require_live(group)
     require_admin(group)
@@ -192,6 +202,7 @@ def member_remove(*, member: GroupMember) -> None:
         state=Member.REMOVING, last_error="", requested_at=timezone.now()
     ):
         raise ValidationError(f"{member.mobile_number} is busy; wait for the change in progress.")
+    _members_record(actor, group, f"member {member.mobile_number} removed")
     transaction.on_commit(lambda: remove_member.delay(member.pk))
 
 
@@ -219,7 +230,7 @@ def member_remove_run(member_id: int, *, attempt: int = 0) -> None:
 
 
 @transaction.atomic
-def member_set_role(*, member: GroupMember, role: str) -> None:
+def member_set_role(*, member: GroupMember, role: str, actor: Actor) -> None:
     from groups.tasks import set_member_role
 
     if role not in GroupMember.Role.values:
@@ -230,6 +241,9 @@ def member_set_role(*, member: GroupMember, role: str) -> None:
         state=Member.CHANGING_ROLE, role=role, last_error="", requested_at=timezone.now()
     ):
         raise ValidationError(f"{member.mobile_number} is already {role.lower()} or busy.")
+    audit_record(actor=actor, kind=Kind.MEMBERS_CHANGED, obj=member.group,
+                 summary=f"“{member.group.name}”: {member.mobile_number} made {role}",
+                 changes={"role": (member.role, role)})
     transaction.on_commit(lambda: set_member_role.delay(member.pk))
 
 
@@ -271,7 +285,7 @@ def _require_public(group: Group) -> None:
     require_admin(group)
 
 
-def subscribers_add(*, group: Group, entries: Iterable[Entry]) -> int:
+def subscribers_add(*, group: Group, entries: Iterable[Entry], actor: Actor) -> int:
     from groups.tasks import add_subscribers
 
     _require_public(group)
@@ -283,6 +297,9 @@ def subscribers_add(*, group: Group, entries: Iterable[Entry]) -> int:
         group.subscribers.filter(mobile_number__in=retry, state=Subscriber.FAILED).update(
             state=Subscriber.PENDING, last_error="", requested_at=timezone.now())
         _read_back_requested(group)
+        if new or retry:
+            _members_record(actor, group, "subscribers added: " + ", ".join(
+                [e.mobile_number for e in new] + list(retry)))
         transaction.on_commit(lambda: add_subscribers.delay(group.pk))
     return len(new) + len(retry)
 
@@ -332,16 +349,18 @@ def _add_subscriber_batch(group: Group, batch: list[GroupSubscriber], attempt: i
 
 
 @transaction.atomic
-def subscriber_remove(*, subscriber: GroupSubscriber) -> None:
+def subscriber_remove(*, subscriber: GroupSubscriber, actor: Actor) -> None:
     from groups.tasks import remove_subscribers
 
     if GroupSubscriber.objects.filter(pk=subscriber.pk, state=Subscriber.FAILED).delete()[0]:
+        _members_record(actor, subscriber.group, f"subscriber {subscriber.mobile_number} (never added) removed")
         return  # never subscribed at Kaizala
     _require_public(subscriber.group)
     if not GroupSubscriber.objects.filter(pk=subscriber.pk, state=Subscriber.ADDED).update(
         state=Subscriber.REMOVING, last_error="", requested_at=timezone.now()
     ):
         raise ValidationError(f"{subscriber.mobile_number} is busy; wait for the change in progress.")
+    _members_record(actor, subscriber.group, f"subscriber {subscriber.mobile_number} removed")
     transaction.on_commit(lambda: remove_subscribers.delay(subscriber.group_id))
 
 

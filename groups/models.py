@@ -1,5 +1,6 @@
 """Kaizala groups the console manages, and their members."""
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
@@ -61,6 +62,9 @@ class Group(models.Model):
     kaizala_id = models.CharField(max_length=200, blank=True)
     name = models.CharField(max_length=100)
     welcome_message = models.CharField(max_length=500, blank=True)
+    # Who created it in the console (empty for groups read from Kaizala by a sync).
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
     group_type = models.CharField(max_length=20, choices=Type.choices, default=Type.GROUP)
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="sub_groups")
     member_count = models.PositiveIntegerField(default=0)

@@ -12,7 +12,7 @@ def group_list() -> QuerySet[Group]:
 
 
 def group_detail(pk: int) -> Group:
-    return Group.objects.select_related("phone_user__connector", "parent").get(pk=pk)
+    return Group.objects.select_related("phone_user__connector", "parent", "created_by").get(pk=pk)
 
 
 def group_is_busy(group: Group) -> bool:

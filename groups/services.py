@@ -21,6 +21,9 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 import kaizala
+from audit.actor import SYSTEM, Actor
+from audit.models import Kind
+from audit.services import audit_record
 from connectors.models import PhoneUser
 from groups import membership, selectors
 from groups.kaizala_calls import CallFailed, TryAgain, run
@@ -52,7 +55,7 @@ def group_type_refusal(*, phone_user: PhoneUser, group_type: str) -> str | None:
 
 def group_create(
     *, phone_user: PhoneUser, name: str, welcome_message: str, group_type: str = Group.Type.GROUP,
-    members: Iterable[Entry] = (), parent: Group | None = None,
+    members: Iterable[Entry] = (), parent: Group | None = None, actor: Actor,
 ) -> Group:
     """Record the group as `creating` with its members pending; a task creates it at Kaizala."""
     from groups.tasks import create_group
@@ -69,22 +72,27 @@ def group_create(
     with transaction.atomic():
         group = Group.objects.create(
             phone_user=phone_user, name=name, welcome_message=welcome_message, group_type=group_type,
-            parent=parent, state=State.CREATING,
+            parent=parent, state=State.CREATING, created_by=actor.user,
         )
-        GroupMember.objects.bulk_create(
+        added = GroupMember.objects.bulk_create(
             GroupMember(group=group, mobile_number=e.mobile_number, name=e.name, state=GroupMember.State.PENDING)
             for e in members
         )
+        audit_record(actor=actor, kind=Kind.GROUP_CREATED, obj=group,
+                     summary=f"Group “{name}” ({group.get_group_type_display()}) created through "
+                             f"{phone_user.mobile_number} with {len(added)} members"
+                             + (f", under “{parent.name}”" if parent else ""))
         transaction.on_commit(lambda: create_group.delay(group.pk))
     return group
 
 
 @transaction.atomic
-def group_retry_create(*, group: Group) -> None:
+def group_retry_create(*, group: Group, actor: Actor) -> None:
     from groups.tasks import create_group
 
     if group.kaizala_id or not _move(group.pk, (State.FAILED,), State.CREATING, last_error=""):
         raise ValidationError("Only a group whose creation failed can be tried again.")
+    audit_record(actor=actor, kind=Kind.GROUP_CHANGED, obj=group, summary=f"Creation of “{group.name}” tried again")
     transaction.on_commit(lambda: create_group.delay(group.pk))
 
 
@@ -183,7 +191,7 @@ def _fields_from(details: kaizala.Group) -> dict:
 # --- sync: the groups a phone user sees ------------------------------------------------------------
 
 
-def groups_sync_request(*, phone_user: PhoneUser) -> GroupSync:
+def groups_sync_request(*, phone_user: PhoneUser, actor: Actor) -> GroupSync:
     """Start a sync for `phone_user` unless one is already running (a partial unique constraint keeps it
     to one, however many requests race)."""
     from groups.tasks import sync_groups
@@ -202,6 +210,8 @@ def groups_sync_request(*, phone_user: PhoneUser) -> GroupSync:
             if running is None:
                 raise ValidationError("Another sync of this phone user was starting; try again.") from None
             return running
+        audit_record(actor=actor, kind=Kind.GROUP_CHANGED, object_type="phoneuser", object_id=str(phone_user.pk),
+                     summary=f"Groups of {phone_user.mobile_number} read again from Kaizala (sync started)")
         transaction.on_commit(lambda: sync_groups.delay(sync.pk))
     return sync
 
@@ -210,7 +220,7 @@ def groups_sync_all() -> int:
     """The periodic sync: one for every active phone user."""
     count = 0
     for phone_user in PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE):
-        groups_sync_request(phone_user=phone_user)
+        groups_sync_request(phone_user=phone_user, actor=SYSTEM)
         count += 1
     return count
 
@@ -321,28 +331,33 @@ def _mark_missing(phone_user: PhoneUser, seen: dict[str, kaizala.Group]) -> int:
 
 
 @transaction.atomic
-def group_set_sender(*, group: Group, phone_user: PhoneUser) -> None:
+def group_set_sender(*, group: Group, phone_user: PhoneUser, actor: Actor) -> None:
     """An operator's choice of the phone user the group sends through: one that reaches the group."""
     if not GroupAccess.objects.filter(group=group, phone_user=phone_user).exists():
         raise ValidationError(f"Phone user {phone_user.mobile_number} does not reach this group at Kaizala.")
     if phone_user.state != PhoneUser.State.ACTIVE:
         raise ValidationError(f"Phone user {phone_user.mobile_number} is not active; onboard it again first.")
-    if not Group.objects.filter(pk=group.pk, phone_user=group.phone_user_id).update(
-        phone_user=phone_user, phone_user_chosen=True, updated_at=timezone.now()
-    ):
-        raise ValidationError("Someone changed this group's sending phone user meanwhile; look again.")
+    with transaction.atomic():
+        if not Group.objects.filter(pk=group.pk, phone_user=group.phone_user_id).update(
+            phone_user=phone_user, phone_user_chosen=True, updated_at=timezone.now()
+        ):
+            raise ValidationError("Someone changed this group's sending phone user meanwhile; look again.")
+        audit_record(actor=actor, kind=Kind.GROUP_CHANGED, obj=group,
+                     summary=f"“{group.name}” now sends through {phone_user.mobile_number}",
+                     changes={"sends through": (group.phone_user.mobile_number, phone_user.mobile_number)})
 
 
 # --- refresh one group ---------------------------------------------------------------------------
 
 
 @transaction.atomic
-def group_refresh_request(*, group: Group) -> None:
+def group_refresh_request(*, group: Group, actor: Actor) -> None:
     from groups.tasks import refresh_group
 
     if not group.kaizala_id:
         raise ValidationError("This group does not exist at Kaizala yet.")
     Group.objects.filter(pk=group.pk).update(refresh_requested_at=timezone.now())
+    audit_record(actor=actor, kind=Kind.GROUP_CHANGED, obj=group, summary=f"“{group.name}” read again from Kaizala")
     transaction.on_commit(lambda: refresh_group.delay(group.pk))
 
 

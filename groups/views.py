@@ -2,6 +2,7 @@
 
 
 from django.contrib import messages
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404
@@ -10,6 +11,8 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, read_only_page, role_required
+from audit.actor import actor_from_request
+from audit.selectors import history_for
 from connectors.models import PhoneUser
 from events import selectors as events_selectors
 from events import services as events_services
@@ -40,7 +43,7 @@ def _group_or_404(pk) -> Group:
 def group_list(request):
     listing = filter_list(GroupFilter, request, selectors.group_list())
     # The values the list is filtered by (a bad one was dropped, with a note), to fill the filter form.
-    filters = {key: (listing.form.data.get(key) or "").strip() for key in ("q", "phone_user", "type")}
+    filters = {key: (listing.form.data.get(key) or "").strip() for key in ("q", "phone_user", "type", "created_by")}
     return render(request, "groups/group_list.html", {
         "page": Paginator(listing.qs, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
         "filter_notes": listing.notes,
@@ -50,6 +53,8 @@ def group_list(request):
             ((pk, f"{mobile} ({connector})") for pk, mobile, connector in PhoneUser.objects.order_by(
                 "mobile_number").values_list("id", "mobile_number", "connector__name")), filters["phone_user"]),
         "types": Group.Type.choices,
+        "creator_options": select_options(get_user_model().objects.order_by("username").values_list(
+            "id", "username"), filters["created_by"]),
         "active_phone_user_options": select_options(
             (pk, f"{mobile} · {PhoneUser.TokenKind(kind).label} · {connector}")
             for pk, mobile, kind, connector in selectors.active_phone_users().order_by("mobile_number").values_list(
@@ -82,7 +87,7 @@ def sync_request(request):
         return redirect("groups:list")
     phone_user = form.cleaned_data["phone_user"]
     try:
-        services.groups_sync_request(phone_user=phone_user)
+        services.groups_sync_request(actor=actor_from_request(request), phone_user=phone_user)
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -97,6 +102,7 @@ def group_create(request):
         data = form.cleaned_data
         try:
             return submit_once(request, lambda: redirect("groups:detail", pk=services.group_create(
+                actor=actor_from_request(request),
                 phone_user=data["phone_user"], name=data["name"], welcome_message=data["welcome_message"],
                 group_type=data["group_type"], members=data["entries"],
             ).pk))
@@ -133,7 +139,8 @@ def _detail_context(request, group, **forms):
 @read_only_page
 def group_detail(request, pk):
     group = _group_or_404(pk)
-    return render(request, "groups/group_detail.html", _detail_context(request, group))
+    return render(request, "groups/group_detail.html", {**_detail_context(request, group),
+                                                        "history": history_for(group)})
 
 
 @read_only_page
@@ -148,8 +155,9 @@ def group_status(request, pk):
 
 
 def _act(request, pk, action, success: str):
+    """Run `action(actor)` and go back to the group, saying what happened or why not."""
     try:
-        action()
+        action(actor_from_request(request))
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     else:
@@ -161,14 +169,15 @@ def _act(request, pk, action, success: str):
 @require_POST
 def group_refresh(request, pk):
     group = _group_or_404(pk)
-    return _act(request, pk, lambda: services.group_refresh_request(group=group), "Refreshing from Kaizala…")
+    return _act(request, pk, lambda actor: services.group_refresh_request(actor=actor, group=group),
+                "Refreshing from Kaizala…")
 
 
 @role_required(Role.OPERATOR)
 @require_POST
 def group_retry(request, pk):
     group = _group_or_404(pk)
-    return _act(request, pk, lambda: services.group_retry_create(group=group), "Trying again…")
+    return _act(request, pk, lambda actor: services.group_retry_create(actor=actor, group=group), "Trying again…")
 
 
 @role_required(Role.OPERATOR)
@@ -180,7 +189,7 @@ def members_add(request, pk):
         entries = form.cleaned_data["entries"]
 
         def add():
-            membership.members_add(group=group, entries=entries)
+            membership.members_add(actor=actor_from_request(request), group=group, entries=entries)
             messages.info(request, f"Adding {len(entries)} number{'s' if len(entries) != 1 else ''}…")
             return redirect("groups:detail", pk=pk)
 
@@ -202,7 +211,7 @@ def group_sender(request, pk):
         messages.error(request, " ".join(form.errors["phone_user"]))
         return redirect("groups:detail", pk=pk)
     phone_user = form.cleaned_data["phone_user"]
-    return _act(request, pk, lambda: services.group_set_sender(group=group, phone_user=phone_user),
+    return _act(request, pk, lambda actor: services.group_set_sender(actor=actor, group=group, phone_user=phone_user),
                 f"Messages to this group now go through {phone_user.mobile_number}.")
 
 
@@ -217,7 +226,7 @@ def member_remove(request, pk, member_pk):
             if member.kaizala_member_id or member.state != GroupMember.State.FAILED
             else ["It never reached Kaizala: only the console's row is deleted."],
             confirm_label="Remove the member", cancel_url=reverse("groups:detail", args=[pk]))
-    return _act(request, pk, lambda: membership.member_remove(member=member),
+    return _act(request, pk, lambda actor: membership.member_remove(actor=actor, member=member),
                 f"Removing {member.mobile_number}…")
 
 
@@ -230,7 +239,7 @@ def member_set_role(request, pk, member_pk):
         messages.error(request, "The role is Admin or Member.")
         return redirect("groups:detail", pk=pk)
     role = form.cleaned_data["role"]
-    return _act(request, pk, lambda: membership.member_set_role(member=member, role=role),
+    return _act(request, pk, lambda actor: membership.member_set_role(actor=actor, member=member, role=role),
                 f"Making {member.mobile_number} {role.lower()}…")
 
 
@@ -245,6 +254,7 @@ def subgroup_create(request, pk):
         data = form.cleaned_data
         try:
             return submit_once(request, lambda: redirect("groups:detail", pk=services.group_create(
+                actor=actor_from_request(request),
                 phone_user=parent.phone_user, name=data["name"], welcome_message=data["welcome_message"],
                 members=data["entries"], parent=parent,
             ).pk))
@@ -263,7 +273,7 @@ def subscribers_add(request, pk):
         return render(request, "groups/group_detail.html",
                       _detail_context(request, group, subscribers_form=form), status=400)
     entries = form.cleaned_data["entries"]
-    return _act(request, pk, lambda: membership.subscribers_add(group=group, entries=entries),
+    return _act(request, pk, lambda actor: membership.subscribers_add(actor=actor, group=group, entries=entries),
                 f"Subscribing {len(entries)} number{'s' if len(entries) != 1 else ''}…")
 
 
@@ -277,5 +287,5 @@ def subscriber_remove(request, pk, subscriber_pk):
             effects=[f"Kaizala removes {subscriber.mobile_number} from the public group's subscribers: it gets no "
                      "more of its messages."],
             confirm_label="Remove the subscriber", cancel_url=reverse("groups:detail", args=[pk]))
-    return _act(request, pk, lambda: membership.subscriber_remove(subscriber=subscriber),
+    return _act(request, pk, lambda actor: membership.subscriber_remove(actor=actor, subscriber=subscriber),
                 f"Removing subscriber {subscriber.mobile_number}…")

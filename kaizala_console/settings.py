@@ -59,6 +59,9 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "csp",
     "django_filters",
     "kaizala_console",
@@ -67,6 +70,7 @@ INSTALLED_APPS = [
     "groups",
     "messaging",
     "events",
+    "audit",
 ]
 
 MIDDLEWARE = [
@@ -88,6 +92,10 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     # Every page needs login unless its view says otherwise (login, static files).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # request.user.is_verified(): a code of the two-step login was accepted in this session (django-otp);
+    # then an unverified session is kept to the code page or to enrolment (accounts/two_step.py).
+    "django_otp.middleware.OTPMiddleware",
+    "accounts.two_step.TwoStepMiddleware",
     "accounts.timezones.UserTimeZoneMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     # The idle and absolute session timeouts (SESSION_IDLE_TIMEOUT, SESSION_COOKIE_AGE); after the messages,
@@ -146,7 +154,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 12}},
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
@@ -156,6 +164,26 @@ AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
     "django.contrib.auth.backends.ModelBackend",
 ]
+
+# Invitation and forced-reset links set a password once (the link dies when the password changes) and
+# expire after this many hours (Django's password-reset tokens, whose lifetime is PASSWORD_RESET_TIMEOUT).
+PASSWORD_LINK_HOURS = env.int("PASSWORD_LINK_HOURS", default=72)
+PASSWORD_RESET_TIMEOUT = PASSWORD_LINK_HOURS * 3600
+# Links go by mail only when EMAIL_BACKEND is given (with EMAIL_HOST etc.); without it they are written to
+# the log and shown to the Admin who made them, to hand over another way.
+MAIL_CONFIGURED = bool(env.str("EMAIL_BACKEND", default=""))
+if MAIL_CONFIGURED:
+    EMAIL_BACKEND = env.str("EMAIL_BACKEND")
+    EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+    EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+    EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+    EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+    EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+    DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="webmaster@localhost")
+
+# Two-step login (accounts/two_step.py): required for Admins, and for every role with this on.
+TWO_STEP_REQUIRED_FOR_ALL = env.bool("TWO_STEP_REQUIRED_FOR_ALL", default=False)
+OTP_TOTP_ISSUER = "Kaizala Console"
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard"
@@ -169,7 +197,7 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_VERBOSE = False
 # Masked in the attempts axes stores (it keeps the POST): the password page's fields are counted too.
-AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2"]
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address", "old_password", "new_password1", "new_password2", "code"]
 # Behind a reverse proxy set AXES_IPWARE_META_PRECEDENCE_ORDER; locally REMOTE_ADDR is the client.
 
 LANGUAGE_CODE = "en-gb"
@@ -249,6 +277,7 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "refresh-expiring-tokens": {"task": "connectors.tasks.refresh_expiring_tokens", "schedule": 300.0},
     "trim-api-calls": {"task": "connectors.tasks.trim_api_calls", "schedule": 3600.0},
+    "trim-audit-records": {"task": "audit.tasks.trim_audit_records", "schedule": 3600.0},
     "trim-form-submissions": {"task": "kaizala_console.tasks.trim_form_submissions", "schedule": 3600.0},
     "sync-groups": {"task": "groups.tasks.sync_all_groups", "schedule": 1800.0},
     # The one dispatcher: due messages and recurring fires are found in the database every tick.
@@ -316,6 +345,8 @@ TOKEN_REFRESH_MARGIN = env.int("TOKEN_REFRESH_MARGIN", default=3600)
 REFRESH_TOKEN_WARNING_DAYS = env.int("REFRESH_TOKEN_WARNING_DAYS", default=30)
 PIN_RESEND_COOLDOWN = env.int("PIN_RESEND_COOLDOWN", default=60)
 API_CALL_RETENTION_DAYS = env.int("API_CALL_RETENTION_DAYS", default=30)
+# Audit records older than this are deleted (hourly).
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=365)
 # How long a rendered create form may be submitted; its one-time token is remembered as long (submit_once.py).
 FORM_TOKEN_HOURS = env.int("FORM_TOKEN_HOURS", default=24)
 

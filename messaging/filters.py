@@ -1,7 +1,8 @@
 """The message list's filters, parsed by one validated layer (kaizala_console.filters.filter_list): a value
-that is not a status, a group, a phone user, a date or a broadcast id is dropped with a note."""
+that is not a status, a group, a phone user, a date, a broadcast id or a console user is dropped with a note."""
 
 import django_filters
+from django.contrib.auth import get_user_model
 
 from connectors.models import PhoneUser
 from groups.models import Group
@@ -14,6 +15,7 @@ class MessageFilter(django_filters.FilterSet):
     phone_user = django_filters.ModelChoiceFilter(field_name="group__phone_user", queryset=PhoneUser.objects.all(),
                                                   label="Phone user")
     broadcast = django_filters.UUIDFilter(field_name="broadcast_id", label="Broadcast")
+    created_by = django_filters.ModelChoiceFilter(queryset=get_user_model().objects.all(), label="Created by")
 
     class Meta:
         model = Message

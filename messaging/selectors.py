@@ -19,14 +19,13 @@ def message_list() -> QuerySet[Message]:
 
 
 def message_detail(pk) -> Message:
-    return Message.objects.select_related("group__phone_user__connector", "schedule").get(pk=pk)
+    return Message.objects.select_related("group__phone_user__connector", "schedule", "created_by").get(pk=pk)
 
 
 def schedule_list() -> QuerySet[Schedule]:
     # Meta.ordering does not apply to an aggregate query: order explicitly, or pages may overlap.
-    return Schedule.objects.prefetch_related("groups").annotate(message_count=Count("messages")).order_by(
-        "-created_at", "-id"
-    )
+    return (Schedule.objects.select_related("created_by").prefetch_related("groups")
+            .annotate(message_count=Count("messages")).order_by("-created_at", "-id"))
 
 
 def schedule_waiting_count(schedule: Schedule) -> int:

@@ -28,6 +28,9 @@ from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 import kaizala
+from audit.actor import Actor
+from audit.models import Kind
+from audit.services import audit_record
 from connectors import kaizala_access
 from connectors.models import Connector, PhoneUser
 from connectors.services import ConnectorInactive, ReauthRequired, describe_error
@@ -82,7 +85,7 @@ def check_groups_sendable(groups) -> None:
 
 def message_create(
     *, groups, text: str, send_at: datetime | None, audience: Audience = Audience(), created_by=None,
-    reply_to_reference_id: str = "",
+    reply_to_reference_id: str = "", actor: Actor,
 ) -> list[Message]:
     """Send now (`send_at` None) or once at `send_at`: one message per group, sharing a broadcast id.
 
@@ -96,7 +99,7 @@ def message_create(
         raise ComposeError("That time is in the past; choose a time in the future, or send now.")
     broadcast = uuid.uuid4()
     with transaction.atomic():
-        return Message.objects.bulk_create([
+        messages = Message.objects.bulk_create([
             Message(
                 group=group, text=text, to_all_subscribers=audience.to_all_subscribers,
                 subscribers=list(audience.subscribers), broadcast_id=broadcast, status=Status.SCHEDULED,
@@ -105,9 +108,16 @@ def message_create(
             )
             for group in groups
         ])
+        when = "to send now" if send_at is None else f"for {send_at:%Y-%m-%d %H:%M %Z}"
+        for message in messages:
+            audit_record(actor=actor, kind=Kind.MESSAGE_COMPOSED, obj=message,
+                         summary=f"Message {message.pk} to “{message.group.name}” composed {when}")
+        return messages
 
 
-def schedule_create(*, groups, text: str, rule: Rule, audience: Audience = Audience(), created_by=None) -> Schedule:
+def schedule_create(
+    *, groups, text: str, rule: Rule, audience: Audience = Audience(), created_by=None, actor: Actor
+) -> Schedule:
     check_groups_sendable(groups)
     first = next_fire(rule, timezone.now())
     if first is None:
@@ -120,6 +130,9 @@ def schedule_create(*, groups, text: str, rule: Rule, audience: Audience = Audie
             end_date=rule.end_date, next_fire_at=first, created_by=created_by,
         )
         schedule.groups.set(groups)
+        audit_record(actor=actor, kind=Kind.SCHEDULE_CREATED, obj=schedule,
+                     summary=f"Schedule {schedule.pk} ({rule.frequency} at {rule.local_time} {rule.time_zone}) created "
+                             f"for {', '.join(f'“{g.name}”' for g in groups)}")
     return schedule
 
 
@@ -131,7 +144,7 @@ def schedule_rule(schedule: Schedule) -> Rule:
     )
 
 
-def schedule_set_state(*, schedule: Schedule, state: str) -> None:
+def schedule_set_state(*, schedule: Schedule, state: str, actor: Actor) -> None:
     allowed = {
         Schedule.State.PAUSED: [Schedule.State.ACTIVE],
         Schedule.State.ACTIVE: [Schedule.State.PAUSED],
@@ -143,8 +156,14 @@ def schedule_set_state(*, schedule: Schedule, state: str) -> None:
         fields["next_fire_at"] = next_fire(schedule_rule(schedule), timezone.now())
         if fields["next_fire_at"] is None:
             fields["state"] = Schedule.State.ENDED
-    if not Schedule.objects.filter(pk=schedule.pk, state__in=allowed).update(**fields):
-        raise ComposeError(f"This schedule is {schedule.get_state_display().lower()}; it cannot be changed that way.")
+    with transaction.atomic():
+        if not Schedule.objects.filter(pk=schedule.pk, state__in=allowed).update(**fields):
+            raise ComposeError(
+                f"This schedule is {schedule.get_state_display().lower()}; it cannot be changed that way.")
+        kind = {Schedule.State.PAUSED: Kind.SCHEDULE_PAUSED, Schedule.State.ACTIVE: Kind.SCHEDULE_RESUMED,
+                Schedule.State.ENDED: Kind.SCHEDULE_ENDED}[state]
+        audit_record(actor=actor, kind=kind, obj=schedule, summary=f"Schedule {schedule.pk} {kind.label.split()[-1]}",
+                     changes={"state": (schedule.state, fields["state"])})
 
 
 # --- operator actions on one message ------------------------------------------------------------------
@@ -159,32 +178,50 @@ def _move(message_id: int, from_statuses, to_status: str, **fields) -> bool:
     )
 
 
-def message_cancel(*, message: Message) -> None:
-    if not _move(message.pk, [Status.SCHEDULED, Status.RETRYING, Status.HELD], Status.CANCELLED, hold_reason=""):
-        raise ComposeError("Only a scheduled, retrying or held message can be cancelled; this one has moved on.")
+def _audited(actor: Actor, kind: str, message: Message, moved: bool, refusal: str, changes=None) -> None:
+    """Record an operator's move of one message, or refuse it (the caller's transaction rolls nothing back:
+    nothing moved)."""
+    if not moved:
+        raise ComposeError(refusal)
+    what = Kind(kind).label.split(maxsplit=1)[1]  # "Message cancelled" → "cancelled"
+    audit_record(actor=actor, kind=kind, obj=message, summary=f"Message {message.pk} {what}", changes=changes)
 
 
-def message_edit(*, message: Message, text: str, send_at: datetime) -> None:
+def message_cancel(*, message: Message, actor: Actor) -> None:
+    with transaction.atomic():
+        _audited(actor, Kind.MESSAGE_CANCELLED, message,
+                 _move(message.pk, [Status.SCHEDULED, Status.RETRYING, Status.HELD], Status.CANCELLED, hold_reason=""),
+                 "Only a scheduled, retrying or held message can be cancelled; this one has moved on.")
+
+
+def message_edit(*, message: Message, text: str, send_at: datetime, actor: Actor) -> None:
     if send_at <= timezone.now():
         raise ComposeError("That time is in the past; choose a time in the future.")
-    if not Message.objects.filter(pk=message.pk, status=Status.SCHEDULED).update(
-        text=text, due_at=send_at, scheduled_for=send_at, status_changed_at=timezone.now()
-    ):
-        raise ComposeError("Only a scheduled message can be edited; this one has moved on.")
+    changes = {name: (before, after) for name, before, after in (
+        ("text", message.text, text), ("send at", message.scheduled_for, send_at)) if before != after}
+    with transaction.atomic():
+        _audited(actor, Kind.MESSAGE_EDITED, message, bool(Message.objects.filter(
+            pk=message.pk, status=Status.SCHEDULED).update(
+            text=text, due_at=send_at, scheduled_for=send_at, status_changed_at=timezone.now())),
+            "Only a scheduled message can be edited; this one has moved on.", changes)
 
 
-def message_retry(*, message: Message) -> None:
+def message_retry(*, message: Message, actor: Actor) -> None:
     """A failed message, or an unconfirmed one the operator decided to send again: due now."""
-    if not _move(message.pk, [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, due_at=timezone.now(),
-                 attempt_count=0, last_error=""):
-        raise ComposeError("Only a failed or unconfirmed message can be sent again.")
+    with transaction.atomic():
+        _audited(actor, Kind.MESSAGE_RETRIED, message,
+                 _move(message.pk, [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, due_at=timezone.now(),
+                       attempt_count=0, last_error=""),
+                 "Only a failed or unconfirmed message can be sent again.")
 
 
-def message_mark_sent(*, message: Message) -> None:
+def message_mark_sent(*, message: Message, actor: Actor) -> None:
     """The operator checked that an unconfirmed message did arrive."""
-    if not _move(message.pk, [Status.UNCONFIRMED], Status.SENT, sent_at=timezone.now(),
-                 last_error="Marked as sent by an operator."):
-        raise ComposeError("Only an unconfirmed message can be marked as sent.")
+    with transaction.atomic():
+        _audited(actor, Kind.MESSAGE_MARKED_SENT, message,
+                 _move(message.pk, [Status.UNCONFIRMED], Status.SENT, sent_at=timezone.now(),
+                       last_error="Marked as sent by an operator."),
+                 "Only an unconfirmed message can be marked as sent.")
 
 
 # --- the dispatcher -----------------------------------------------------------------------------------
@@ -275,14 +312,20 @@ def messages_hold_and_release(*, now: datetime, limit: int) -> tuple[int, int]:
     return held, released
 
 
-def messages_cancel_held(*, connector: Connector | None = None) -> int:
+def messages_cancel_held(*, connector: Connector | None = None, actor: Actor) -> int:
     """Cancel every held message (of one connector, or all); returns how many."""
     held = Message.objects.filter(status=Status.HELD)
     if connector is not None:
         # A subquery, not a join: the status test then stays on the updated row itself.
         held = held.filter(group_id__in=Group.objects.filter(phone_user__connector=connector).values("pk"))
-    return held.update(status=Status.CANCELLED, status_changed_at=timezone.now(), hold_reason="",
-                       last_error="Cancelled while held by a deactivated connector.")
+    with transaction.atomic():
+        cancelled = held.update(status=Status.CANCELLED, status_changed_at=timezone.now(), hold_reason="",
+                                last_error="Cancelled while held by a deactivated connector.")
+        if cancelled:
+            where = f" of connector “{connector.name}”" if connector is not None else ""
+            audit_record(actor=actor, kind=Kind.MESSAGE_CANCELLED, obj=connector,
+                         summary=f"{cancelled} held message(s){where} cancelled")
+    return cancelled
 
 
 def _enqueue(task, ids) -> None:

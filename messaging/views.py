@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 from django.contrib import messages as flash
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
@@ -13,6 +14,8 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.roles import Role, read_only_page, role_required
 from accounts.timezones import user_time_zone_name
+from audit.actor import actor_from_request
+from audit.selectors import history_for
 from connectors.models import PhoneUser
 from groups.models import Group
 from kaizala_console.confirm import is_confirmed, render_confirm
@@ -32,13 +35,15 @@ def message_list(request):
     listing = filter_list(MessageFilter, request, selectors.message_list())
     # What the menus show as chosen: the values that were kept (a bad one was dropped with a note).
     filters = {key: listing.form.data.get(key, "") for key in ("status", "group", "phone_user", "from", "to",
-                                                                "broadcast")}
+                                                                "broadcast", "created_by")}
     return render(request, "messaging/message_list.html", {
         "page": Paginator(listing.qs, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
         "filter_notes": listing.notes, "statuses": Message.Status.choices,
         "group_options": select_options(Group.objects.values_list("id", "name"), filters["group"]),
         "phone_user_options": select_options(PhoneUser.objects.values_list("id", "mobile_number"),
                                              filters["phone_user"]),
+        "creator_options": select_options(get_user_model().objects.order_by("username").values_list(
+            "id", "username"), filters["created_by"]),
     })
 
 
@@ -59,13 +64,14 @@ def _compose_create(request, form):
     data = form.cleaned_data
     if data["when"] == ComposeForm.RECURRING:
         schedule = services.schedule_create(groups=list(data["groups"]), text=data["text"], rule=data["rule"],
-                                            audience=form.audience(), created_by=request.user)
+                                            audience=form.audience(), created_by=request.user,
+                                            actor=actor_from_request(request))
         flash.success(request, "Recurring schedule saved.")
         return redirect("messaging:schedule", pk=schedule.pk)
     created = services.message_create(
         groups=list(data["groups"]), text=data["text"],
         send_at=data["send_at"] if data["when"] == ComposeForm.ONCE else None,
-        audience=form.audience(), created_by=request.user,
+        audience=form.audience(), created_by=request.user, actor=actor_from_request(request),
     )
     flash.success(request, f"{len(created)} message{'s' if len(created) != 1 else ''} "
                   f"{'scheduled' if data['when'] == ComposeForm.ONCE else 'on the way'}.")
@@ -94,7 +100,7 @@ def message_detail(request, pk):
         if message.status in Message.FINAL:
             response["HX-Refresh"] = "true"  # the actions around the status change with it
         return response
-    return render(request, "messaging/message_detail.html", context)
+    return render(request, "messaging/message_detail.html", {**context, "history": history_for(message)})
 
 
 @role_required(Role.OPERATOR)
@@ -103,7 +109,8 @@ def message_edit(request, pk):
     form = EditMessageForm(request.POST or None, initial={"text": message.text, "send_at": message.due_at})
     if request.method == "POST" and form.is_valid():
         try:
-            services.message_edit(message=message, text=form.cleaned_data["text"], send_at=form.cleaned_data["send_at"])
+            services.message_edit(message=message, text=form.cleaned_data["text"], send_at=form.cleaned_data["send_at"],
+                                  actor=actor_from_request(request))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
@@ -141,7 +148,7 @@ def message_action(request, pk, action):
         return HttpResponseNotAllowed(["POST"])
     service, done = ACTIONS[action]
     try:
-        service(message=message)
+        service(message=message, actor=actor_from_request(request))
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
     else:
@@ -168,7 +175,7 @@ def messages_cancel_held(request):
             confirm_label="Cancel them", cancel_url=f"{reverse('messaging:list')}?status=held",
             hidden={"connector": connector.pk} if connector else None,
         )
-    cancelled = services.messages_cancel_held(connector=connector)
+    cancelled = services.messages_cancel_held(connector=connector, actor=actor_from_request(request))
     flash.success(request, f"{cancelled} held message{'s' if cancelled != 1 else ''} cancelled.")
     return redirect(f"{reverse('messaging:list')}?status=held")
 
@@ -222,7 +229,8 @@ def schedule_action(request, pk, action):
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     try:
-        services.schedule_set_state(schedule=schedule, state=SCHEDULE_ACTIONS[action])
+        services.schedule_set_state(schedule=schedule, state=SCHEDULE_ACTIONS[action],
+                                    actor=actor_from_request(request))
     except ValidationError as exc:
         flash.error(request, " ".join(exc.messages))
     else:

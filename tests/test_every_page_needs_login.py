@@ -16,6 +16,8 @@ PUBLIC = {
     "metrics": "Prometheus' scrape: METRICS_TOKEN (Bearer) or METRICS_ALLOWED_IPS instead of a session",
     "readyz": "the readiness probe: a load balancer has no session (it names failed checks, nothing secret)",
     "events:receiver": "Kaizala's webhook callbacks: a random key per subscription and its token, no login",
+    "password_set": "the one-time link of an invitation or a forced reset: its token is the credential",
+    "password_set_done": "the page after that link says the password is set",
 }
 # A value that fits each converter, so patterns with parameters can be requested too.
 SAMPLE_BY_CONVERTER = {"int": "1", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000", "str": "x",

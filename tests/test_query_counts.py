@@ -10,11 +10,16 @@ import itertools
 from datetime import timedelta
 
 import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group as AuthGroup
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from accounts.roles import Role
+from audit.actor import Actor
+from audit.models import Kind
+from audit.services import audit_record
 from connectors.models import ApiCall, Connector, PhoneUser
 from events.models import Event, InboundPost
 from groups.models import Group, GroupMember, GroupSubscriber, GroupSync
@@ -24,7 +29,7 @@ from tests.security.world import DEAD_KAIZALA, all_routes, concrete, make_world
 pytestmark = pytest.mark.django_db
 N = 4
 
-# URL name → queries for one view of the page (session and user included), whatever the rows.
+# URL name → queries for one view of the page (session, user and the two-step device included), whatever the rows.
 PINNED = {
     "dashboard": 13,  # + inbound posts of the last hour, subscriptions needing attention
     "connectors:list": 5,
@@ -47,10 +52,15 @@ PINNED = {
     "events:conversation": 8,
     "events:conversation_items": 7,
     "events:inbox": 7,
+    "accounts:users": 7,
+    "audit:list": 7,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
     "healthz", "readyz", "metrics", "login", "logout", "password_change", "password_change_done", "preferences",
+    "password_set", "password_set_done", "two_step_verify", "two_step_enrol", "two_step_status",
+    "accounts:reset_two_step", "audit:export",
+    "accounts:invite", "accounts:role", "accounts:deactivate", "accounts:activate", "accounts:reset_password",
     "connectors:create", "connectors:create_in_sandbox", "connectors:edit", "connectors:activate",
     "connectors:deactivate", "connectors:onboard", "connectors:add_token", "connectors:submit_pin",
     "connectors:resend_pin", "connectors:retry", "connectors:reonboard", "connectors:remove",
@@ -67,7 +77,7 @@ _serial = itertools.count(1)
 def grow(world: dict, n: int) -> None:
     """n more rows of everything the pages list: connectors, phone users (some needing attention), groups
     (sub-groups of the world's group), members, subscribers, syncs, messages with attempts, schedules and
-    API calls, each with the related rows its page shows."""
+    API calls, each with the related rows its page shows; console users with a role; audit records."""
     now = timezone.now()
     for _ in range(n):
         k = next(_serial)
@@ -82,6 +92,9 @@ def grow(world: dict, n: int) -> None:
             for owner in (connector, world["connector"])
         ]
         GroupSync.objects.create(phone_user=phone_users[0])
+        get_user_model().objects.create_user(f"q-user-{k}").groups.add(AuthGroup.objects.get(name="Operator"))
+        audit_record(actor=Actor(user=world["user"]), kind=Kind.GROUP_CHANGED, obj=world["group"],
+                     summary=f"changed {k}")
         group = Group.objects.create(phone_user=phone_users[0], kaizala_id=f"g@q{k}", name=f"Group {k}",
                                      parent=world["group"], state=Group.State.ACTIVE)
         GroupMember.objects.create(group=world["group"], mobile_number=f"+9196{k:08d}", name=f"Member {k}")

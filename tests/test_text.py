@@ -8,6 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.roles import Role
+from audit.actor import SYSTEM
 from connectors.models import Connector
 from groups import services as group_services
 from groups.models import Group, GroupMember
@@ -71,7 +72,7 @@ def test_member_names_from_a_csv_lose_their_overrides(client_for, group):
 def test_a_group_name_from_kaizala_loses_its_override(phone_user, django_capture_on_commit_callbacks):
     create_kaizala_group(phone_user, DISGUISED)
     with django_capture_on_commit_callbacks(execute=True):
-        group_services.groups_sync_request(phone_user=phone_user)
+        group_services.groups_sync_request(actor=SYSTEM, phone_user=phone_user)
     assert Group.objects.get().name == "invoicegnp.exe"
 
 

@@ -5,6 +5,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.roles import Role
+from audit.actor import SYSTEM
 from connectors import services
 from connectors.models import ApiCall, Connector, PhoneUser
 
@@ -15,10 +16,10 @@ MOBILE = "+919812345678"
 def test_a_wrong_pin_is_logged_with_kaizalas_own_error_code(client_for, connector, sandbox,
                                                             django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=MOBILE)
     wrong = "1111" if sandbox.latest_pin(MOBILE) != "1111" else "2222"
     with django_capture_on_commit_callbacks(execute=True):
-        services.phone_user_submit_pin(phone_user=phone_user, pin=wrong)
+        services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=wrong)
     call = ApiCall.objects.get(url__endswith="/v1/loginWithPinAndApplicationId")
     assert (call.error_class, call.error_code) == ("InvalidToken", "Unauthenticated")
     client = client_for(Role.VIEWER)

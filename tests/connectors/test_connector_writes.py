@@ -15,6 +15,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
+from audit.actor import SYSTEM
 from connectors import services
 from connectors.models import Connector, PhoneUser
 from tests.fixtures.sandbox import ROOT
@@ -34,7 +35,7 @@ def test_saving_a_connector_keeps_the_status_a_worker_has_just_set():
     stale = Connector.objects.get(pk=connector.pk)  # what the edit page read
     Connector.objects.filter(pk=connector.pk).update(status=Connector.Status.VERIFIED, status_detail="ok")
     stale.name = "Renamed"
-    services.connector_save(connector=stale, changed={"name"})
+    services.connector_save(actor=SYSTEM, connector=stale, changed={"name"})
     connector.refresh_from_db()
     assert (connector.name, connector.status, connector.status_detail) == ("Renamed", "verified", "ok")
 
@@ -43,7 +44,7 @@ def test_new_credentials_make_the_status_unknown_again():
     connector = Connector.objects.create(name="Acme", application_id="app-1", application_secret="s",
                                          status=Connector.Status.VERIFIED)
     connector.application_secret = "another"
-    services.connector_save(connector=connector, changed={"application_secret"})
+    services.connector_save(actor=SYSTEM, connector=connector, changed={"application_secret"})
     connector.refresh_from_db()
     assert connector.status == Connector.Status.UNVERIFIED and connector.application_secret == "another"
 
@@ -56,7 +57,7 @@ def test_onboarding_does_not_overwrite_a_state_a_worker_moved_meanwhile(sandbox,
     PhoneUser.objects.filter(pk=phone_user.pk).update(state=State.VERIFYING, state_changed_at=timezone.now())
     with mock.patch.object(PhoneUser.objects, "get_or_create", return_value=(read, False)), \
             pytest.raises(services.OnboardingError, match="changed meanwhile"):
-        services.phone_user_start_onboarding(connector=connector, mobile_number=phone_user.mobile_number)
+        services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=phone_user.mobile_number)
     phone_user.refresh_from_db()
     assert phone_user.state == State.VERIFYING
 
@@ -65,14 +66,15 @@ def test_a_portal_token_being_checked_is_not_replaced_under_its_worker(sandbox, 
     phone_user = PhoneUser.objects.create(connector=connector, mobile_number="+919812345678", token_kind="tenant",
                                           state=State.VERIFYING, refresh_token="first-token")
     with pytest.raises(services.OnboardingError, match="being checked"):
-        services.phone_user_add_portal_token(connector=connector, token_kind="tenant",
+        services.phone_user_add_portal_token(actor=SYSTEM, connector=connector, token_kind="tenant",
                                              mobile_number="+919812345678", refresh_token="second-token")
     phone_user.refresh_from_db()
     assert phone_user.refresh_token == "first-token"
     # Once that check has ended, a new token replaces it.
     PhoneUser.objects.filter(pk=phone_user.pk).update(state=State.LOGIN_FAILED,
                                                       state_changed_at=timezone.now() - timedelta(seconds=1))
-    services.phone_user_add_portal_token(connector=connector, token_kind="tenant", mobile_number="+919812345678",
+    services.phone_user_add_portal_token(actor=SYSTEM, connector=connector, token_kind="tenant",
+                                         mobile_number="+919812345678",
                                          refresh_token="second-token")
     phone_user.refresh_from_db()
     assert phone_user.refresh_token == "second-token" and phone_user.state == State.VERIFYING
@@ -144,7 +146,8 @@ def test_an_html_error_page_from_the_auth_host_is_said_in_a_sentence(settings, d
         connector = Connector.objects.create(name="A", application_id="app-a", application_secret="s",
                                              auth_base_url=proxy)
         with django_capture_on_commit_callbacks(execute=True):
-            phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number="+919812345678")
+            phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector,
+                                                              mobile_number="+919812345678")
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_FAILED
     assert phone_user.last_error == (

@@ -7,6 +7,7 @@ import pytest
 import requests
 from django.utils import timezone
 
+from audit.actor import SYSTEM
 from connectors import services
 from connectors.models import ApiCall, Connector, PhoneUser
 
@@ -57,28 +58,28 @@ def test_a_wrong_pin_goes_back_to_the_pin_step_with_kaizalas_reason(
     connector, sandbox, django_capture_on_commit_callbacks, pin, message
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=MOBILE)
     if pin == sandbox.latest_pin(MOBILE):
         pin = "9999"
     with django_capture_on_commit_callbacks(execute=True):
-        services.phone_user_submit_pin(phone_user=phone_user, pin=pin)
+        services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=pin)
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_FAILED
     assert message.lower() in phone_user.last_error.lower()
     assert not phone_user.refresh_token
     # The wizard can be resumed: the right PIN still works.
     with django_capture_on_commit_callbacks(execute=True):
-        services.phone_user_submit_pin(phone_user=phone_user, pin=sandbox.latest_pin(MOBILE))
+        services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=sandbox.latest_pin(MOBILE))
     phone_user.refresh_from_db()
     assert phone_user.state == State.ACTIVE, phone_user.last_error
 
 
 def test_an_expired_pin_is_refused(connector, sandbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=MOBILE)
     sandbox.advance_clock(24 * 3600)
     with django_capture_on_commit_callbacks(execute=True):
-        services.phone_user_submit_pin(phone_user=phone_user, pin=sandbox.latest_pin(MOBILE))
+        services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=sandbox.latest_pin(MOBILE))
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_FAILED
     assert "expired" in phone_user.last_error.lower()
@@ -86,14 +87,14 @@ def test_an_expired_pin_is_refused(connector, sandbox, django_capture_on_commit_
 
 def test_too_many_wrong_pins_burn_the_pin(connector, sandbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=MOBILE)
     right = sandbox.latest_pin(MOBILE)
     wrong = "1111" if right != "1111" else "2222"
     for _ in range(5):
         with django_capture_on_commit_callbacks(execute=True):
-            services.phone_user_submit_pin(phone_user=phone_user, pin=wrong)
+            services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=wrong)
     with django_capture_on_commit_callbacks(execute=True):
-        services.phone_user_submit_pin(phone_user=phone_user, pin=right)
+        services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=right)
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_FAILED
     assert not phone_user.refresh_token
@@ -103,9 +104,9 @@ def test_a_wrong_secret_rejects_the_connector(connector, sandbox, django_capture
     Connector.objects.filter(pk=connector.pk).update(application_secret="not-the-secret")
     connector.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=MOBILE)
     with django_capture_on_commit_callbacks(execute=True):
-        services.phone_user_submit_pin(phone_user=phone_user, pin=sandbox.latest_pin(MOBILE))
+        services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=sandbox.latest_pin(MOBILE))
     phone_user.refresh_from_db()
     connector.refresh_from_db()
     assert phone_user.state == State.LOGIN_FAILED
@@ -119,7 +120,7 @@ def test_an_unknown_application_id_fails_at_the_pin_request(sandbox, db, django_
         auth_base_url=sandbox.base_url,
     )
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=MOBILE)
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_FAILED
     assert phone_user.last_error.startswith("Kaizala said")
@@ -133,22 +134,22 @@ def test_kaizala_down_is_said_plainly_and_the_wizard_can_be_resumed(
     Connector.objects.filter(pk=connector.pk).update(auth_base_url=down)
     connector.refresh_from_db()
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=MOBILE)
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_FAILED
     assert "could not be reached" in phone_user.last_error
     Connector.objects.filter(pk=connector.pk).update(auth_base_url=sandbox.base_url)
     with django_capture_on_commit_callbacks(execute=True):
-        services.phone_user_resend_pin(phone_user=phone_user)
+        services.phone_user_resend_pin(actor=SYSTEM, phone_user=phone_user)
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_REQUESTED and phone_user.pin_sent_at
 
 
 def test_resend_has_a_cooldown(connector, sandbox, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=MOBILE)
     with pytest.raises(services.OnboardingError, match="seconds"):
-        services.phone_user_resend_pin(phone_user=phone_user)
+        services.phone_user_resend_pin(actor=SYSTEM, phone_user=phone_user)
     assert len(sandbox.pins(MOBILE)) == 1
 
 
@@ -173,7 +174,7 @@ def test_a_portal_token_is_validated_by_fetching_an_access_token(
         body["groupId"] = group_id
     issued = sandbox.issue_token(**body)
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_add_portal_token(
+        phone_user = services.phone_user_add_portal_token(actor=SYSTEM,
             connector=connector, token_kind=kind, mobile_number=MOBILE, refresh_token=issued["refreshToken"],
             group_id=group_id,
         )
@@ -185,7 +186,7 @@ def test_a_portal_token_is_validated_by_fetching_an_access_token(
 
 def test_a_bogus_portal_token_fails_with_a_message(connector, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = services.phone_user_add_portal_token(
+        phone_user = services.phone_user_add_portal_token(actor=SYSTEM,
             connector=connector, token_kind=PhoneUser.TokenKind.TENANT, mobile_number=MOBILE,
             refresh_token="not-a-token",
         )

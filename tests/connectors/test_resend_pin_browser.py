@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from connectors.models import Connector, PhoneUser
-from tests.fixtures.users import PASSWORD
+from tests.fixtures.users import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -25,10 +25,7 @@ def test_the_resend_button_counts_down_and_enables_itself(live_server, page, mak
     make_user("alice", Role.ADMIN)
     errors = []
     page.on("console", lambda msg: errors.append(msg.text) if "Content Security Policy" in msg.text else None)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, live_server.url, "alice")  # password, then the code
     page.clock.install()
     page.goto(f"{live_server.url}/phone-users/{phone_user.pk}/")
 

@@ -7,6 +7,7 @@ import pytest
 from django.utils import timezone
 
 from accounts.roles import Role
+from audit.actor import SYSTEM
 from connectors.models import Connector
 from messaging import services
 from messaging.models import Message
@@ -35,7 +36,7 @@ def test_the_recurring_from_date_shows_today(live_server, page, screenshot, make
 def test_deactivating_a_connector_asks_first_and_the_dashboard_says_why_a_message_waits(
         live_server, page, screenshot, make_user, group, django_capture_on_commit_callbacks):
     make_user("ada", Role.ADMIN)
-    [message] = services.message_create(groups=[group], text="for later",
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="for later",
                                         send_at=timezone.now() + timedelta(hours=1))
     connector = group.phone_user.connector
     log_in(page, live_server, "ada")

@@ -5,7 +5,7 @@ import pytest
 
 from accounts.roles import Role
 from connectors.models import PhoneUser
-from tests.fixtures.users import PASSWORD
+from tests.fixtures.users import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.integration]
 MOBILE = "+919876500001"
@@ -17,10 +17,7 @@ def test_register_a_connector_and_onboard_a_phone(
     settings.KAIZALA_AUTH_URL = sandbox.base_url
     settings.KAIZALA_SANDBOX_URL = sandbox.base_url
     make_user("alice", Role.ADMIN)
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "alice")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, live_server.url, "alice")  # password, then the code
 
     page.get_by_role("link", name="Connectors").click()
     page.get_by_role("link", name="Register a connector").click()

@@ -5,6 +5,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.actor import SYSTEM
 from events import processing, services
 from events.models import Event
 from tests.events.conftest import deliver, make_subscription, text_event
@@ -48,11 +49,11 @@ def test_a_failure_is_kept_with_its_error_and_processed_again_on_request(client,
     fixed = []
     monkeypatch.setitem(processing.HANDLERS, "TextMessageCreated", lambda e: fixed.append(e.pk))
     with django_capture_on_commit_callbacks(execute=True):
-        services.event_process_again(event=event)
+        services.event_process_again(actor=SYSTEM, event=event)
     event.refresh_from_db()
     assert event.processed_at is not None and not event.error and fixed == [event.pk]
     with pytest.raises(services.EventError):
-        services.event_process_again(event=event)
+        services.event_process_again(actor=SYSTEM, event=event)
 
 
 def test_an_unexpected_failure_is_a_sentence_not_the_exception(client, monkeypatch, django_capture_on_commit_callbacks):

@@ -12,6 +12,7 @@ import pytest
 import requests
 from django.db import connection
 
+from audit.actor import SYSTEM
 from events import services
 from events.models import Event, InboundPost, Subscription
 from kaizala_console.celery import app as celery_app
@@ -53,7 +54,7 @@ def test_twenty_concurrent_senders_with_redeliveries_store_each_event_once(live_
 @pytest.fixture
 def listening(live_server, settings, sandbox, group):
     settings.PUBLIC_BASE_URL = live_server.url
-    subscription = services.subscription_create(group=group)
+    subscription = services.subscription_create(group=group, actor=SYSTEM)
     subscription.refresh_from_db()
     assert subscription.state == Subscription.State.ACTIVE, subscription.last_error
     return subscription

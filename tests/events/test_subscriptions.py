@@ -3,6 +3,7 @@ served by pytest-django's live server so the sandbox's handshake and deliveries 
 
 import pytest
 
+from audit.actor import SYSTEM
 from events import services
 from events.models import GROUP_EVENT_TYPES, Event, Subscription
 from tests.fixtures.celery_worker import wait_for
@@ -28,7 +29,7 @@ def post_as_member(sandbox, group, text):
 
 
 def test_listen_creates_the_webhook_and_events_arrive(listening, sandbox, group):
-    subscription = services.subscription_create(group=group)
+    subscription = services.subscription_create(group=group, actor=SYSTEM)
     subscription.refresh_from_db()
     assert subscription.state == Subscription.State.ACTIVE, subscription.last_error
     hook = sandbox_webhook(sandbox, subscription.webhook_id)
@@ -46,26 +47,26 @@ def test_listen_creates_the_webhook_and_events_arrive(listening, sandbox, group)
 
 
 def test_a_group_is_listened_to_once(listening, group):
-    services.subscription_create(group=group)
+    services.subscription_create(group=group, actor=SYSTEM)
     with pytest.raises(services.EventError):
-        services.subscription_create(group=group)
+        services.subscription_create(group=group, actor=SYSTEM)
     assert Subscription.objects.filter(group=group).count() == 1
 
 
 def test_stop_listening_deletes_the_webhook(listening, sandbox, group):
-    subscription = services.subscription_create(group=group)
+    subscription = services.subscription_create(group=group, actor=SYSTEM)
     subscription.refresh_from_db()
-    services.subscription_remove(subscription=subscription)
+    services.subscription_remove(actor=SYSTEM, subscription=subscription)
     subscription.refresh_from_db()
     assert subscription.state == Subscription.State.REMOVED and subscription.removed_at
     assert sandbox_webhook(sandbox, subscription.webhook_id) is None
     # And the group may be listened to again.
-    assert services.subscription_create(group=group).pk != subscription.pk
+    assert services.subscription_create(group=group, actor=SYSTEM).pk != subscription.pk
 
 
 def test_a_failed_handshake_is_failed_with_kaizalas_reason(live_server, settings, sandbox, group):
     settings.PUBLIC_BASE_URL = "http://127.0.0.1:9"  # nothing answers there
-    subscription = services.subscription_create(group=group)
+    subscription = services.subscription_create(group=group, actor=SYSTEM)
     subscription.refresh_from_db()
     assert subscription.state == Subscription.State.FAILED
     assert subscription.last_error and "validation" in subscription.last_error.lower()
@@ -86,7 +87,7 @@ def _make_deliveries_fail(monkeypatch, sandbox, group, subscription):
 
 def test_a_webhook_disabled_after_the_console_failed_is_re_enabled_by_the_check(listening, sandbox, group,
                                                                                   monkeypatch):
-    subscription = services.subscription_create(group=group)
+    subscription = services.subscription_create(group=group, actor=SYSTEM)
     subscription.refresh_from_db()
     _make_deliveries_fail(monkeypatch, sandbox, group, subscription)
     assert services.subscriptions_check()["checked"] == 1
@@ -96,7 +97,7 @@ def test_a_webhook_disabled_after_the_console_failed_is_re_enabled_by_the_check(
 
 
 def test_a_webhook_disabled_after_refusals_waits_for_the_button(listening, sandbox, group, settings):
-    subscription = services.subscription_create(group=group)
+    subscription = services.subscription_create(group=group, actor=SYSTEM)
     subscription.refresh_from_db()
     real = subscription.callback_token
     Subscription.objects.filter(pk=subscription.pk).update(callback_token="not-what-kaizala-sends")
@@ -109,7 +110,7 @@ def test_a_webhook_disabled_after_refusals_waits_for_the_button(listening, sandb
     assert subscription.state == Subscription.State.DISABLED
     assert sandbox_webhook(sandbox, subscription.webhook_id)["active"] is False
 
-    services.subscription_reenable(subscription=subscription)
+    services.subscription_reenable(actor=SYSTEM, subscription=subscription)
     subscription.refresh_from_db()
     assert subscription.state == Subscription.State.ACTIVE
     assert sandbox_webhook(sandbox, subscription.webhook_id)["active"] is True

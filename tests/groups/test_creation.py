@@ -4,6 +4,7 @@ read. Issue 12.20: the member count after a removal is computed in the database.
 
 import pytest
 
+from audit.actor import SYSTEM
 from groups import membership, services
 from groups.member_input import Entry
 from groups.models import Group
@@ -15,7 +16,8 @@ pytestmark = pytest.mark.django_db
 
 def create(phone_user, capture, **fields) -> Group:
     with capture(execute=True):
-        group = services.group_create(phone_user=phone_user, name="Field staff", welcome_message="Hi", **fields)
+        group = services.group_create(actor=SYSTEM, phone_user=phone_user, name="Field staff", welcome_message="Hi",
+                                      **fields)
     group.refresh_from_db()
     return group
 
@@ -31,7 +33,7 @@ def test_a_group_whose_details_cannot_be_read_back_is_active_with_its_id(
     assert [c["status"] for c in sandbox.calls(path="/v1/groups*") if c["route"] == "createGroup"] == [200]
 
     with django_capture_on_commit_callbacks(execute=True):  # later: the details are read
-        services.group_refresh_request(group=group)
+        services.group_refresh_request(actor=SYSTEM, group=group)
     group.refresh_from_db()
     assert group.last_error == "" and group.member_count == 1 and group.last_synced_at is not None
 
@@ -50,11 +52,11 @@ def test_the_member_count_after_a_removal_is_computed_in_the_database(
     group, sandbox, django_capture_on_commit_callbacks, monkeypatch
 ):
     with django_capture_on_commit_callbacks(execute=True):
-        membership.members_add(group=group, entries=[Entry("+919800000002")])
+        membership.members_add(actor=SYSTEM, group=group, entries=[Entry("+919800000002")])
     member = group.members.get(mobile_number="+919800000002")
     assert Group.objects.get(pk=group.pk).member_count == 2
     with django_capture_on_commit_callbacks(execute=False):
-        membership.member_remove(member=member)
+        membership.member_remove(actor=SYSTEM, member=member)
     real_run = membership.run
 
     def run_while_a_refresh_lands(*args, **kwargs):
@@ -96,7 +98,7 @@ def test_a_removal_asked_for_while_the_member_list_is_read_back_is_kept(
 ):
     """Issue 12.20: the read-back wrote `added` over every row it had read, by primary key only."""
     with django_capture_on_commit_callbacks(execute=True):
-        membership.members_add(group=group, entries=[Entry("+919800000002")])
+        membership.members_add(actor=SYSTEM, group=group, entries=[Entry("+919800000002")])
     member = group.members.get(mobile_number="+919800000002")
     real_run = membership.run
 

@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.urls import reverse
 
 from accounts.roles import Role
+from audit.actor import SYSTEM
 from groups import membership, services
 from groups.member_input import Entry
 from groups.models import Group, GroupAccess, GroupMember
@@ -32,7 +33,7 @@ def shared(sandbox):
 def sync(django_capture_on_commit_callbacks):
     def run(phone_user):
         with django_capture_on_commit_callbacks(execute=True):
-            started = services.groups_sync_request(phone_user=phone_user)
+            started = services.groups_sync_request(actor=SYSTEM, phone_user=phone_user)
         started.refresh_from_db()
         assert started.state == "done", started.last_error
         return started
@@ -67,10 +68,10 @@ def test_a_group_first_seen_by_a_member_offers_no_admin_action_until_an_admin_re
     group = Group.objects.get()
     assert group.phone_user == member_user and roles(group) == {MEMBER_MOBILE: "Member"}
     with pytest.raises(ValidationError, match="No phone user with the Admin role"):
-        membership.members_add(group=group, entries=[Entry("+919800000008")])
+        membership.members_add(actor=SYSTEM, group=group, entries=[Entry("+919800000008")])
     member = group.members.create(mobile_number="+919800000009", state=GroupMember.State.ADDED)
     with pytest.raises(ValidationError, match="No phone user with the Admin role"):
-        membership.member_set_role(member=member, role="Admin")
+        membership.member_set_role(actor=SYSTEM, member=member, role="Admin")
     client = client_for(Role.OPERATOR)
     page = client.get(reverse("groups:detail", args=[group.pk])).content.decode()
     assert 'data-testid="no-admin"' in page and "Add members" not in page and "Make admin" not in page
@@ -134,10 +135,10 @@ def test_the_sending_phone_user_cannot_be_removed_from_the_members(phone_user, g
                                                                    django_capture_on_commit_callbacks, sandbox):
     """Issue 12.6: removing it was one click, and every later message failed with 403."""
     with django_capture_on_commit_callbacks(execute=True):
-        services.group_refresh_request(group=group)
+        services.group_refresh_request(actor=SYSTEM, group=group)
     own = group.members.get(mobile_number=MOBILE)
     with pytest.raises(ValidationError, match="the phone user this group sends through"):
-        membership.member_remove(member=own)
+        membership.member_remove(actor=SYSTEM, member=own)
     client = client_for(Role.OPERATOR)
     response = client.post(reverse("groups:member_remove", args=[group.pk, own.pk]), {"confirmed": "1"}, follow=True)
     assert "the phone user this group sends through" in response.content.decode()
@@ -154,7 +155,7 @@ def test_promoting_a_phone_user_of_the_console_updates_its_role(phone_user, memb
     sync(member_user)
     group = Group.objects.get()
     with django_capture_on_commit_callbacks(execute=True):
-        services.group_refresh_request(group=group)
+        services.group_refresh_request(actor=SYSTEM, group=group)
     with django_capture_on_commit_callbacks(execute=True):
-        membership.member_set_role(member=group.members.get(mobile_number=MEMBER_MOBILE), role="Admin")
+        membership.member_set_role(actor=SYSTEM, member=group.members.get(mobile_number=MEMBER_MOBILE), role="Admin")
     assert roles(group) == {MOBILE: "Admin", MEMBER_MOBILE: "Admin"}

@@ -6,6 +6,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
 from accounts.roles import Role
+from audit.actor import SYSTEM
 from groups import services
 from groups.models import Group, GroupMember
 from tests.form_token import form_token
@@ -117,7 +118,7 @@ def test_the_status_partial_reloads_the_page_when_the_work_is_done(client_for, p
 
 def test_a_connect_group_through_a_user_token_is_refused_by_the_service_too(phone_user):
     with pytest.raises(services.ValidationError, match="tenant-admin token"):
-        services.group_create(phone_user=phone_user, name="Hub", welcome_message="Hi",
+        services.group_create(actor=SYSTEM, phone_user=phone_user, name="Hub", welcome_message="Hi",
                               group_type=Group.Type.CONNECT_GROUP)
 
 

@@ -3,6 +3,7 @@ retries happen at once)."""
 
 import pytest
 
+from audit.actor import SYSTEM
 from groups import services
 from groups.kaizala_calls import RETRY_DELAYS
 from groups.models import Group
@@ -22,7 +23,8 @@ def eager_retries():
 
 def create(phone_user, capture, **fields) -> Group:
     with capture(execute=True):
-        group = services.group_create(phone_user=phone_user, name="Field staff", welcome_message="Hi", **fields)
+        group = services.group_create(actor=SYSTEM, phone_user=phone_user, name="Field staff", welcome_message="Hi",
+                                      **fields)
     group.refresh_from_db()
     return group
 
@@ -36,7 +38,7 @@ def test_a_500_that_lasts_fails_the_group_after_the_retries(phone_user, sandbox,
 
     sandbox.clear_faults()  # "Try again" after Kaizala recovered
     with django_capture_on_commit_callbacks(execute=True):
-        services.group_retry_create(group=group)
+        services.group_retry_create(actor=SYSTEM, group=group)
     group.refresh_from_db()
     assert group.state == Group.State.ACTIVE and group.last_error == ""
 
@@ -52,6 +54,6 @@ def test_a_lost_answer_is_never_sent_twice(phone_user, sandbox, django_capture_o
 def test_a_sync_that_kaizala_refuses_says_why(phone_user, sandbox, django_capture_on_commit_callbacks):
     sandbox.inject_fault(method="GET", path="/v1/groups", status=403)
     with django_capture_on_commit_callbacks(execute=True):
-        sync = services.groups_sync_request(phone_user=phone_user)
+        sync = services.groups_sync_request(actor=SYSTEM, phone_user=phone_user)
     sync.refresh_from_db()
     assert sync.state == "failed" and sync.last_error.startswith("Kaizala said")

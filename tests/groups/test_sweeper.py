@@ -9,6 +9,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from audit.actor import SYSTEM
 from groups import services, tasks
 from groups.models import Group, GroupMember, GroupSubscriber, GroupSync
 from groups.selectors import group_is_busy
@@ -61,12 +62,12 @@ def test_stuck_groups_and_rows_are_given_up_and_the_page_stops_polling(phone_use
 def test_a_stuck_sync_is_failed_and_no_longer_blocks_the_next(phone_user, django_capture_on_commit_callbacks):
     stuck = GroupSync.objects.create(phone_user=phone_user)
     GroupSync.objects.filter(pk=stuck.pk).update(started_at=LONG_AGO)
-    assert services.groups_sync_request(phone_user=phone_user) == stuck  # still "running"
+    assert services.groups_sync_request(actor=SYSTEM, phone_user=phone_user) == stuck  # still "running"
     assert services.groups_sweep()["syncs"] == 1
     stuck.refresh_from_db()
     assert stuck.state == "failed" and "did not finish" in stuck.last_error
     with django_capture_on_commit_callbacks(execute=False):
-        assert services.groups_sync_request(phone_user=phone_user) != stuck
+        assert services.groups_sync_request(actor=SYSTEM, phone_user=phone_user) != stuck
 
 
 def test_one_running_sync_per_phone_user_is_a_database_rule(phone_user):

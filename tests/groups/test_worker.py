@@ -4,6 +4,7 @@ runs in the worker, and each ends in the state (and message) a person sees."""
 import pytest
 from django.db import transaction
 
+from audit.actor import SYSTEM
 from groups import membership, services
 from groups.member_input import Entry
 from groups.models import Group, GroupMember, GroupSubscriber, GroupSync
@@ -21,7 +22,7 @@ def numbers(count: int, start: int = 9700000000) -> list[Entry]:
 def create(phone_user, members=(), **kwargs) -> Group:
     fields = {"name": "Field staff", "welcome_message": "Welcome!"} | kwargs
     with transaction.atomic():
-        group = services.group_create(phone_user=phone_user, members=members, **fields)
+        group = services.group_create(actor=SYSTEM, phone_user=phone_user, members=members, **fields)
     return settled(group)
 
 
@@ -68,7 +69,7 @@ def test_sync_twice_changes_nothing_and_marks_groups_gone_at_kaizala(phone_user,
 
     def sync():
         with transaction.atomic():
-            run = services.groups_sync_request(phone_user=phone_user)
+            run = services.groups_sync_request(actor=SYSTEM, phone_user=phone_user)
         wait_for(lambda: GroupSync.objects.get(pk=run.pk).state != "running", 30, message="the sync")
         return GroupSync.objects.get(pk=run.pk)
 
@@ -96,20 +97,20 @@ def test_sync_twice_changes_nothing_and_marks_groups_gone_at_kaizala(phone_user,
 def test_add_remove_and_promote_members(phone_user, sandbox, celery_worker):
     group = create(phone_user)
     with transaction.atomic():
-        membership.members_add(group=group, entries=numbers(2))
+        membership.members_add(actor=SYSTEM, group=group, entries=numbers(2))
     settled(group)
     assert set(group.members.values_list("mobile_number", "state")) == {
         (MOBILE, "added"), ("+919700000000", "added"), ("+919700000001", "added")}
 
     member = group.members.get(mobile_number="+919700000000")
     with transaction.atomic():
-        membership.member_set_role(member=member, role="Admin")
+        membership.member_set_role(actor=SYSTEM, member=member, role="Admin")
     settled(group)
     assert kaizala_group(sandbox, group.kaizala_id)["members"]["+919700000000"] == "Admin"
     assert group.members.get(pk=member.pk).role == "Admin"
 
     with transaction.atomic():
-        membership.member_remove(member=group.members.get(mobile_number="+919700000001"))
+        membership.member_remove(actor=SYSTEM, member=group.members.get(mobile_number="+919700000001"))
     group = settled(group)
     assert "+919700000001" not in kaizala_group(sandbox, group.kaizala_id)["members"]
     assert not group.members.filter(mobile_number="+919700000001").exists() and group.member_count == 2
@@ -119,7 +120,7 @@ def test_a_refused_member_change_keeps_the_row_and_says_why(phone_user, sandbox,
     group = create(phone_user, members=numbers(1))
     sandbox.inject_fault(method="DELETE", path="/v1/groups/*/members/*", status=403)
     with transaction.atomic():
-        membership.member_remove(member=group.members.get(mobile_number="+919700000000"))
+        membership.member_remove(actor=SYSTEM, member=group.members.get(mobile_number="+919700000000"))
     settled(group)
     member = group.members.get(mobile_number="+919700000000")
     assert member.state == "added" and member.last_error.startswith("Not removed: Kaizala said")
@@ -137,13 +138,13 @@ def test_subscribers_of_a_public_group(tenant_admin, sandbox, celery_worker):
     hub = create(tenant_admin, group_type=Group.Type.CONNECT_GROUP, name="Citizens")
     assert hub.state == Group.State.ACTIVE, hub.last_error
     with transaction.atomic():
-        membership.subscribers_add(group=hub, entries=numbers(60, start=9600000000))
+        membership.subscribers_add(actor=SYSTEM, group=hub, entries=numbers(60, start=9600000000))
     settled(hub)
     assert len(kaizala_group(sandbox, hub.kaizala_id)["subscribers"]) == 60
     assert hub.subscribers.filter(state="added").exclude(kaizala_subscriber_id="").count() == 60
 
     with transaction.atomic():
-        membership.subscriber_remove(subscriber=hub.subscribers.get(mobile_number="+919600000000"))
+        membership.subscriber_remove(actor=SYSTEM, subscriber=hub.subscribers.get(mobile_number="+919600000000"))
     settled(hub)
     assert "+919600000000" not in kaizala_group(sandbox, hub.kaizala_id)["subscribers"]
     assert hub.subscribers.count() == 59
@@ -154,7 +155,7 @@ def test_subscribers_of_a_public_group(tenant_admin, sandbox, celery_worker):
                              json={"subscribers": ["+919600000099"]}, timeout=10)
     assert reply.status_code == 200, reply.text
     with transaction.atomic():
-        services.group_refresh_request(group=hub)
+        services.group_refresh_request(actor=SYSTEM, group=hub)
     settled(hub)
     assert GroupSubscriber.objects.filter(group=hub, state="added").count() == 60
     assert hub.subscribers.filter(mobile_number="+919600000099").exists()
@@ -220,7 +221,7 @@ def test_a_group_stays_busy_until_its_subscriber_list_is_read_back(tenant_admin,
     hub = create(tenant_admin, group_type=Group.Type.CONNECT_GROUP, name="Citizens")
     sandbox.inject_fault(method="POST", path="/v1/groups/*/subscribers", delay=5, count=1)
     with transaction.atomic():
-        membership.subscribers_add(group=hub, entries=numbers(3, start=9600000000))
+        membership.subscribers_add(actor=SYSTEM, group=hub, entries=numbers(3, start=9600000000))
     wait_for(lambda: hub.subscribers.filter(state="added").count() == 3, 30, message="the rows to be added")
     assert hub.subscribers.filter(kaizala_subscriber_id="").count() == 3  # the read-back is still held
     assert group_is_busy(Group.objects.get(pk=hub.pk))

@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.roles import Role
+from audit.actor import SYSTEM
 from connectors import services as connector_services
 from connectors.models import Connector, PhoneUser
 from messaging import services
@@ -41,11 +42,11 @@ def options_of(page: str, name: str) -> str:
 
 
 def set_active(connector, active: bool) -> None:
-    assert connector_services.connector_set_active(connector=connector, active=active)
+    assert connector_services.connector_set_active(actor=SYSTEM, connector=connector, active=active)
 
 
 def test_a_due_message_of_a_deactivated_connector_is_held_then_sent_on_reactivation(group, dispatch, sandbox):
-    [message] = services.message_create(groups=[group], text="held back", send_at=None)
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="held back", send_at=None)
     set_active(group.phone_user.connector, False)
     assert dispatch() == 0
     message.refresh_from_db()
@@ -64,7 +65,7 @@ def test_a_due_message_of_a_deactivated_connector_is_held_then_sent_on_reactivat
 
 def test_a_send_queued_before_the_deactivation_is_held_at_send_time(group, sandbox,
                                                                      django_capture_on_commit_callbacks):
-    [message] = services.message_create(groups=[group], text="queued", send_at=None)
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="queued", send_at=None)
     with django_capture_on_commit_callbacks(execute=False) as enqueued:
         assert services.messages_claim_due() == [message.pk]
     assert Message.objects.get(pk=message.pk).status == Status.QUEUED
@@ -77,7 +78,7 @@ def test_a_send_queued_before_the_deactivation_is_held_at_send_time(group, sandb
 
 
 def test_a_recurring_schedule_keeps_firing_into_held_messages(group, dispatch, sandbox):
-    schedule = services.schedule_create(groups=[group], text="daily",
+    schedule = services.schedule_create(actor=SYSTEM, groups=[group], text="daily",
                                         rule=Rule(DAILY, time(9, 0), "UTC", timezone.localdate()))
     set_active(group.phone_user.connector, False)
     fire_at = schedule.next_fire_at
@@ -91,7 +92,7 @@ def test_a_recurring_schedule_keeps_firing_into_held_messages(group, dispatch, s
 
 def test_held_messages_are_cancelled_in_bulk_after_asking(make_group, dispatch, sandbox, client_for):
     a, b = make_group("A"), make_group("B")
-    services.message_create(groups=[a, b], text="both", send_at=None)
+    services.message_create(actor=SYSTEM, groups=[a, b], text="both", send_at=None)
     connector = a.phone_user.connector
     set_active(connector, False)
     dispatch()
@@ -120,8 +121,10 @@ def test_cancel_held_for_an_unknown_or_active_connector_is_not_found(client_for,
 
 def test_the_deactivate_page_says_first_what_it_will_hold(group, make_group, client_for, sandbox):
     other = make_group("Other")
-    services.message_create(groups=[group, other], text="later", send_at=timezone.now() + timedelta(hours=1))
-    services.schedule_create(groups=[group], text="daily", rule=Rule(DAILY, time(9, 0), "UTC", date.today()))
+    services.message_create(actor=SYSTEM, groups=[group, other], text="later",
+                            send_at=timezone.now() + timedelta(hours=1))
+    services.schedule_create(actor=SYSTEM, groups=[group], text="daily",
+                             rule=Rule(DAILY, time(9, 0), "UTC", date.today()))
     connector = group.phone_user.connector
     client = client_for(Role.ADMIN)
     url = reverse("connectors:deactivate", args=[connector.pk])
@@ -159,7 +162,7 @@ def test_phone_users_and_groups_of_a_deactivated_connector_are_not_offered(group
     response = client.post(reverse("messaging:compose"), {"groups": [group.pk], "text": "x", "when": "now"})
     assert "Select a valid choice" in response.content.decode()
     with pytest.raises(services.ComposeError, match="is deactivated"):
-        services.message_create(groups=[group], text="x", send_at=None)
+        services.message_create(actor=SYSTEM, groups=[group], text="x", send_at=None)
     assert Message.objects.count() == 0
 
 
@@ -183,7 +186,7 @@ def test_a_phone_user_of_a_deactivated_connector_is_not_offered_to_send_through(
 @pytest.mark.django_db(transaction=True)
 def test_with_a_real_worker_nothing_goes_out_through_a_deactivated_connector(group, sandbox, celery_beat):
     connector = group.phone_user.connector
-    [message] = services.message_create(groups=[group], text="through a real worker",
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="through a real worker",
                                         send_at=timezone.now() + timedelta(seconds=3))
     set_active(connector, False)  # before it is due
     wait_for(lambda: Message.objects.get(pk=message.pk).status == Status.HELD, timeout=20,
@@ -205,7 +208,8 @@ def test_group_tasks_change_nothing_at_kaizala_through_a_deactivated_connector(g
     group_services.group_refresh_run(group.pk)
     assert "is deactivated" in Group.objects.get(pk=group.pk).last_error
     with django_capture_on_commit_callbacks(execute=True):
-        created = group_services.group_create(phone_user=phone_user, name="Through a deactivated connector",
+        created = group_services.group_create(actor=SYSTEM, phone_user=phone_user,
+                                              name="Through a deactivated connector",
                                               welcome_message="Hi")
     created.refresh_from_db()
     assert created.state == Group.State.FAILED and "is deactivated" in created.last_error
@@ -216,15 +220,16 @@ def test_the_pin_login_asks_nothing_of_kaizala_through_a_deactivated_connector(c
                                                                                django_capture_on_commit_callbacks):
     mobile = "+919812300001"
     with django_capture_on_commit_callbacks(execute=False) as queued:
-        waiting = connector_services.phone_user_start_onboarding(connector=connector, mobile_number=mobile)
+        waiting = connector_services.phone_user_start_onboarding(actor=SYSTEM, connector=connector,
+                                                                 mobile_number=mobile)
     set_active(connector, False)  # while the PIN request waits in the broker
     for callback in queued:
         callback()
     waiting.refresh_from_db()
     assert waiting.state == PhoneUser.State.PIN_FAILED and "deactivated" in waiting.last_error
     assert sandbox.calls(route="generatePin") == [] and sandbox.pins(mobile) == []
-    for refused in (lambda: connector_services.phone_user_resend_pin(phone_user=waiting),
-                    lambda: connector_services.phone_user_submit_pin(phone_user=waiting, pin="1234")):
+    for refused in (lambda: connector_services.phone_user_resend_pin(actor=SYSTEM, phone_user=waiting),
+                    lambda: connector_services.phone_user_submit_pin(actor=SYSTEM, phone_user=waiting, pin="1234")):
         with pytest.raises(connector_services.OnboardingError, match="deactivated"):
             refused()
     assert PhoneUser.objects.get(pk=waiting.pk).state == PhoneUser.State.PIN_FAILED

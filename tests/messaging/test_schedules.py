@@ -6,6 +6,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
+from audit.actor import SYSTEM
 from messaging import services
 from messaging.models import Message, Schedule
 from messaging.recurrence import DAILY, WEEKLY, Rule
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 
 def test_creating_a_schedule_computes_its_first_fire_in_its_time_zone(group):
     with time_machine.travel(datetime(2026, 3, 28, 12, 0, tzinfo=UTC), tick=False):
-        schedule = services.schedule_create(
+        schedule = services.schedule_create(actor=SYSTEM,
             groups=[group],
             text="Stand-up",
             rule=Rule(DAILY, time(9, 0), "Europe/Berlin", date(2026, 3, 28)),
@@ -26,7 +27,7 @@ def test_creating_a_schedule_computes_its_first_fire_in_its_time_zone(group):
 
 def test_a_recurrence_that_never_fires_is_refused_and_nothing_is_saved(group):
     with pytest.raises(services.ComposeError, match="never fires"):
-        services.schedule_create(
+        services.schedule_create(actor=SYSTEM,
             groups=[group], text="x", rule=Rule(WEEKLY, time(9, 0), "UTC", date(2026, 1, 1), weekdays=())
         )
     assert Schedule.objects.count() == 0
@@ -34,7 +35,7 @@ def test_a_recurrence_that_never_fires_is_refused_and_nothing_is_saved(group):
 
 def test_a_due_fire_creates_one_message_per_group_once(make_group, django_capture_on_commit_callbacks):
     a, b = make_group("A"), make_group("B")
-    schedule = services.schedule_create(
+    schedule = services.schedule_create(actor=SYSTEM,
         groups=[a, b], text="Daily", rule=Rule(DAILY, time(9, 0), "UTC", timezone.localdate())
     )
     fire_at = schedule.next_fire_at
@@ -51,7 +52,7 @@ def test_a_due_fire_creates_one_message_per_group_once(make_group, django_captur
 
 
 def test_after_downtime_a_schedule_fires_once_and_resumes_from_now(group):
-    schedule = services.schedule_create(
+    schedule = services.schedule_create(actor=SYSTEM,
         groups=[group], text="Daily", rule=Rule(DAILY, time(9, 0), "UTC", timezone.localdate())
     )
     much_later = schedule.next_fire_at + timedelta(days=10, hours=1)
@@ -63,7 +64,7 @@ def test_after_downtime_a_schedule_fires_once_and_resumes_from_now(group):
 
 def test_a_schedule_ends_after_its_last_fire(group):
     today = timezone.localdate()
-    schedule = services.schedule_create(
+    schedule = services.schedule_create(actor=SYSTEM,
         groups=[group],
         text="Once more",
         rule=Rule(DAILY, time(23, 59), "UTC", today, end_date=today + timedelta(days=1)),
@@ -78,16 +79,16 @@ def test_a_schedule_ends_after_its_last_fire(group):
 
 
 def test_pause_resume_end(group):
-    schedule = services.schedule_create(
+    schedule = services.schedule_create(actor=SYSTEM,
         groups=[group], text="x", rule=Rule(DAILY, time(9, 0), "UTC", timezone.localdate())
     )
-    services.schedule_set_state(schedule=schedule, state=Schedule.State.PAUSED)
+    services.schedule_set_state(actor=SYSTEM, schedule=schedule, state=Schedule.State.PAUSED)
     assert services.schedules_fire_due(schedule.next_fire_at + timedelta(days=3)) == 0
     schedule.refresh_from_db()
     with time_machine.travel(schedule.next_fire_at + timedelta(days=3), tick=False):
-        services.schedule_set_state(schedule=schedule, state=Schedule.State.ACTIVE)
+        services.schedule_set_state(actor=SYSTEM, schedule=schedule, state=Schedule.State.ACTIVE)
         schedule.refresh_from_db()
         assert schedule.next_fire_at > timezone.now()  # missed fires are not replayed
-    services.schedule_set_state(schedule=schedule, state=Schedule.State.ENDED)
+    services.schedule_set_state(actor=SYSTEM, schedule=schedule, state=Schedule.State.ENDED)
     with pytest.raises(services.ComposeError):
-        services.schedule_set_state(schedule=schedule, state=Schedule.State.ACTIVE)
+        services.schedule_set_state(actor=SYSTEM, schedule=schedule, state=Schedule.State.ACTIVE)

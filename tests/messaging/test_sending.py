@@ -9,6 +9,7 @@ import pytest
 from django.db import OperationalError, connection, connections
 from django.utils import timezone
 
+from audit.actor import SYSTEM
 from connectors.models import PhoneUser
 from messaging import services
 from messaging.models import Attempt, Message
@@ -27,7 +28,7 @@ def dispatch(django_capture_on_commit_callbacks):
 
 
 def send_now(group, text="Hello team") -> Message:
-    [message] = services.message_create(groups=[group], text=text, send_at=None)
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text=text, send_at=None)
     return message
 
 
@@ -45,14 +46,15 @@ def test_a_message_due_now_is_sent_once_with_kaizalas_reference(group, dispatch,
 
 
 def test_a_future_message_waits_for_its_time(group, dispatch):
-    [message] = services.message_create(groups=[group], text="later", send_at=timezone.now() + timedelta(hours=1))
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="later",
+                                        send_at=timezone.now() + timedelta(hours=1))
     assert dispatch() == 0
     assert Message.objects.get(pk=message.pk).status == Status.SCHEDULED
 
 
 def test_several_groups_make_one_broadcast(make_group, dispatch, sandbox):
     a, b = make_group("A"), make_group("B")
-    messages = services.message_create(groups=[a, b], text="to both", send_at=None)
+    messages = services.message_create(actor=SYSTEM, groups=[a, b], text="to both", send_at=None)
     assert len({m.broadcast_id for m in messages}) == 1
     dispatch()
     assert [m["text"] for m in sandbox.messages(a.kaizala_id)] == ["to both"]
@@ -214,13 +216,13 @@ def test_the_sweeper_requeues_lost_work_and_gives_up_on_stuck_sends(group, setti
 
 def test_operator_actions_are_compare_and_set(group, dispatch):
     message = send_now(group)
-    services.message_cancel(message=message)
+    services.message_cancel(actor=SYSTEM, message=message)
     assert Message.objects.get(pk=message.pk).status == Status.CANCELLED
     assert dispatch() == 0
     with pytest.raises(services.ComposeError):
-        services.message_cancel(message=message)
+        services.message_cancel(actor=SYSTEM, message=message)
     with pytest.raises(services.ComposeError):
-        services.message_mark_sent(message=message)
+        services.message_mark_sent(actor=SYSTEM, message=message)
 
 
 def test_an_unconfirmed_message_is_resolved_by_the_operator(group, dispatch, sandbox):
@@ -229,7 +231,7 @@ def test_an_unconfirmed_message_is_resolved_by_the_operator(group, dispatch, san
     dispatch()
     assert Message.objects.get(pk=message.pk).status == Status.UNCONFIRMED
     assert dispatch() == 0  # never re-sent automatically
-    services.message_retry(message=message)
+    services.message_retry(actor=SYSTEM, message=message)
     dispatch()
     assert Message.objects.get(pk=message.pk).status == Status.SENT
     assert len(sandbox.messages(group.kaizala_id)) == 2  # the dropped one had arrived: the operator chose

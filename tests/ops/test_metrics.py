@@ -4,6 +4,7 @@ import pytest
 from django.urls import reverse
 from prometheus_client.parser import text_string_to_metric_families
 
+from audit.actor import SYSTEM
 from kaizala_console import metrics
 from messaging import services
 from messaging.models import Message
@@ -58,7 +59,7 @@ def test_every_request_is_counted_by_view_and_status(client, settings):
 def test_a_send_through_a_real_worker_moves_the_metrics(client, settings, group, sandbox, celery_worker):
     settings.METRICS_TOKEN = TOKEN
     before = scrape(client)
-    [message] = services.message_create(groups=[group], text="counted", send_at=None)
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="counted", send_at=None)
     services.dispatch()
     wait_for(lambda: Message.objects.get(pk=message.pk).status == Message.Status.SENT, timeout=30,
              message="the message to be sent by the worker")
@@ -78,7 +79,7 @@ def test_429s_and_token_refreshes_are_counted(client, settings, group, sandbox, 
     settings.METRICS_TOKEN = TOKEN
     before = scrape(client)
     sandbox.inject_fault(method="POST", path="*/messages", status=429, retryAfter=1, count=1)
-    [message] = services.message_create(groups=[group], text="throttled", send_at=None)
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="throttled", send_at=None)
     with django_capture_on_commit_callbacks(execute=True):
         services.dispatch()  # eager: the send runs here, and Kaizala answers 429
     assert Message.objects.get(pk=message.pk).status == Message.Status.RETRYING

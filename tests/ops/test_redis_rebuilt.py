@@ -6,6 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from audit.actor import SYSTEM
 from connectors import services as connector_services
 from connectors.models import PhoneUser
 from messaging import services
@@ -22,7 +23,8 @@ def age(phone_user, minutes=6):
 def test_a_pin_request_whose_task_was_lost_ends_with_a_sentence_and_can_be_sent_again(connector,
                                                                                         django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=False) as lost:  # the broker lost the task
-        phone_user = connector_services.phone_user_start_onboarding(connector=connector, mobile_number="+919811111111")
+        phone_user = connector_services.phone_user_start_onboarding(
+            actor=SYSTEM, connector=connector, mobile_number="+919811111111")
     assert len(lost) == 1
     assert connector_services.phone_users_sweep() == 0  # in flight, not stuck yet
     age(phone_user)
@@ -30,7 +32,7 @@ def test_a_pin_request_whose_task_was_lost_ends_with_a_sentence_and_can_be_sent_
     phone_user.refresh_from_db()
     assert phone_user.state == State.PIN_FAILED
     assert phone_user.last_error == "The PIN request did not finish (the worker stopped); send the PIN again."
-    connector_services.phone_user_resend_pin(phone_user=phone_user)  # the page's next move works
+    connector_services.phone_user_resend_pin(actor=SYSTEM, phone_user=phone_user)  # the page's next move works
     assert PhoneUser.objects.get(pk=phone_user.pk).state == State.PIN_REQUESTED
 
 
@@ -56,7 +58,7 @@ def test_lost_login_steps_end_where_the_page_offers_the_next_move(connector, pho
 
 def test_a_message_whose_send_task_was_lost_is_sent_by_the_sweeper(group, sandbox,
                                                                     django_capture_on_commit_callbacks):
-    [message] = services.message_create(groups=[group], text="after a flush", send_at=None)
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="after a flush", send_at=None)
     with django_capture_on_commit_callbacks(execute=False) as lost:
         services.dispatch()
     assert lost and Message.objects.get(pk=message.pk).status == Message.Status.QUEUED

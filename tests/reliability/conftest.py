@@ -1,6 +1,7 @@
 import pytest
 import requests
 
+from audit.actor import SYSTEM
 from connectors import services
 from connectors.models import Connector, PhoneUser
 from groups.models import Group
@@ -40,8 +41,8 @@ def connector(sandbox, transactional_db):
 def onboard(sandbox, connector, mobile: str) -> PhoneUser:
     """The whole PIN login through the services; tasks run inline in this process (eager mode), and
     transactional tests run on_commit callbacks at once."""
-    phone_user = services.phone_user_start_onboarding(connector=connector, mobile_number=mobile)
-    services.phone_user_submit_pin(phone_user=phone_user, pin=sandbox.latest_pin(mobile))
+    phone_user = services.phone_user_start_onboarding(actor=SYSTEM, connector=connector, mobile_number=mobile)
+    services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=sandbox.latest_pin(mobile))
     phone_user.refresh_from_db()
     assert phone_user.state == PhoneUser.State.ACTIVE, phone_user.last_error
     return phone_user

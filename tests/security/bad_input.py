@@ -37,6 +37,7 @@ ONBOARD = "/phone-users/onboard/"
 COMPOSE = "/messages/compose/"
 CREATE_GROUP = "/groups/new/"
 PIN = "/phone-users/{phone_user}/pin/"
+INVITE = "/users/invite/"
 
 
 def onboard(number):
@@ -49,6 +50,10 @@ def compose(text, **more):
 
 def once(at, text="Scheduled"):
     return {"groups": "{group}", "text": text, "when": "once", "send_at": at}
+
+
+def invite(**fields):
+    return {"username": "newcomer", "email": "", "role": "1", **fields}
 
 
 def group_csv(content: bytes):
@@ -128,6 +133,16 @@ TABLE = [
         {"phone_user": "abc"}, 302, "That phone user does not reach this group", create_form=False),
     Row("numbers", "100,000 bad lines of chosen subscribers", COMPOSE, compose("Hi", subscribers="bad\n" * 100_000), 200,
         "Subscribers: at most 10,000 lines"),
+    # --- users and the audit trail ---
+    Row("users", "invite: a username with spaces", INVITE, invite(username="two words"), 200,
+        "Enter a valid username"),
+    Row("users", "invite: a role that does not exist", INVITE, invite(role="9"), 200, "Select a valid choice"),
+    Row("users", "invite: an e-mail address that is not one", INVITE, invite(email="nope"), 200,
+        "Enter a valid email address"),
+    Row("filter", "audit: kind=abc", "/audit/?kind=abc", {}, 200,
+        "The kind filter “abc” is not valid and was ignored.", method="GET"),
+    Row("filter", "audit: a page position that is not one", "/audit/?after=yesterday", {}, 200,
+        "The page position in the address is not valid", method="GET"),
     # --- Kaizala answers (the PIN request of an onboarding, with a fault at the sandbox) ---
     Row("kaizala", "HTML error page", ONBOARD, onboard("+919876543210"), 302, "Kaizala failed (502)", setup="kaizala",
         outcome="failed", fault={"status": 502}),

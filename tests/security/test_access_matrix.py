@@ -42,6 +42,25 @@ MATRIX = {
     "password_change": {"GET": READ, "POST": READ},  # anyone logged in, for themselves; empty POST → errors
     "password_change_done": {"GET": READ, "POST": (L, 405, 405, 405)},
     "preferences": {"GET": READ, "POST": READ},
+    # the one-time set-password link (a made-up token here: the "link does not work" page) and its end
+    "password_set": {"GET": (200, 200, 200, 200), "POST": (200, 200, 200, 200)},
+    "password_set_done": {"GET": (200, 200, 200, 200), "POST": (405, 405, 405, 405)},
+    # users and roles: Admins only
+    "accounts:users": {"GET": ADMIN_FORM, "POST": (L, 403, 403, 405)},
+    "accounts:invite": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "accounts:role": post_only("admin", 302),
+    "accounts:deactivate": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},  # unconfirmed: the confirmation page
+    "accounts:activate": post_only("admin", 302),
+    "accounts:reset_password": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "accounts:reset_two_step": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    # two-step login, for oneself. The Admins here have typed their code (tests/fixtures/users.py), so the
+    # code page and enrolment send them on; the Viewer and Operator have no authenticator yet.
+    "two_step_verify": {"GET": (L, 200, 200, 302), "POST": (L, 200, 200, 302)},
+    "two_step_enrol": {"GET": (L, 200, 200, 302), "POST": READ},
+    "two_step_status": {"GET": READ, "POST": NO_POST},
+    # the audit trail: Admins read and export it; nothing edits or deletes a record
+    "audit:list": {"GET": ADMIN_FORM, "POST": (L, 403, 403, 405)},
+    "audit:export": {"GET": ADMIN_FORM, "POST": (L, 403, 403, 405)},
     # connectors and phone users: read by all roles, changed by Admins only
     "connectors:list": {"GET": READ, "POST": NO_POST},
     "connectors:detail": {"GET": READ, "POST": NO_POST},

@@ -9,6 +9,7 @@ from django.test import Client
 
 from accounts.models import Profile
 from accounts.roles import Role
+from audit.actor import SYSTEM
 from connectors import services as connector_services
 from connectors.models import ApiCall, Connector, PhoneUser
 from groups.models import Group, GroupMember
@@ -65,7 +66,8 @@ def test_bad_input(row: Row, admin, sandbox, settings, django_capture_on_commit_
     if row.setup == "pin":
         mobile = "+919876500009"
         with django_capture_on_commit_callbacks(execute=True):
-            waiting = connector_services.phone_user_start_onboarding(connector=connector, mobile_number=mobile)
+            waiting = connector_services.phone_user_start_onboarding(actor=SYSTEM, connector=connector,
+                                                                 mobile_number=mobile)
         ids["phone_user"] = waiting.pk
         right = sandbox.latest_pin(mobile)
         wrong = f"{(int(right) + 1) % 10000:04d}"
@@ -78,7 +80,7 @@ def test_bad_input(row: Row, admin, sandbox, settings, django_capture_on_commit_
         elif pin == "RIGHT_AFTER_3_WRONG":
             for _ in range(3):
                 with django_capture_on_commit_callbacks(execute=True):
-                    connector_services.phone_user_submit_pin(
+                    connector_services.phone_user_submit_pin(actor=SYSTEM,
                         phone_user=PhoneUser.objects.get(pk=waiting.pk), pin=wrong)
             pin = right
         data = {"pin": pin}

@@ -13,6 +13,8 @@ from django.conf import settings
 from django.test import Client
 
 from accounts.roles import Role
+from audit.actor import SYSTEM
+from audit.models import AuditRecord
 from connectors import services as connector_services
 from connectors.models import ApiCall, Connector, PhoneUser
 from events.models import Event, Subscription
@@ -56,10 +58,11 @@ def test_no_secret_in_pages_logs_error_pages_call_records_or_task_arguments(
 
     # Onboarding: the PIN login, through the services; the tasks run inline.
     with django_capture_on_commit_callbacks(execute=True):
-        phone_user = connector_services.phone_user_start_onboarding(connector=connector, mobile_number=MOBILE)
+        phone_user = connector_services.phone_user_start_onboarding(actor=SYSTEM, connector=connector,
+                                                                mobile_number=MOBILE)
     pin = sandbox.latest_pin(MOBILE)
     with django_capture_on_commit_callbacks(execute=True):
-        connector_services.phone_user_submit_pin(phone_user=phone_user, pin=pin)
+        connector_services.phone_user_submit_pin(actor=SYSTEM, phone_user=phone_user, pin=pin)
     phone_user.refresh_from_db()
     assert phone_user.state == PhoneUser.State.ACTIVE
     secrets |= {"refresh token": phone_user.refresh_token, "access token 1": phone_user.access_token}
@@ -71,7 +74,7 @@ def test_no_secret_in_pages_logs_error_pages_call_records_or_task_arguments(
                                  state=Group.State.ACTIVE)
 
     def send(text):
-        services.message_create(groups=[group], text=text, send_at=None)
+        services.message_create(actor=SYSTEM, groups=[group], text=text, send_at=None)
         with django_capture_on_commit_callbacks(execute=True):
             services.messages_claim_due()
 
@@ -102,7 +105,7 @@ def test_no_secret_in_pages_logs_error_pages_call_records_or_task_arguments(
                                                state=Subscription.State.ACTIVE)
     secrets["callBackToken"] = subscription.callback_token
     event = Event.objects.create(subscription=subscription, event_id="secret-scan-event", raw={"eventId": "x"})
-    world = {"connector": connector, "phone_user": phone_user, "group": group, "member": member,
+    world = {"user": admin, "connector": connector, "phone_user": phone_user, "group": group, "member": member,
              "subscriber": subscriber, "message": Message.objects.filter(status="unconfirmed").first(),
              "schedule": schedule, "call": ApiCall.objects.order_by("-pk").first(),
              "subscription": subscription, "event": event}
@@ -110,7 +113,9 @@ def test_no_secret_in_pages_logs_error_pages_call_records_or_task_arguments(
     for name, route in CONSOLE:
         if MATRIX[name]["GET"][3] == 200:
             url = concrete(name, route, world)
-            places[f"page {url}"] = client.get(url).content.decode()
+            response = client.get(url)
+            body = b"".join(response.streaming_content) if response.streaming else response.content  # the CSV
+            places[f"page {url}"] = body.decode()
     for call in ApiCall.objects.all():
         places[f"api call {call.pk} page"] = client.get(f"/api-calls/{call.pk}/").content.decode()
     for edit in (f"/connectors/{connector.pk}/edit/", f"/phone-users/{phone_user.pk}/"):
@@ -121,6 +126,8 @@ def test_no_secret_in_pages_logs_error_pages_call_records_or_task_arguments(
         places["404 page"] = client.get(f"/connectors/{connector.pk + 999}/").content.decode()
         places["405 page"] = client.get(f"/phone-users/{phone_user.pk}/remove/").content.decode()
     places["call records"] = "\n".join(repr(row) for row in ApiCall.objects.values())
+    places["audit records"] = "\n".join(repr(row) for row in AuditRecord.objects.values())
+    assert AuditRecord.objects.filter(kind="phone_user_onboarded").exists()  # the scan reads real records
     places["log"] = "\n".join(f"{r.getMessage()} {r.exc_text or ''} {r.args!r}" for r in caplog.records) + caplog.text
     places["task arguments"] = "\n".join(task_arguments)
     assert len(places["task arguments"]) > 0 and len(places["log"]) > 0

@@ -7,6 +7,7 @@ import itertools
 import re
 from datetime import timedelta
 
+from django.contrib.auth import get_user_model
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
@@ -70,13 +71,14 @@ def make_world(secret: str = "world-connector-secret-123", **text) -> dict:
                                   url=f"{DEAD_KAIZALA}/kms/v1/groups/g{n}@world/messages", status=500,
                                   duration_ms=3, request_body='{"message": "Hello"}',
                                   response_body=text.get("kaizala_error", '{"message": "oops"}'))
+    user = get_user_model().objects.create_user(username=f"world-user-{n}", email=f"world{n}@example.org")
     subscription = Subscription.objects.create(group=group, callback_token="world-callback-token-secret",
                                                state=Subscription.State.ACTIVE, webhook_id=f"wh-world-{n}")
     event = Event.objects.create(
         subscription=subscription, event_id=f"world-event-{n}", event_type="TextMessageCreated",
         raw={"eventId": f"world-event-{n}", "data": {"text": text.get("message_text", "Hi")}},
         error=text.get("kaizala_error", "It failed."))
-    return {"connector": connector, "phone_user": phone_user, "group": group, "member": member,
+    return {"user": user, "connector": connector, "phone_user": phone_user, "group": group, "member": member,
             "subscriber": subscriber, "message": message, "schedule": schedule, "call": call,
             "subscription": subscription, "event": event}
 
@@ -103,6 +105,8 @@ def concrete(name: str, route: str, world: dict) -> str:
         "events:listen": "group", "events:stop": "subscription", "events:reenable": "subscription",
         "events:conversation": "group", "events:conversation_items": "group", "events:reply": "group",
     }.get(name)
+    if name.startswith("accounts:"):
+        target = "user"
     if target is None:
         if name.startswith("connectors:"):
             target = "phone_user"
