@@ -31,27 +31,27 @@ N = 4
 
 # URL name → queries for one view of the page (session, user and the two-step device included), whatever the rows.
 PINNED = {
-    "dashboard": 13,  # + inbound posts of the last hour, subscriptions needing attention
-    "connectors:list": 5,
-    "connectors:detail": 6,
-    "connectors:phone_users": 7,
-    "connectors:phone_user": 6,
-    "connectors:phone_user_status": 5,
-    "connectors:calls": 7,
-    "connectors:call": 5,
-    "groups:list": 10,
-    "groups:detail": 14,  # + the group's listening (events)
-    "groups:status": 7,
-    "groups:sync_status": 6,
-    "messaging:list": 8,
-    "messaging:detail": 6,
-    "messaging:schedules": 7,
-    "messaging:schedule": 7,
-    "events:list": 5,
-    "events:detail": 5,
-    "events:conversation": 8,
-    "events:conversation_items": 7,
-    "events:inbox": 7,
+    "dashboard": 14,  # + inbound posts of the last hour, subscriptions needing attention
+    "connectors:list": 6,
+    "connectors:detail": 8,
+    "connectors:phone_users": 8,
+    "connectors:phone_user": 7,
+    "connectors:phone_user_status": 6,
+    "connectors:calls": 8,
+    "connectors:call": 6,
+    "groups:list": 12,
+    "groups:detail": 16,  # + the group's listening (events)
+    "groups:status": 8,
+    "groups:sync_status": 7,
+    "messaging:list": 10,
+    "messaging:detail": 8,
+    "messaging:schedules": 8,
+    "messaging:schedule": 8,
+    "events:list": 6,
+    "events:detail": 6,
+    "events:conversation": 9,
+    "events:conversation_items": 8,
+    "events:inbox": 8,
     "accounts:users": 7,
     "audit:list": 7,
 }

@@ -57,12 +57,10 @@ NOT_A_PERSONS_WRITE = {
     "groups.membership.member_left": "Kaizala reported it (a webhook event), no person here",
     "events.services.event_receive": "Kaizala's delivery to the receiver",
     "events.services.event_process": "worker step of a received event",
-    "events.services.events_sweep": "periodic task",
     "events.services.subscription_create_run": "worker step of a recorded subscription",
     "events.services.subscription_remove_run": "worker step of a recorded stop",
     "events.services.subscription_reenable_run": "worker step of a recorded re-enable",
     "events.services.subscription_check_run": "periodic check of Kaizala's webhook list",
-    "events.services.subscriptions_check": "periodic task",
     "events.services.subscription_note_refusal": "the receiver noting a refused delivery",
     "events.services.inbox_mark_read": "a person's own read marker: no shared data changes",
 }

@@ -16,6 +16,7 @@ from connectors.models import Connector, PhoneUser
 from groups.models import Group
 from messaging.models import Attempt, Message, Schedule
 from tests.security.world import all_routes, concrete, make_world
+from tests.test_query_counts import PINNED
 
 pytestmark = pytest.mark.django_db
 Status = Message.Status
@@ -227,6 +228,6 @@ def test_the_dashboard_makes_the_same_queries_however_much_needs_attention(clien
         PhoneUser.objects.create(connector=world["connector"], mobile_number=f"+91970000{n:04d}",
                                  state=PhoneUser.State.PIN_FAILED)
     client.get(reverse("dashboard"))  # the session and the user are cached after the first request
-    with django_assert_num_queries(12) as captured:
+    # The dashboard's pin (tests/test_query_counts.py) holds with all of that needing attention.
+    with django_assert_num_queries(PINNED["dashboard"]):
         client.get(reverse("dashboard"))
-    assert len(captured) == 12  # 4 of them for the session, the user, its time zone and its roles
