@@ -47,6 +47,16 @@ def targets() -> list[tuple[str, str, str]]:
     call = ApiCall.objects.order_by("-pk").first()
     schedule = Schedule.objects.order_by("pk").first()
     few_group = Message.objects.filter(status=Message.Status.CANCELLED).values_list("group_id", flat=True).first()
+
+    def after(model, field, rank):
+        """The keyset link to the page after the row `rank` rows from the oldest (kaizala_console/keyset.py)."""
+        from kaizala_console.keyset import encode_cursor
+
+        row = model.objects.order_by(field, "id").values_list(field, "id")[rank]
+        return f"?after={encode_cursor(list(row))}"
+
+    calls, messages = ApiCall.objects.count(), Message.objects.count()
+    middle_day = Message.objects.order_by("due_at").values_list("due_at", flat=True)[messages // 2].date()
     return [
         ("dashboard", "/", "page"),
         ("connector list", "/connectors/", "list"),
@@ -56,14 +66,17 @@ def targets() -> list[tuple[str, str, str]]:
         ("phone user detail", f"/phone-users/{phone_user.pk}/", "detail"),
         ("api call list", "/api-calls/", "list"),
         ("api call list, filtered", f"/api-calls/?phone_user={phone_user.pk}&status=5xx", "few"),
-        ("api call list, last page", "/api-calls/?page=999999", "deep"),
+        ("api call list, middle page", f"/api-calls/{after(ApiCall, 'created_at', calls // 2)}", "deep"),
+        ("api call list, last page", f"/api-calls/{after(ApiCall, 'created_at', 50)}", "deep"),
         ("api call detail", f"/api-calls/{call.pk}/", "detail"),
         ("group list", "/groups/", "list"),
         ("group list, search", "/groups/?q=Seed+group+00001", "few"),
         ("group detail", f"/groups/{group.pk}/", "detail"),
         ("message list", "/messages/", "list"),
         ("message list, filtered", f"/messages/?status=cancelled&group={few_group}", "few"),
-        ("message list, last page", "/messages/?page=999999", "deep"),
+        ("message list, middle page", f"/messages/{after(Message, 'due_at', messages // 2)}", "deep"),
+        ("message list, last page", f"/messages/{after(Message, 'due_at', 50)}", "deep"),
+        ("message list, jump to date", f"/messages/?date={middle_day}", "deep"),
         ("message detail", f"/messages/{message.pk}/", "detail"),
         ("schedule list", "/messages/schedules/", "list"),
         ("schedule detail", f"/messages/schedules/{schedule.pk}/", "detail"),

@@ -3,7 +3,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,11 +16,15 @@ from groups.forms import GroupCreateForm, MembersForm, RoleForm, SenderForm, Sub
 from groups.models import Group, GroupMember, GroupSubscriber
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.filters import filter_list
+from kaizala_console.keyset import keyset_page
 from kaizala_console.menus import select_options
 from kaizala_console.submit_once import submit_once
 
 PAGE_SIZE = 25
 SUBSCRIBER_PAGE_SIZE = 50
+MEMBER_PAGE_SIZE = 100
+# Lists in name or number order page back and forth, not newer/older.
+BY_NAME = ("Previous", "Next")
 
 
 def _group_or_404(pk) -> Group:
@@ -40,7 +43,8 @@ def group_list(request):
     # The values the list is filtered by (a bad one was dropped, with a note), to fill the filter form.
     filters = {key: (listing.form.data.get(key) or "").strip() for key in ("q", "phone_user", "type")}
     return render(request, "groups/group_list.html", {
-        "page": Paginator(listing.qs, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
+        "page": keyset_page(request, listing.qs, order=("name", "id"), size=PAGE_SIZE, labels=BY_NAME),
+        "filters": filters,
         "filter_notes": listing.notes,
         # Both phone-user menus from plain tuples: full rows decrypted four secrets each (~3,000 Fernet
         # decrypts a page with 500 phone users), and the template loops took ~40 ms (bench/bench_pages.py).
@@ -116,9 +120,13 @@ def _detail_context(request, group, **forms):
         "can_administer": selectors.admin_phone_user(group, accesses) is not None,
         "sender_form": SenderForm(group=group, initial={"phone_user": group.phone_user_id}),
         "busy": selectors.group_is_busy(group),
-        "members": group.members.all(),
+        "members": keyset_page(request, group.members.all(), order=("mobile_number", "id"), size=MEMBER_PAGE_SIZE,
+                               prefix="members_", labels=BY_NAME),
+        "member_count": group.members.count(),
         "sub_groups": group.sub_groups.all(),
-        "subscriber_page": Paginator(subscribers, SUBSCRIBER_PAGE_SIZE).get_page(request.GET.get("page")),
+        "subscriber_page": keyset_page(request, subscribers, order=("mobile_number", "id"), size=SUBSCRIBER_PAGE_SIZE,
+                                       prefix="subscribers_", labels=BY_NAME),
+        "subscriber_count": subscribers.count(),
         "recent_messages": selectors.recent_messages(group),
         "members_form": forms.get("members_form") or MembersForm(prefix="members"),
         "subscribers_form": forms.get("subscribers_form") or MembersForm(prefix="subscribers"),

@@ -4,7 +4,6 @@ from datetime import timedelta
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -17,6 +16,7 @@ from connectors.models import PhoneUser
 from groups.models import Group
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.filters import filter_list
+from kaizala_console.keyset import keyset_page
 from kaizala_console.menus import select_options
 from kaizala_console.submit_once import submit_once
 from messaging import selectors, services
@@ -25,6 +25,8 @@ from messaging.forms import ComposeForm, EditMessageForm, HeldFilterForm
 from messaging.models import MAX_TEXT, Message, Schedule
 
 PAGE_SIZE = 50
+# The list order (Meta.ordering, index msg_list_order_idx), ending in a unique field for the cursor.
+MESSAGE_ORDER = ("-due_at", "-id")
 
 
 @read_only_page
@@ -34,7 +36,8 @@ def message_list(request):
     filters = {key: listing.form.data.get(key, "") for key in ("status", "group", "phone_user", "from", "to",
                                                                 "broadcast")}
     return render(request, "messaging/message_list.html", {
-        "page": Paginator(listing.qs, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
+        "page": keyset_page(request, listing.qs, order=MESSAGE_ORDER, size=PAGE_SIZE, date_field="due_at"),
+        "filters": filters,
         "filter_notes": listing.notes, "statuses": Message.Status.choices,
         "group_options": select_options(Group.objects.values_list("id", "name"), filters["group"]),
         "phone_user_options": select_options(PhoneUser.objects.values_list("id", "mobile_number"),
@@ -176,7 +179,7 @@ def messages_cancel_held(request):
 @read_only_page
 def schedule_list(request):
     return render(request, "messaging/schedule_list.html", {
-        "page": Paginator(selectors.schedule_list(), PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": keyset_page(request, selectors.schedule_list(), order=("-created_at", "-id"), size=PAGE_SIZE),
     })
 
 
