@@ -33,7 +33,8 @@ PAGES_DB = "kaizala_bench_pages"
 
 
 def targets() -> list[tuple[str, str, str]]:
-    """(name, url, kind) for every page; kind 'few' marks a filtered list showing few rows."""
+    """(name, url, kind) for every page; kind 'few' marks a filtered list showing few rows, 'deep' a page far
+    into a list (by cursor or date), 'search' a ?q= search."""
     from django.db.models import Count
 
     from connectors.models import ApiCall, Connector, PhoneUser
@@ -78,6 +79,13 @@ def targets() -> list[tuple[str, str, str]]:
         ("message list, last page", f"/messages/{after(Message, 'due_at', 50)}", "deep"),
         ("message list, jump to date", f"/messages/?date={middle_day}", "deep"),
         ("message detail", f"/messages/{message.pk}/", "detail"),
+        # ?q= search (trigram indexes, kaizala_console/migrations/0002): rare, everywhere, and no match.
+        ("message list, search rare", "/messages/?q=message+12345", "search"),
+        ("message list, search common", "/messages/?q=seeded", "search"),
+        ("message list, search no match", "/messages/?q=no+such+words", "search"),
+        ("api call list, search", "/api-calls/?q=groups/4242@1", "search"),
+        ("api call list, search no match", "/api-calls/?q=no-such-path", "search"),
+        ("phone user list, search", "/phone-users/?q=00042", "search"),
         ("schedule list", "/messages/schedules/", "list"),
         ("schedule detail", f"/messages/schedules/{schedule.pk}/", "detail"),
     ]

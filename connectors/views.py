@@ -112,6 +112,7 @@ def phone_user_list(request):
                             labels=("Previous", "Next")),
         "states": PhoneUser.State.choices, "filter": listing,
         "state": listing.form.data.get("state", ""), "connector_id": listing.form.data.get("connector", ""),
+        "q": listing.form.data.get("q", ""),
         "warning_horizon": selectors.refresh_token_warning_horizon(), "connectors": Connector.objects.all(),
     })
 

@@ -33,7 +33,7 @@ MESSAGE_ORDER = ("-due_at", "-id")
 def message_list(request):
     listing = filter_list(MessageFilter, request, selectors.message_list())
     # What the menus show as chosen: the values that were kept (a bad one was dropped with a note).
-    filters = {key: listing.form.data.get(key, "") for key in ("status", "group", "phone_user", "from", "to",
+    filters = {key: listing.form.data.get(key, "") for key in ("q", "status", "group", "phone_user", "from", "to",
                                                                 "broadcast")}
     return render(request, "messaging/message_list.html", {
         "page": keyset_page(request, listing.qs, order=MESSAGE_ORDER, size=PAGE_SIZE, date_field="due_at"),
