@@ -156,8 +156,24 @@ def _move(message_id: int, from_statuses, to_status: str, **fields) -> bool:
     )
 
 
+def _transition(action: str) -> tuple[list[str], str, dict]:
+    """(from statuses, to status, other fields) of an operator action: one table for one message and many."""
+    now = timezone.now()
+    if action == "cancel":
+        return [Status.SCHEDULED, Status.RETRYING, Status.HELD], Status.CANCELLED, {"hold_reason": ""}
+    if action == "retry":
+        # A failed message, or an unconfirmed one the operator decided to send again: due now.
+        return [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, {"due_at": now, "attempt_count": 0,
+                                                                      "last_error": ""}
+    if action == "mark-sent":
+        # The operator checked that an unconfirmed message did arrive.
+        return [Status.UNCONFIRMED], Status.SENT, {"sent_at": now, "last_error": "Marked as sent by an operator."}
+    raise ValidationError(f"No such action: {action[:40]}.")
+
+
 def message_cancel(*, message: Message) -> None:
-    if not _move(message.pk, [Status.SCHEDULED, Status.RETRYING, Status.HELD], Status.CANCELLED, hold_reason=""):
+    froms, to, fields = _transition("cancel")
+    if not _move(message.pk, froms, to, **fields):
         raise ComposeError("Only a scheduled, retrying or held message can be cancelled; this one has moved on.")
 
 
@@ -171,17 +187,77 @@ def message_edit(*, message: Message, text: str, send_at: datetime) -> None:
 
 
 def message_retry(*, message: Message) -> None:
-    """A failed message, or an unconfirmed one the operator decided to send again: due now."""
-    if not _move(message.pk, [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, due_at=timezone.now(),
-                 attempt_count=0, last_error=""):
+    froms, to, fields = _transition("retry")
+    if not _move(message.pk, froms, to, **fields):
         raise ComposeError("Only a failed or unconfirmed message can be sent again.")
 
 
 def message_mark_sent(*, message: Message) -> None:
-    """The operator checked that an unconfirmed message did arrive."""
-    if not _move(message.pk, [Status.UNCONFIRMED], Status.SENT, sent_at=timezone.now(),
-                 last_error="Marked as sent by an operator."):
+    froms, to, fields = _transition("mark-sent")
+    if not _move(message.pk, froms, to, **fields):
         raise ComposeError("Only an unconfirmed message can be marked as sent.")
+
+
+# --- operator actions on many messages ----------------------------------------------------------------
+
+# The bulk actions: what each does to a row it applies to, and which rows it applies to (for the rest).
+BULK_ACTIONS = {
+    "cancel": ("cancelled", "only a scheduled, retrying or held message can be cancelled"),
+    "retry": ("will be sent again", "only a failed or unconfirmed message can be sent again"),
+    "mark-sent": ("marked as sent", "only an unconfirmed message can be marked as sent"),
+}
+MAX_BULK = 5000
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    pk: int
+    group_name: str
+    status_before: str  # its status label when the action ran ("" when there is no such message)
+    done: bool
+    detail: str
+
+
+def bulk_applies_to(action: str) -> list[str]:
+    """The statuses of the messages a bulk action moves (the rest it leaves alone)."""
+    return _transition(action)[0]
+
+
+@transaction.atomic
+def messages_bulk_act(*, action: str, message_ids) -> list[BulkOutcome]:
+    """Apply an operator action to many messages; what happened to each, in the order given.
+
+    Per row it is the compare-and-set of the one-message action (a row that has moved on is left alone),
+    done for all rows at once: the chosen rows are locked and read in one query, and those still in a
+    status the action applies to are moved in one UPDATE that checks the status again. The query count does
+    not grow with the rows.
+    """
+    froms, to, fields = _transition(action)
+    ids = list(dict.fromkeys(int(pk) for pk in message_ids))
+    if not ids:
+        raise ComposeError("Choose at least one message.")
+    if len(ids) > MAX_BULK:
+        raise ComposeError(f"Choose at most {MAX_BULK} messages at a time.")
+    # Locked in id order, so two bulk requests over the same rows cannot deadlock (a no-op on SQLite, whose
+    # write transactions are serialised). The dispatcher claims with SKIP LOCKED: it passes these rows by.
+    rows = {pk: (status, group_name) for pk, status, group_name in Message.objects.select_for_update(of=("self",))
+            .filter(pk__in=ids).order_by("pk").values_list("pk", "status", "group__name")}
+    movable = [pk for pk, (status, _) in rows.items() if status in froms]
+    if movable:
+        Message.objects.filter(pk__in=movable, status__in=froms).update(
+            status=to, status_changed_at=timezone.now(), **fields)
+    done, refusal = BULK_ACTIONS[action]
+    labels = dict(Status.choices)
+    outcomes = []
+    for pk in ids:
+        if pk not in rows:
+            outcomes.append(BulkOutcome(pk, "", "", False, "No such message."))
+            continue
+        status, group_name = rows[pk]
+        moved = status in froms
+        outcomes.append(BulkOutcome(pk, group_name, labels[status], moved,
+                                    done.capitalize() + "." if moved else f"Left alone: {refusal}."))
+    return outcomes
 
 
 # --- the dispatcher -----------------------------------------------------------------------------------

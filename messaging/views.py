@@ -8,12 +8,13 @@ from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Role, read_only_page, role_required
 from accounts.timezones import user_time_zone_name
 from connectors.models import PhoneUser
 from groups.models import Group
+from kaizala_console.bulk import selected_ids
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.filters import filter_list
 from kaizala_console.keyset import keyset_page
@@ -150,6 +151,55 @@ def message_action(request, pk, action):
     else:
         flash.success(request, done)
     return redirect("messaging:detail", pk=pk)
+
+
+BULK_LABELS = {"cancel": "Cancel", "retry": "Send again", "mark-sent": "Mark as sent"}
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def messages_bulk(request):
+    """Many messages at once, from the list's checkboxes: a confirmation saying how many the action applies
+    to, then a page saying what happened to each."""
+    back = request.POST.get("back", "")
+    back = back if back.startswith("?") else ""
+    list_url = reverse("messaging:list") + back
+    action = request.POST.get("action", "")
+    try:
+        if action not in services.BULK_ACTIONS:
+            raise ValidationError("Choose what to do with the chosen messages.")
+        ids = selected_ids(request, noun="message", limit=services.MAX_BULK)
+        if not is_confirmed(request):
+            by_status = selectors.messages_by_status(ids)
+            froms = services.bulk_applies_to(action)
+            applies = sum(n for status, n in by_status.items() if status in froms)
+            left = [(Message.Status(status).label, n) for status, n in sorted(by_status.items()) if status not in froms]
+            missing = len(ids) - sum(by_status.values())
+            return render_confirm(
+                request, title=f"{BULK_LABELS[action]}: {_count(len(ids), 'message')}?",
+                question=f"{_count(applies, 'message')} of the {len(ids)} chosen will be "
+                         f"{services.BULK_ACTIONS[action][0]}.",
+                effects=[f"{_count(n, 'message')} {label.lower()} will be left alone." for label, n in left]
+                + ([f"{_count(missing, 'message')} no longer exist."] if missing else [])
+                + ["A message that moves on before you confirm is left alone too; the next page says what "
+                   "happened to each."],
+                confirm_label=f"{BULK_LABELS[action]} {_count(applies, 'message')}", cancel_url=list_url,
+                danger=action == "cancel",
+                hidden={"action": action, "ids": ",".join(map(str, ids)), "back": back},
+            )
+        outcomes = services.messages_bulk_act(action=action, message_ids=ids)
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+        return redirect(list_url)
+    done = sum(outcome.done for outcome in outcomes)
+    return render(request, "messaging/bulk_result.html", {
+        "outcomes": outcomes, "done": done, "left": len(outcomes) - done, "action_label": BULK_LABELS[action],
+        "done_words": services.BULK_ACTIONS[action][0], "list_url": list_url,
+    })
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
 
 
 @role_required(Role.OPERATOR)

@@ -52,6 +52,7 @@ NOT_PAGES = {
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
     "groups:sender",
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action", "messaging:cancel_held",
+    "messaging:bulk",
 }
 _serial = itertools.count(1)
 

@@ -82,6 +82,7 @@ MATRIX = {
     "messaging:edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:action": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # cancel: asks first
     "messaging:cancel_held": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # asks first
+    "messaging:bulk": post_only("operator", 302),  # nothing chosen: back to the list with a note
     "messaging:schedules": {"GET": READ, "POST": NO_POST},
     "messaging:schedule": {"GET": READ, "POST": NO_POST},
     "messaging:schedule_action": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # pause: asks first
