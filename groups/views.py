@@ -14,6 +14,7 @@ from groups import membership, selectors, services
 from groups.filters import GroupFilter
 from groups.forms import GroupCreateForm, MembersForm, RoleForm, SenderForm, SubGroupForm, SyncForm
 from groups.models import Group, GroupMember, GroupSubscriber
+from kaizala_console.bulk import selected_ids
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.filters import filter_list
 from kaizala_console.keyset import keyset_page
@@ -222,6 +223,48 @@ def member_remove(request, pk, member_pk):
             confirm_label="Remove the member", cancel_url=reverse("groups:detail", args=[pk]))
     return _act(request, pk, lambda: membership.member_remove(member=member),
                 f"Removing {member.mobile_number}…")
+
+
+MAX_BULK_MEMBERS = 5000
+
+
+def _members(n: int) -> str:
+    return f"{n} member{'' if n == 1 else 's'}"
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def members_remove(request, pk):
+    """Many members at once, from the member list's checkboxes: a confirmation saying how many, then a page
+    saying what happened to each."""
+    group = _group_or_404(pk)
+    try:
+        ids = selected_ids(request, noun="member", limit=MAX_BULK_MEMBERS)
+    except ValidationError as exc:
+        messages.error(request, " ".join(exc.messages))
+        return redirect("groups:detail", pk=pk)
+    if not is_confirmed(request):
+        rows = selectors.chosen_members(group, ids)
+        plan = membership.plan_removal(group, rows)
+        effects = [
+            f"{_members(len(plan.at_kaizala))}: Kaizala removes them; they no longer see the group's messages and "
+            "cannot post in it. Each row leaves the list once Kaizala confirms.",
+            f"{_members(len(plan.never_reached))} never reached Kaizala: only the console's rows are deleted.",
+            f"{_members(len(plan.sender) + len(plan.busy))} left alone (the number the group sends through, or a "
+            "change in progress).",
+        ]
+        if len(rows) < len(ids):
+            effects.append(f"{_members(len(ids) - len(rows))} no longer in this group.")
+        return render_confirm(
+            request, title=f"Remove {_members(len(ids))}?",
+            question=f"Remove {_members(len(plan.at_kaizala) + len(plan.never_reached))} of the {len(ids)} chosen "
+                     f"from “{group.name}”?",
+            effects=effects, confirm_label=f"Remove {_members(len(plan.at_kaizala) + len(plan.never_reached))}",
+            cancel_url=reverse("groups:detail", args=[pk]), hidden={"ids": ",".join(map(str, ids))})
+    outcomes = membership.members_remove(group=group, member_ids=ids)
+    done = sum(outcome.done for outcome in outcomes)
+    return render(request, "groups/members_remove_result.html", {
+        "group": group, "outcomes": outcomes, "done": done, "left": len(outcomes) - done})
 
 
 @role_required(Role.OPERATOR)

@@ -49,6 +49,7 @@ NOT_PAGES = {
     "connectors:deactivate", "connectors:onboard", "connectors:add_token", "connectors:submit_pin",
     "connectors:resend_pin", "connectors:retry", "connectors:reonboard", "connectors:remove",
     "groups:create", "groups:sync", "groups:refresh", "groups:retry", "groups:members_add", "groups:member_remove",
+    "groups:members_remove",
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
     "groups:sender",
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action", "messaging:cancel_held",

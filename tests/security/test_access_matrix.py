@@ -70,6 +70,7 @@ MATRIX = {
     "groups:retry": post_only("operator", 302),
     "groups:members_add": post_only("operator", 400),
     "groups:member_remove": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # unconfirmed: the confirmation page
+    "groups:members_remove": post_only("operator", 302),  # nothing chosen: back to the group with a note
     "groups:member_role": post_only("operator", 302),
     "groups:subgroup_create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "groups:subscribers_add": post_only("operator", 400),
