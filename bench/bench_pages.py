@@ -7,7 +7,9 @@ with `manage.py seed_bench` (50 connectors, 500 phone users, 10,000 groups, 200,
 500,000 call-log rows). Then, in-process with Django's test Client logged in as the seeded admin:
 server time p50/p95 over `--repeat` requests (after 3 warm-ups) and the SQL query count of the
 dashboard and every list and detail page, plus a filtered variant of each list showing few rows
-(the query count must not grow with the rows shown). Last, gunicorn (`--workers 4 --threads 4`, as
+(the query count must not grow with the rows shown), pages deep in the lists by keyset cursor and date,
+and `?q=` searches; then the CSV export of all 200k messages (time, queries, peak Python memory). Last,
+gunicorn (`--workers 4 --threads 4`, as
 README's Production section)
 serves the message list to `--clients` concurrent keep-alive clients (wrk when installed, else
 Python load-generator processes with http.client threads) for `--duration` seconds.
@@ -125,6 +127,37 @@ def measure_in_process(repeat: int) -> list[dict]:
                      "sql": [q["sql"][:300] for q in queries]})
         print(f"  {name:<32} {rows[-1]['p95ms']:>8} ms p95  {rows[-1]['queries']:>3} queries", flush=True)
     return rows
+
+
+def measure_export() -> dict:
+    """The CSV export of every message (200k), streamed: seconds, bytes, the queries (one per keyset chunk),
+    and the peak of Python's allocations while the body is read (tracemalloc) against the body's size."""
+    import tracemalloc
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(get_user_model().objects.get(username="bench-admin"))
+    reset_queries()
+    tracemalloc.start()
+    started = time.perf_counter()
+    size = lines = 0
+    with CaptureQueriesContext(connection) as capture:
+        response = client.get("/messages/export.csv")
+        for piece in response.streaming_content:
+            size += len(piece)
+            lines += piece.count(b"\r\n")
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    result = {"rows": lines - 1, "bytes": size, "seconds": round(seconds, 2), "queries": len(capture),
+              "peakPythonMiB": round(peak / 2**20, 1), "bodyMiB": round(size / 2**20, 1)}
+    print(f"  export of {result['rows']} messages: {result['seconds']} s, {result['bodyMiB']} MiB of CSV, "
+          f"peak {result['peakPythonMiB']} MiB of Python allocations, {result['queries']} queries", flush=True)
+    return result
 
 
 def _client_thread(port, path, cookie, deadline, latencies, errors):
@@ -251,6 +284,7 @@ def main() -> None:
         print(f"in-process, {args.repeat} requests per page (p95 target <= 150 ms):", flush=True)
         load_before = harness.load()
         pages = measure_in_process(args.repeat)
+        export = measure_export()
         concurrent = None if args.skip_concurrent else concurrent_run(args.clients, args.duration,
                                                                       args.gunicorn_workers, args.gunicorn_threads)
     finally:
@@ -270,7 +304,7 @@ def main() -> None:
                               concurrent["p50ms"], concurrent["p95ms"], concurrent["loadavgBefore"][0]]]))
     harness.write_result("pages", {"benchmark": "pages at scale", "machine": harness.machine(),
                                    "services": services.notes, "seedSeconds": seeded, "repeat": args.repeat,
-                                   "pages": pages, "concurrent": concurrent})
+                                   "pages": pages, "export": export, "concurrent": concurrent})
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ urlpatterns = [
     path("<int:pk>/retry/", views.group_retry, name="retry"),
     path("<int:pk>/send-through/", views.group_sender, name="sender"),
     path("<int:pk>/members/add/", views.members_add, name="members_add"),
+    path("<int:pk>/members.csv", views.members_export, name="members_export"),
     path("<int:pk>/members/remove/", views.members_remove, name="members_remove"),
     path("<int:pk>/members/<int:member_pk>/remove/", views.member_remove, name="member_remove"),
     path("<int:pk>/members/<int:member_pk>/role/", views.member_set_role, name="member_role"),

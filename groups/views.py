@@ -16,6 +16,7 @@ from groups.forms import GroupCreateForm, MembersForm, RoleForm, SenderForm, Sub
 from groups.models import Group, GroupMember, GroupSubscriber
 from kaizala_console.bulk import selected_ids
 from kaizala_console.confirm import is_confirmed, render_confirm
+from kaizala_console.exports import csv_response
 from kaizala_console.filters import filter_list
 from kaizala_console.keyset import keyset_page
 from kaizala_console.menus import select_options
@@ -223,6 +224,20 @@ def member_remove(request, pk, member_pk):
             confirm_label="Remove the member", cancel_url=reverse("groups:detail", args=[pk]))
     return _act(request, pk, lambda: membership.member_remove(member=member),
                 f"Removing {member.mobile_number}…")
+
+
+MEMBER_EXPORT_COLUMNS = [
+    ("mobile number", "mobile_number"), ("name", "name"), ("role", "role"), ("state", "state"),
+    ("has the Kaizala app", "is_provisioned"), ("Kaizala member id", "kaizala_member_id"), ("last error", "last_error"),
+]
+
+
+@read_only_page
+def members_export(request, pk):
+    """A group's members as CSV, streamed."""
+    group = _group_or_404(pk)
+    return csv_response(filename=f"group-{group.pk}-members.csv", columns=MEMBER_EXPORT_COLUMNS,
+                        queryset=group.members.all(), order=("mobile_number", "id"))
 
 
 MAX_BULK_MEMBERS = 5000

@@ -190,3 +190,19 @@ def keyset_page(request, queryset, *, order: tuple[str, ...], size: int, prefix:
         notes=notes, labels=labels, date_param=date_param if date_field else None,
         date_value=day.isoformat() if day else "", kept=kept,
     )
+
+
+def keyset_chunks(queryset, *, order: tuple[str, ...], size: int):
+    """Every row of `queryset` (a `.values()` query naming the `order` fields) in `order`, `size` rows per
+    query, each query found from the last row of the one before: an export streams a table of any size in
+    flat memory, and its last chunk costs what its first does."""
+    parsed = [(name.lstrip("-"), name.startswith("-")) for name in order]
+    rows = queryset.order_by(*order)
+    last = None
+    while True:
+        chunk = list((rows.filter(_beyond(parsed, last, forward=True)) if last else rows)[:size])
+        if chunk:
+            yield chunk
+        if len(chunk) < size:
+            return
+        last = [chunk[-1][name] for name, _ in parsed]

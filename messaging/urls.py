@@ -7,6 +7,7 @@ app_name = "messaging"
 urlpatterns = [
     path("", views.message_list, name="list"),
     path("compose/", views.compose, name="compose"),
+    path("export.csv", views.message_export, name="export"),
     path("bulk/", views.messages_bulk, name="bulk"),
     path("held/cancel/", views.messages_cancel_held, name="cancel_held"),
     path("<int:pk>/", views.message_detail, name="detail"),

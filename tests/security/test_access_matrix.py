@@ -58,6 +58,7 @@ MATRIX = {
     "connectors:reonboard": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:remove": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:calls": {"GET": READ, "POST": NO_POST},
+    "connectors:calls_export": {"GET": READ, "POST": NO_POST},
     "connectors:call": {"GET": READ, "POST": NO_POST},
     # groups: read by all roles, changed by Operators and Admins
     "groups:list": {"GET": READ, "POST": NO_POST},
@@ -65,6 +66,7 @@ MATRIX = {
     "groups:sync": post_only("operator", 302),  # no phone user named in the POST: back to the list, with a message
     "groups:sync_status": {"GET": READ, "POST": NO_POST},
     "groups:detail": {"GET": READ, "POST": NO_POST},
+    "groups:members_export": {"GET": READ, "POST": NO_POST},
     "groups:status": {"GET": READ, "POST": NO_POST},
     "groups:refresh": post_only("operator", 302),
     "groups:retry": post_only("operator", 302),
@@ -78,6 +80,7 @@ MATRIX = {
     "groups:sender": post_only("operator", 302),  # no phone user named: back to the group, with a message
     # messages and schedules: read by all roles, changed by Operators and Admins
     "messaging:list": {"GET": READ, "POST": NO_POST},
+    "messaging:export": {"GET": READ, "POST": NO_POST},
     "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:detail": {"GET": READ, "POST": NO_POST},
     "messaging:edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
