@@ -120,6 +120,24 @@ def schedule_create(*, groups, text: str, rule: Rule, audience: Audience = Audie
     return schedule
 
 
+def schedule_edit(*, schedule: Schedule, groups, text: str, rule: Rule, audience: Audience = Audience()) -> None:
+    """Change an active or paused schedule's text, groups, audience and rule; its next fire follows the new
+    rule. Messages it already created are left as they are."""
+    check_groups_sendable(groups)
+    first = next_fire(rule, timezone.now())
+    if first is None:
+        raise ComposeError("This recurrence never fires: check its days and its end date.")
+    with transaction.atomic():
+        if not Schedule.objects.filter(pk=schedule.pk, state__in=[Schedule.State.ACTIVE, Schedule.State.PAUSED]).update(
+            text=text, to_all_subscribers=audience.to_all_subscribers, subscribers=list(audience.subscribers),
+            frequency=rule.frequency, weekdays=list(rule.weekdays), day_of_month=rule.day_of_month,
+            local_time=rule.local_time, start_date=rule.start_date, end_date=rule.end_date, next_fire_at=first,
+            updated_at=timezone.now(),
+        ):
+            raise ComposeError("This schedule has ended; an ended schedule cannot be edited.")
+        schedule.groups.set(groups)
+
+
 def schedule_rule(schedule: Schedule) -> Rule:
     return Rule(
         frequency=schedule.frequency, local_time=schedule.local_time, time_zone=schedule.time_zone,

@@ -15,5 +15,6 @@ urlpatterns = [
     path("<int:pk>/<slug:action>/", views.message_action, name="action"),
     path("schedules/", views.schedule_list, name="schedules"),
     path("schedules/<int:pk>/", views.schedule_detail, name="schedule"),
+    path("schedules/<int:pk>/edit/", views.schedule_edit, name="schedule_edit"),
     path("schedules/<int:pk>/<slug:action>/", views.schedule_action, name="schedule_action"),
 ]

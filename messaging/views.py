@@ -23,8 +23,9 @@ from kaizala_console.menus import select_options
 from kaizala_console.submit_once import submit_once
 from messaging import selectors, services
 from messaging.filters import MessageFilter
-from messaging.forms import ComposeForm, EditMessageForm, HeldFilterForm
+from messaging.forms import ComposeForm, EditMessageForm, HeldFilterForm, ScheduleEditForm
 from messaging.models import MAX_TEXT, Message, Schedule
+from messaging.recurrence import next_fires
 
 PAGE_SIZE = 50
 # The list order (Meta.ordering, index msg_list_order_idx), ending in a unique field for the cursor.
@@ -251,14 +252,42 @@ def schedule_list(request):
     })
 
 
+NEXT_FIRES_SHOWN = 5
+
+
 @read_only_page
 def schedule_detail(request, pk):
     schedule = get_object_or_404(selectors.schedule_list(), pk=pk)
     return render(request, "messaging/schedule_detail.html", {
         # Not "messages": that name is the flash messages' (base.html), which this page would hide.
         "schedule": schedule,
+        # Shown in the schedule's own zone (its rule's), named on the page.
+        "next_fires": next_fires(services.schedule_rule(schedule), timezone.now(), NEXT_FIRES_SHOWN)
+        if schedule.state == Schedule.State.ACTIVE else [],
         "fired_messages": schedule.messages.select_related("group").order_by("-scheduled_for")[:50],
     })
+
+
+@role_required(Role.OPERATOR)
+def schedule_edit(request, pk):
+    schedule = get_object_or_404(Schedule, pk=pk)
+    if schedule.state == Schedule.State.ENDED:
+        flash.error(request, "This schedule has ended; an ended schedule cannot be edited.")
+        return redirect("messaging:schedule", pk=pk)
+    form = ScheduleEditForm(request.POST or None, time_zone=schedule.time_zone,
+                            initial=ScheduleEditForm.initial_for(schedule))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.schedule_edit(schedule=schedule, groups=list(data["groups"]), text=data["text"], rule=data["rule"],
+                                   audience=form.audience())
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            flash.success(request, "Schedule saved: its next fires follow the new rule.")
+            return redirect("messaging:schedule", pk=pk)
+    return render(request, "messaging/compose.html", {"form": form, "time_zone": schedule.time_zone,
+                                                      "max_text": MAX_TEXT, "schedule": schedule})
 
 
 SCHEDULE_ACTIONS = {"pause": Schedule.State.PAUSED, "resume": Schedule.State.ACTIVE, "end": Schedule.State.ENDED}

@@ -53,7 +53,7 @@ NOT_PAGES = {
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
     "groups:sender",
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action", "messaging:cancel_held",
-    "messaging:bulk",
+    "messaging:bulk", "messaging:schedule_edit",
     # CSV exports: streamed, so a page's count does not apply; their chunked queries: tests/lists/test_exports.py
     "messaging:export", "connectors:calls_export", "groups:members_export",
 }

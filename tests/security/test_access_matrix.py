@@ -81,6 +81,7 @@ MATRIX = {
     # messages and schedules: read by all roles, changed by Operators and Admins
     "messaging:list": {"GET": READ, "POST": NO_POST},
     "messaging:export": {"GET": READ, "POST": NO_POST},
+    "messaging:schedule_edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:detail": {"GET": READ, "POST": NO_POST},
     "messaging:edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},

@@ -91,6 +91,7 @@ def concrete(name: str, route: str, world: dict) -> str:
         "connectors:detail": "connector", "connectors:edit": "connector", "connectors:deactivate": "connector",
         "connectors:activate": "connector", "connectors:call": "call",
         "messaging:schedule": "schedule", "messaging:schedule_action": "schedule",
+        "messaging:schedule_edit": "schedule",
     }.get(name)
     if target is None:
         if name.startswith("connectors:"):
