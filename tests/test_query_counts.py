@@ -25,7 +25,7 @@ N = 4
 
 # URL name → queries for one view of the page (session and user included), whatever the rows.
 PINNED = {
-    "dashboard": 11,
+    "dashboard": 12,  # + the sends-per-hour chart: one aggregate query for the day and the week
     "connectors:list": 5,
     "connectors:detail": 6,
     "connectors:phone_users": 6,  # keyset pages: no COUNT(*) for "page N of M"
