@@ -60,7 +60,7 @@ class ComposeForm(forms.Form):
 
     # A checklist (compose.html renders each box with the group's sending phone user), searched by compose.js.
     groups = forms.ModelMultipleChoiceField(
-        queryset=Group.objects.none(), widget=forms.CheckboxSelectMultiple,
+        queryset=Group.objects.none(), widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="Several groups make one broadcast: a message to each.",
         error_messages={"required": "Choose at least one group."},
     )
