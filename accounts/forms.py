@@ -9,9 +9,10 @@ from accounts.timezones import time_zone_choices
 
 
 class PreferencesForm(forms.ModelForm):
-    time_zone = forms.ChoiceField(
-        label="Time zone", required=False,
-        help_text="Times you type and read in the console are in this zone. Empty: the console's default.",
+    # A text box with the zones as its datalist: the browser searches them as one types (no script).
+    time_zone = forms.CharField(
+        label="Time zone", required=False, max_length=64,
+        widget=forms.TextInput(attrs={"list": "time-zones", "autocomplete": "off", "spellcheck": "false"}),
     )
 
     class Meta:
@@ -20,7 +21,19 @@ class PreferencesForm(forms.ModelForm):
 
     def __init__(self, *args, default_zone: str, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["time_zone"].choices = [("", f"Console default ({default_zone})"), *time_zone_choices()]
+        self.fields["time_zone"].help_text = (
+            "Times you type and read in the console are in this zone: type part of its name (a city, a region) "
+            f"and choose. Empty: the console's default ({default_zone}).")
+        self.zones = time_zone_choices()
+        # A zone saved before the list was canonical (a link such as Asia/Calcutta) stays allowed until changed.
+        self.allowed = {name for name, _ in self.zones} | {self.instance.time_zone}
+
+    def clean_time_zone(self):
+        value = self.cleaned_data["time_zone"].strip().replace(" ", "_")
+        if value and value not in self.allowed:
+            raise forms.ValidationError(f"“{value[:64]}” is not a time zone in the list; type part of a city or "
+                                        "region name and choose one of the suggestions.")
+        return value
 
 
 class ThrottledPasswordChangeForm(PasswordChangeForm):

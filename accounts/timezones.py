@@ -1,6 +1,7 @@
 """The time zone a person reads and types times in: theirs if they chose one, else the console's."""
 
 from functools import cache
+from importlib import resources
 from zoneinfo import ZoneInfo, available_timezones
 
 from django.conf import settings
@@ -9,7 +10,11 @@ from django.utils import timezone
 
 @cache
 def time_zone_choices() -> list[tuple[str, str]]:
-    return [(name, name.replace("_", " ")) for name in sorted(available_timezones()) if "/" in name or name == "UTC"]
+    """Canonical zones only: those of tzdata's zone1970.tab (one per region whose clocks have agreed since
+    1970; no links such as Asia/Calcutta or US/Eastern, no legacy ones such as EST5EDT), and UTC."""
+    table = resources.files("tzdata").joinpath("zoneinfo", "zone1970.tab").read_text(encoding="utf-8")
+    names = {line.split("\t")[2] for line in table.splitlines() if line and not line.startswith("#")}
+    return [(name, name.replace("_", " ")) for name in ["UTC", *sorted(names & available_timezones())]]
 
 
 def user_time_zone_name(user) -> str:

@@ -23,6 +23,7 @@ class Kind(models.TextChoices):
     SCHEDULE_PAUSED = "schedule_paused", "Schedule paused"
     SCHEDULE_RESUMED = "schedule_resumed", "Schedule resumed"
     SCHEDULE_ENDED = "schedule_ended", "Schedule ended"
+    SCHEDULE_EDITED = "schedule_edited", "Schedule edited"
     LISTENING_STARTED = "listening_started", "Listening to a group started"
     LISTENING_STOPPED = "listening_stopped", "Listening to a group stopped"
     LISTENING_REENABLED = "listening_reenabled", "Listening to a group re-enabled"

@@ -23,6 +23,16 @@ def audit_record(*, actor: Actor, kind: str, summary: str, obj=None, object_type
     )
 
 
+def audit_record_many(*, actor: Actor, kind: str, objects: list[tuple[object, str]]) -> None:
+    """One record per (object, summary), written in one INSERT: a bulk action's query count does not grow
+    with its rows, and each object's page still shows its own history."""
+    AuditRecord.objects.bulk_create([
+        AuditRecord(kind=kind, user=actor.user, actor_name=actor.name, api_key=actor.api_key,
+                    address=actor.address, object_type=obj._meta.model_name, object_id=str(obj.pk), summary=summary)
+        for obj, summary in objects
+    ])
+
+
 def audit_trim(now=None) -> int:
     """Delete records older than AUDIT_RETENTION_DAYS (the periodic task). Returns how many."""
     cutoff = (now or timezone.now()) - timedelta(days=settings.AUDIT_RETENTION_DAYS)

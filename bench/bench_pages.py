@@ -7,7 +7,9 @@ with `manage.py seed_bench` (50 connectors, 500 phone users, 10,000 groups, 200,
 500,000 call-log rows). Then, in-process with Django's test Client logged in as the seeded admin:
 server time p50/p95 over `--repeat` requests (after 3 warm-ups) and the SQL query count of the
 dashboard and every list and detail page, plus a filtered variant of each list showing few rows
-(the query count must not grow with the rows shown). Last, gunicorn (`--workers 4 --threads 4`, as
+(the query count must not grow with the rows shown), pages deep in the lists by keyset cursor and date,
+and `?q=` searches; then the CSV export of all 200k messages (time, queries, peak Python memory). Last,
+gunicorn (`--workers 4 --threads 4`, as
 README's Production section)
 serves the message list to `--clients` concurrent keep-alive clients (wrk when installed, else
 Python load-generator processes with http.client threads) for `--duration` seconds.
@@ -33,7 +35,8 @@ PAGES_DB = "kaizala_bench_pages"
 
 
 def targets() -> list[tuple[str, str, str]]:
-    """(name, url, kind) for every page; kind 'few' marks a filtered list showing few rows."""
+    """(name, url, kind) for every page; kind 'few' marks a filtered list showing few rows, 'deep' a page far
+    into a list (by cursor or date), 'search' a ?q= search."""
     from django.db.models import Count
 
     from connectors.models import ApiCall, Connector, PhoneUser
@@ -47,6 +50,16 @@ def targets() -> list[tuple[str, str, str]]:
     call = ApiCall.objects.order_by("-pk").first()
     schedule = Schedule.objects.order_by("pk").first()
     few_group = Message.objects.filter(status=Message.Status.CANCELLED).values_list("group_id", flat=True).first()
+
+    def after(model, field, rank):
+        """The keyset link to the page after the row `rank` rows from the oldest (kaizala_console/keyset.py)."""
+        from kaizala_console.keyset import encode_cursor
+
+        row = model.objects.order_by(field, "id").values_list(field, "id")[rank]
+        return f"?after={encode_cursor(list(row))}"
+
+    calls, messages = ApiCall.objects.count(), Message.objects.count()
+    middle_day = Message.objects.order_by("due_at").values_list("due_at", flat=True)[messages // 2].date()
     return [
         ("dashboard", "/", "page"),
         ("connector list", "/connectors/", "list"),
@@ -56,15 +69,25 @@ def targets() -> list[tuple[str, str, str]]:
         ("phone user detail", f"/phone-users/{phone_user.pk}/", "detail"),
         ("api call list", "/api-calls/", "list"),
         ("api call list, filtered", f"/api-calls/?phone_user={phone_user.pk}&status=5xx", "few"),
-        ("api call list, last page", "/api-calls/?page=999999", "deep"),
+        ("api call list, middle page", f"/api-calls/{after(ApiCall, 'created_at', calls // 2)}", "deep"),
+        ("api call list, last page", f"/api-calls/{after(ApiCall, 'created_at', 50)}", "deep"),
         ("api call detail", f"/api-calls/{call.pk}/", "detail"),
         ("group list", "/groups/", "list"),
         ("group list, search", "/groups/?q=Seed+group+00001", "few"),
         ("group detail", f"/groups/{group.pk}/", "detail"),
         ("message list", "/messages/", "list"),
         ("message list, filtered", f"/messages/?status=cancelled&group={few_group}", "few"),
-        ("message list, last page", "/messages/?page=999999", "deep"),
+        ("message list, middle page", f"/messages/{after(Message, 'due_at', messages // 2)}", "deep"),
+        ("message list, last page", f"/messages/{after(Message, 'due_at', 50)}", "deep"),
+        ("message list, jump to date", f"/messages/?date={middle_day}", "deep"),
         ("message detail", f"/messages/{message.pk}/", "detail"),
+        # ?q= search (trigram indexes, kaizala_console/migrations/0002): rare, everywhere, and no match.
+        ("message list, search rare", "/messages/?q=message+12345", "search"),
+        ("message list, search common", "/messages/?q=seeded", "search"),
+        ("message list, search no match", "/messages/?q=no+such+words", "search"),
+        ("api call list, search", "/api-calls/?q=groups/4242@1", "search"),
+        ("api call list, search no match", "/api-calls/?q=no-such-path", "search"),
+        ("phone user list, search", "/phone-users/?q=00042", "search"),
         ("schedule list", "/messages/schedules/", "list"),
         ("schedule detail", f"/messages/schedules/{schedule.pk}/", "detail"),
     ]
@@ -104,6 +127,37 @@ def measure_in_process(repeat: int) -> list[dict]:
                      "sql": [q["sql"][:300] for q in queries]})
         print(f"  {name:<32} {rows[-1]['p95ms']:>8} ms p95  {rows[-1]['queries']:>3} queries", flush=True)
     return rows
+
+
+def measure_export() -> dict:
+    """The CSV export of every message (200k), streamed: seconds, bytes, the queries (one per keyset chunk),
+    and the peak of Python's allocations while the body is read (tracemalloc) against the body's size."""
+    import tracemalloc
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    client.force_login(get_user_model().objects.get(username="bench-admin"))
+    reset_queries()
+    tracemalloc.start()
+    started = time.perf_counter()
+    size = lines = 0
+    with CaptureQueriesContext(connection) as capture:
+        response = client.get("/messages/export.csv")
+        for piece in response.streaming_content:
+            size += len(piece)
+            lines += piece.count(b"\r\n")
+    seconds = time.perf_counter() - started
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    result = {"rows": lines - 1, "bytes": size, "seconds": round(seconds, 2), "queries": len(capture),
+              "peakPythonMiB": round(peak / 2**20, 1), "bodyMiB": round(size / 2**20, 1)}
+    print(f"  export of {result['rows']} messages: {result['seconds']} s, {result['bodyMiB']} MiB of CSV, "
+          f"peak {result['peakPythonMiB']} MiB of Python allocations, {result['queries']} queries", flush=True)
+    return result
 
 
 def _client_thread(port, path, cookie, deadline, latencies, errors):
@@ -230,6 +284,7 @@ def main() -> None:
         print(f"in-process, {args.repeat} requests per page (p95 target <= 150 ms):", flush=True)
         load_before = harness.load()
         pages = measure_in_process(args.repeat)
+        export = measure_export()
         concurrent = None if args.skip_concurrent else concurrent_run(args.clients, args.duration,
                                                                       args.gunicorn_workers, args.gunicorn_threads)
     finally:
@@ -249,7 +304,7 @@ def main() -> None:
                               concurrent["p50ms"], concurrent["p95ms"], concurrent["loadavgBefore"][0]]]))
     harness.write_result("pages", {"benchmark": "pages at scale", "machine": harness.machine(),
                                    "services": services.notes, "seedSeconds": seeded, "repeat": args.repeat,
-                                   "pages": pages, "concurrent": concurrent})
+                                   "pages": pages, "export": export, "concurrent": concurrent})
 
 
 if __name__ == "__main__":

@@ -5,6 +5,7 @@ import django_filters
 from django.db.models import Q
 
 from connectors.models import ApiCall, Connector, PhoneUser
+from kaizala_console.filters import SearchFilter
 
 STATUS_FILTERS = {
     "ok": ("2xx", Q(status__gte=200, status__lt=300)),
@@ -16,15 +17,17 @@ METHODS = ["GET", "POST", "PUT", "DELETE"]
 
 
 class PhoneUserFilter(django_filters.FilterSet):
+    q = SearchFilter(fields=["mobile_number"])
     connector = django_filters.ModelChoiceFilter(queryset=Connector.objects.all(), label="Connector")
     state = django_filters.ChoiceFilter(choices=PhoneUser.State.choices, label="State")
 
     class Meta:
         model = PhoneUser
-        fields = ["connector", "state"]
+        fields = ["q", "connector", "state"]
 
 
 class ApiCallFilter(django_filters.FilterSet):
+    q = SearchFilter(fields=["url"])
     connector = django_filters.ModelChoiceFilter(queryset=Connector.objects.all(), label="Connector")
     phone_user = django_filters.ModelChoiceFilter(queryset=PhoneUser.objects.all(), label="Phone user")
     status = django_filters.ChoiceFilter(
@@ -34,7 +37,7 @@ class ApiCallFilter(django_filters.FilterSet):
 
     class Meta:
         model = ApiCall
-        fields = ["connector", "phone_user", "status", "method"]
+        fields = ["q", "connector", "phone_user", "status", "method"]
 
     def by_status(self, queryset, name, value):
         return queryset.filter(STATUS_FILTERS[value][1])

@@ -23,5 +23,6 @@ urlpatterns = [
     path("phone-users/<int:pk>/reonboard/", views.phone_user_reonboard, name="reonboard"),
     path("phone-users/<int:pk>/remove/", views.phone_user_remove, name="remove"),
     path("api-calls/", views.api_call_list, name="calls"),
+    path("api-calls/export.csv", views.api_call_export, name="calls_export"),
     path("api-calls/<int:pk>/", views.api_call_detail, name="call"),
 ]

@@ -7,10 +7,11 @@ from django.db.models import Exists, OuterRef, Q
 
 from connectors.models import PhoneUser
 from groups.models import Group, GroupAccess
+from kaizala_console.filters import SearchFilter
 
 
 class GroupFilter(django_filters.FilterSet):
-    q = django_filters.CharFilter(label="Search", method="search", max_length=200)
+    q = SearchFilter(fields=["name"], exact=("kaizala_id",))
     phone_user = django_filters.ModelChoiceFilter(
         label="Phone user", queryset=PhoneUser.objects.only("id", "mobile_number"), method="reached_by")
     type = django_filters.ChoiceFilter(label="Type", choices=Group.Type.choices, field_name="group_type")
@@ -24,7 +25,3 @@ class GroupFilter(django_filters.FilterSet):
         """The groups a phone user sends through or reaches."""
         return queryset.filter(Q(phone_user=value) | Exists(GroupAccess.objects.filter(group=OuterRef("pk"),
                                                                                        phone_user=value)))
-
-    def search(self, queryset, name, value):
-        value = value.strip()
-        return queryset.filter(Q(name__icontains=value) | Q(kaizala_id=value)) if value else queryset

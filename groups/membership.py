@@ -8,6 +8,7 @@ failures raise `TryAgain` (the task retries); the rows say so meanwhile.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from django.core.exceptions import ValidationError
@@ -204,6 +205,79 @@ def member_remove(*, member: GroupMember, actor: Actor) -> None:
         raise ValidationError(f"{member.mobile_number} is busy; wait for the change in progress.")
     _members_record(actor, group, f"member {member.mobile_number} removed")
     transaction.on_commit(lambda: remove_member.delay(member.pk))
+
+
+@dataclass
+class RemovalPlan:
+    """What removing the chosen members does to each (row ids), decided from their rows alone."""
+
+    at_kaizala: list[int] = field(default_factory=list)  # removed by a task, once Kaizala confirms
+    never_reached: list[int] = field(default_factory=list)  # failed before Kaizala knew them: the row is deleted
+    sender: list[int] = field(default_factory=list)  # the number the group sends through: left alone
+    busy: list[int] = field(default_factory=list)  # a change in progress: left alone
+
+
+def plan_removal(group: Group, rows: Iterable[tuple[int, str, str, str]]) -> RemovalPlan:
+    """rows: (id, mobile number, state, Kaizala member id) of the chosen members, as member_remove decides."""
+    plan = RemovalPlan()
+    for pk, number, state, kaizala_member_id in rows:
+        if number == group.phone_user.mobile_number:
+            plan.sender.append(pk)
+        elif state == Member.FAILED and not kaizala_member_id:
+            plan.never_reached.append(pk)
+        elif state in (Member.ADDED, Member.FAILED):
+            plan.at_kaizala.append(pk)
+        else:
+            plan.busy.append(pk)
+    return plan
+
+
+@dataclass(frozen=True)
+class RemoveOutcome:
+    pk: int
+    mobile_number: str
+    done: bool
+    detail: str
+
+
+@transaction.atomic
+def members_remove(*, group: Group, member_ids, actor: Actor) -> list[RemoveOutcome]:
+    """Remove many members of `group`: per row what member_remove does, with the compare-and-set of each
+    transition, in queries that do not grow with the rows (one locked read, one DELETE, one UPDATE; the
+    admin check once). Each row that reaches Kaizala gets its own task, as one removal does."""
+    from groups.tasks import remove_member
+
+    ids = list(dict.fromkeys(member_ids))
+    rows = list(GroupMember.objects.select_for_update().filter(group=group, pk__in=ids).order_by("pk")
+                .values_list("pk", "mobile_number", "state", "kaizala_member_id"))
+    plan = plan_removal(group, rows)
+    refusal = ""
+    if plan.at_kaizala:
+        try:
+            _require_live(group)
+            require_admin(group)
+        except ValidationError as exc:
+            refusal = " ".join(exc.messages)
+    if plan.never_reached:
+        GroupMember.objects.filter(pk__in=plan.never_reached, state=Member.FAILED).delete()
+    removing = [] if refusal else plan.at_kaizala
+    if removing:
+        GroupMember.objects.filter(pk__in=removing, state__in=(Member.ADDED, Member.FAILED)).update(
+            state=Member.REMOVING, last_error="", requested_at=timezone.now())
+        transaction.on_commit(lambda: [remove_member.delay(pk) for pk in removing])
+    numbers = {pk: number for pk, number, _, _ in rows}
+    if removing or plan.never_reached:
+        _members_record(actor, group, f"{len(removing) + len(plan.never_reached)} member(s) removed: " + ", ".join(
+            numbers[pk] for pk in [*removing, *plan.never_reached]))
+    said = {**{pk: (True, "Being removed: the row leaves the list once Kaizala confirms.") for pk in removing},
+            **{pk: (True, "Removed: it never reached Kaizala, so only the console's row was deleted.")
+               for pk in plan.never_reached},
+            **{pk: (False, "Not removed: the group sends through this number; choose another phone user under "
+                           "“Send through” first.") for pk in plan.sender},
+            **{pk: (False, "Not removed: a change is in progress; try again when it is done.") for pk in plan.busy},
+            **({pk: (False, f"Not removed: {refusal}") for pk in plan.at_kaizala} if refusal else {})}
+    return [RemoveOutcome(pk, numbers.get(pk, ""), *said.get(pk, (False, "No such member of this group.")))
+            for pk in ids]
 
 
 def member_remove_run(member_id: int, *, attempt: int = 0) -> None:

@@ -25,6 +25,13 @@ def group_is_busy(group: Group) -> bool:
     )
 
 
+def chosen_members(group: Group, ids) -> list[tuple[int, str, str, str]]:
+    """(id, mobile number, state, Kaizala member id) of the chosen members of `group`, for a bulk removal's
+    confirmation (groups.membership.plan_removal): one query."""
+    return list(group.members.filter(pk__in=list(ids)).order_by("pk")
+                .values_list("pk", "mobile_number", "state", "kaizala_member_id"))
+
+
 def group_accesses(group: Group) -> list[GroupAccess]:
     """The phone users that reach the group, with the role Kaizala reports for each."""
     return list(group.accesses.select_related("phone_user").order_by("phone_user__mobile_number"))

@@ -6,10 +6,12 @@ from django.contrib.auth import get_user_model
 
 from connectors.models import PhoneUser
 from groups.models import Group
+from kaizala_console.filters import SearchFilter
 from messaging.models import Message
 
 
 class MessageFilter(django_filters.FilterSet):
+    q = SearchFilter(fields=["text"])
     status = django_filters.ChoiceFilter(choices=Message.Status.choices, label="Status")
     group = django_filters.ModelChoiceFilter(queryset=Group.objects.all(), label="Group")
     phone_user = django_filters.ModelChoiceFilter(field_name="group__phone_user", queryset=PhoneUser.objects.all(),

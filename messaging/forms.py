@@ -58,8 +58,9 @@ def _future(value, what="That time"):
 class ComposeForm(forms.Form):
     NOW, ONCE, RECURRING = "now", "once", "recurring"
 
+    # A checklist (compose.html renders each box with the group's sending phone user), searched by compose.js.
     groups = forms.ModelMultipleChoiceField(
-        queryset=Group.objects.none(), widget=forms.SelectMultiple(attrs={"size": 8}),
+        queryset=Group.objects.none(), widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="Several groups make one broadcast: a message to each.",
         error_messages={"required": "Choose at least one group."},
     )
@@ -146,6 +147,24 @@ class ComposeForm(forms.Form):
 
     def audience(self) -> Audience:
         return Audience(bool(self.cleaned_data.get("to_all_subscribers")), self.cleaned_data.get("subscribers", ()))
+
+
+class ScheduleEditForm(ComposeForm):
+    """A recurring schedule's text, groups, audience, time, days and end: the compose form, always recurring."""
+
+    when = forms.CharField(widget=forms.HiddenInput, required=False, initial=ComposeForm.RECURRING)
+
+    def clean_when(self):
+        return self.RECURRING
+
+    @classmethod
+    def initial_for(cls, schedule: Schedule) -> dict:
+        return {
+            "groups": list(schedule.groups.all()), "text": schedule.text, "frequency": schedule.frequency,
+            "weekdays": schedule.weekdays, "day_of_month": schedule.day_of_month, "local_time": schedule.local_time,
+            "start_date": schedule.start_date, "end_date": schedule.end_date,
+            "to_all_subscribers": schedule.to_all_subscribers, "subscribers": "\n".join(schedule.subscribers),
+        }
 
 
 class EditMessageForm(forms.Form):

@@ -62,3 +62,11 @@ def next_fire(rule: Rule, after: datetime) -> datetime | None:
                 return instant
         day += timedelta(days=1)
     return None
+
+
+def next_fires(rule: Rule, after: datetime, count: int) -> list[datetime]:
+    """The next `count` fires strictly after `after` (fewer when the rule ends first)."""
+    fires = []
+    while len(fires) < count and (after := next_fire(rule, after)) is not None:
+        fires.append(after)
+    return fires

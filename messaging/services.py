@@ -30,7 +30,7 @@ from django.utils import timezone
 import kaizala
 from audit.actor import Actor
 from audit.models import Kind
-from audit.services import audit_record
+from audit.services import audit_record, audit_record_many
 from connectors import kaizala_access
 from connectors.models import Connector, PhoneUser
 from connectors.services import ConnectorInactive, ReauthRequired, describe_error
@@ -136,6 +136,29 @@ def schedule_create(
     return schedule
 
 
+def schedule_edit(*, schedule: Schedule, groups, text: str, rule: Rule, audience: Audience = Audience(),
+                  actor: Actor) -> None:
+    """Change an active or paused schedule's text, groups, audience and rule; its next fire follows the new
+    rule. Messages it already created are left as they are."""
+    check_groups_sendable(groups)
+    first = next_fire(rule, timezone.now())
+    if first is None:
+        raise ComposeError("This recurrence never fires: check its days and its end date.")
+    with transaction.atomic():
+        if not Schedule.objects.filter(pk=schedule.pk, state__in=[Schedule.State.ACTIVE, Schedule.State.PAUSED]).update(
+            text=text, to_all_subscribers=audience.to_all_subscribers, subscribers=list(audience.subscribers),
+            frequency=rule.frequency, weekdays=list(rule.weekdays), day_of_month=rule.day_of_month,
+            local_time=rule.local_time, start_date=rule.start_date, end_date=rule.end_date, next_fire_at=first,
+            updated_at=timezone.now(),
+        ):
+            raise ComposeError("This schedule has ended; an ended schedule cannot be edited.")
+        schedule.groups.set(groups)
+        changes = {name: (before, after) for name, before, after in (
+            ("text", schedule.text, text), ("rule", schedule_rule(schedule), rule)) if before != after}
+        audit_record(actor=actor, kind=Kind.SCHEDULE_EDITED, obj=schedule, summary=f"Schedule {schedule.pk} edited",
+                     changes=changes)
+
+
 def schedule_rule(schedule: Schedule) -> Rule:
     return Rule(
         frequency=schedule.frequency, local_time=schedule.local_time, time_zone=schedule.time_zone,
@@ -187,10 +210,26 @@ def _audited(actor: Actor, kind: str, message: Message, moved: bool, refusal: st
     audit_record(actor=actor, kind=kind, obj=message, summary=f"Message {message.pk} {what}", changes=changes)
 
 
+def _action_rule(action: str) -> tuple[list[str], str, dict]:
+    """(from statuses, to status, other fields) of an operator action: one table for one message and many."""
+    now = timezone.now()
+    if action == "cancel":
+        return [Status.SCHEDULED, Status.RETRYING, Status.HELD], Status.CANCELLED, {"hold_reason": ""}
+    if action == "retry":
+        # A failed message, or an unconfirmed one the operator decided to send again: due now.
+        return [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, {"due_at": now, "attempt_count": 0,
+                                                                      "last_error": ""}
+    if action == "mark-sent":
+        # The operator checked that an unconfirmed message did arrive.
+        return [Status.UNCONFIRMED], Status.SENT, {"sent_at": now, "last_error": "Marked as sent by an operator."}
+    raise ValidationError(f"No such action: {action[:40]}.")
+
+
+
 def message_cancel(*, message: Message, actor: Actor) -> None:
     with transaction.atomic():
-        _audited(actor, Kind.MESSAGE_CANCELLED, message,
-                 _move(message.pk, [Status.SCHEDULED, Status.RETRYING, Status.HELD], Status.CANCELLED, hold_reason=""),
+        froms, to, fields = _action_rule("cancel")
+        _audited(actor, Kind.MESSAGE_CANCELLED, message, _move(message.pk, froms, to, **fields),
                  "Only a scheduled, retrying or held message can be cancelled; this one has moved on.")
 
 
@@ -207,21 +246,83 @@ def message_edit(*, message: Message, text: str, send_at: datetime, actor: Actor
 
 
 def message_retry(*, message: Message, actor: Actor) -> None:
-    """A failed message, or an unconfirmed one the operator decided to send again: due now."""
+    froms, to, fields = _action_rule("retry")
     with transaction.atomic():
-        _audited(actor, Kind.MESSAGE_RETRIED, message,
-                 _move(message.pk, [Status.FAILED, Status.UNCONFIRMED], Status.SCHEDULED, due_at=timezone.now(),
-                       attempt_count=0, last_error=""),
+        _audited(actor, Kind.MESSAGE_RETRIED, message, _move(message.pk, froms, to, **fields),
                  "Only a failed or unconfirmed message can be sent again.")
 
 
 def message_mark_sent(*, message: Message, actor: Actor) -> None:
-    """The operator checked that an unconfirmed message did arrive."""
+    froms, to, fields = _action_rule("mark-sent")
     with transaction.atomic():
-        _audited(actor, Kind.MESSAGE_MARKED_SENT, message,
-                 _move(message.pk, [Status.UNCONFIRMED], Status.SENT, sent_at=timezone.now(),
-                       last_error="Marked as sent by an operator."),
+        _audited(actor, Kind.MESSAGE_MARKED_SENT, message, _move(message.pk, froms, to, **fields),
                  "Only an unconfirmed message can be marked as sent.")
+
+
+# --- operator actions on many messages ----------------------------------------------------------------
+
+# The bulk actions: what each does to a row it applies to, and which rows it applies to (for the rest).
+BULK_ACTIONS = {
+    "cancel": ("cancelled", "only a scheduled, retrying or held message can be cancelled"),
+    "retry": ("will be sent again", "only a failed or unconfirmed message can be sent again"),
+    "mark-sent": ("marked as sent", "only an unconfirmed message can be marked as sent"),
+}
+MAX_BULK = 5000
+
+
+@dataclass(frozen=True)
+class BulkOutcome:
+    pk: int
+    group_name: str
+    status_before: str  # its status label when the action ran ("" when there is no such message)
+    done: bool
+    detail: str
+
+
+def bulk_applies_to(action: str) -> list[str]:
+    """The statuses of the messages a bulk action moves (the rest it leaves alone)."""
+    return _action_rule(action)[0]
+
+
+@transaction.atomic
+def messages_bulk_act(*, action: str, message_ids, actor: Actor) -> list[BulkOutcome]:
+    """Apply an operator action to many messages; what happened to each, in the order given.
+
+    Per row it is the compare-and-set of the one-message action (a row that has moved on is left alone),
+    done for all rows at once: the chosen rows are locked and read in one query, and those still in a
+    status the action applies to are moved in one UPDATE that checks the status again. The query count does
+    not grow with the rows.
+    """
+    froms, to, fields = _action_rule(action)
+    ids = list(dict.fromkeys(int(pk) for pk in message_ids))
+    if not ids:
+        raise ComposeError("Choose at least one message.")
+    if len(ids) > MAX_BULK:
+        raise ComposeError(f"Choose at most {MAX_BULK} messages at a time.")
+    done, refusal = BULK_ACTIONS[action]
+    # Locked in id order, so two bulk requests over the same rows cannot deadlock (a no-op on SQLite, whose
+    # write transactions are serialised). The dispatcher claims with SKIP LOCKED: it passes these rows by.
+    rows = {pk: (status, group_name) for pk, status, group_name in Message.objects.select_for_update(
+        of=("self",)).filter(pk__in=ids).order_by("pk").values_list("pk", "status", "group__name")}
+    movable = [pk for pk, (status, _) in rows.items() if status in froms]
+    if movable:
+        Message.objects.filter(pk__in=movable, status__in=froms).update(
+            status=to, status_changed_at=timezone.now(), **fields)
+        kind = {"cancel": Kind.MESSAGE_CANCELLED, "retry": Kind.MESSAGE_RETRIED,
+                "mark-sent": Kind.MESSAGE_MARKED_SENT}[action]
+        audit_record_many(actor=actor, kind=kind, objects=[
+            (Message(pk=pk), f"Message {pk} {done} (one of {len(movable)} in a bulk action)") for pk in movable])
+    labels = dict(Status.choices)
+    outcomes = []
+    for pk in ids:
+        if pk not in rows:
+            outcomes.append(BulkOutcome(pk, "", "", False, "No such message."))
+            continue
+        status, group_name = rows[pk]
+        moved = status in froms
+        outcomes.append(BulkOutcome(pk, group_name, labels[status], moved,
+                                    done.capitalize() + "." if moved else f"Left alone: {refusal}."))
+    return outcomes
 
 
 # --- the dispatcher -----------------------------------------------------------------------------------

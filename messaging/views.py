@@ -5,12 +5,11 @@ from datetime import timedelta
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.http import Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Role, read_only_page, role_required
 from accounts.timezones import user_time_zone_name
@@ -18,26 +17,33 @@ from audit.actor import actor_from_request
 from audit.selectors import history_for
 from connectors.models import PhoneUser
 from groups.models import Group
+from kaizala_console.bulk import selected_ids
 from kaizala_console.confirm import is_confirmed, render_confirm
+from kaizala_console.exports import csv_response
 from kaizala_console.filters import filter_list
+from kaizala_console.keyset import keyset_page
 from kaizala_console.menus import select_options
 from kaizala_console.submit_once import submit_once
 from messaging import selectors, services
 from messaging.filters import MessageFilter
-from messaging.forms import ComposeForm, EditMessageForm, HeldFilterForm
+from messaging.forms import ComposeForm, EditMessageForm, HeldFilterForm, ScheduleEditForm
 from messaging.models import MAX_TEXT, Message, Schedule
+from messaging.recurrence import next_fires
 
 PAGE_SIZE = 50
+# The list order (Meta.ordering, index msg_list_order_idx), ending in a unique field for the cursor.
+MESSAGE_ORDER = ("-due_at", "-id")
 
 
 @read_only_page
 def message_list(request):
     listing = filter_list(MessageFilter, request, selectors.message_list())
     # What the menus show as chosen: the values that were kept (a bad one was dropped with a note).
-    filters = {key: listing.form.data.get(key, "") for key in ("status", "group", "phone_user", "from", "to",
+    filters = {key: listing.form.data.get(key, "") for key in ("q", "status", "group", "phone_user", "from", "to",
                                                                 "broadcast", "created_by")}
     return render(request, "messaging/message_list.html", {
-        "page": Paginator(listing.qs, PAGE_SIZE).get_page(request.GET.get("page")), "filters": filters,
+        "page": keyset_page(request, listing.qs, order=MESSAGE_ORDER, size=PAGE_SIZE, date_field="due_at"),
+        "filters": filters,
         "filter_notes": listing.notes, "statuses": Message.Status.choices,
         "group_options": select_options(Group.objects.values_list("id", "name"), filters["group"]),
         "phone_user_options": select_options(PhoneUser.objects.values_list("id", "mobile_number"),
@@ -45,6 +51,23 @@ def message_list(request):
         "creator_options": select_options(get_user_model().objects.order_by("username").values_list(
             "id", "username"), filters["created_by"]),
     })
+
+
+EXPORT_COLUMNS = [
+    ("id", "id"), ("group", "group__name"), ("group Kaizala id", "group__kaizala_id"), ("text", "text"),
+    ("status", "status"), ("scheduled for", "scheduled_for"), ("due", "due_at"), ("sent", "sent_at"),
+    ("attempts", "attempt_count"), ("last error", "last_error"), ("Kaizala reference", "reference_id"),
+    ("broadcast", "broadcast_id"), ("schedule", "schedule_id"), ("created", "created_at"),
+]
+
+
+@read_only_page
+def message_export(request):
+    """The message list as CSV, its filters (and search) applied, streamed."""
+    listing = filter_list(MessageFilter, request, selectors.message_list())
+    if listing.notes:  # the list page says which filter was ignored; an export does not guess
+        return redirect(f"{reverse('messaging:list')}?{request.GET.urlencode()}")
+    return csv_response(filename="messages.csv", columns=EXPORT_COLUMNS, queryset=listing.qs, order=MESSAGE_ORDER)
 
 
 @role_required(Role.OPERATOR)
@@ -156,6 +179,55 @@ def message_action(request, pk, action):
     return redirect("messaging:detail", pk=pk)
 
 
+BULK_LABELS = {"cancel": "Cancel", "retry": "Send again", "mark-sent": "Mark as sent"}
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def messages_bulk(request):
+    """Many messages at once, from the list's checkboxes: a confirmation saying how many the action applies
+    to, then a page saying what happened to each."""
+    back = request.POST.get("back", "")
+    back = back if back.startswith("?") else ""
+    list_url = reverse("messaging:list") + back
+    action = request.POST.get("action", "")
+    try:
+        if action not in services.BULK_ACTIONS:
+            raise ValidationError("Choose what to do with the chosen messages.")
+        ids = selected_ids(request, noun="message", limit=services.MAX_BULK)
+        if not is_confirmed(request):
+            by_status = selectors.messages_by_status(ids)
+            froms = services.bulk_applies_to(action)
+            applies = sum(n for status, n in by_status.items() if status in froms)
+            left = [(Message.Status(status).label, n) for status, n in sorted(by_status.items()) if status not in froms]
+            missing = len(ids) - sum(by_status.values())
+            return render_confirm(
+                request, title=f"{BULK_LABELS[action]}: {_count(len(ids), 'message')}?",
+                question=f"{_count(applies, 'message')} of the {len(ids)} chosen will be "
+                         f"{services.BULK_ACTIONS[action][0]}.",
+                effects=[f"{_count(n, 'message')} {label.lower()} will be left alone." for label, n in left]
+                + ([f"{_count(missing, 'message')} no longer exist."] if missing else [])
+                + ["A message that moves on before you confirm is left alone too; the next page says what "
+                   "happened to each."],
+                confirm_label=f"{BULK_LABELS[action]} {_count(applies, 'message')}", cancel_url=list_url,
+                danger=action == "cancel",
+                hidden={"action": action, "ids": ",".join(map(str, ids)), "back": back},
+            )
+        outcomes = services.messages_bulk_act(action=action, message_ids=ids, actor=actor_from_request(request))
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+        return redirect(list_url)
+    done = sum(outcome.done for outcome in outcomes)
+    return render(request, "messaging/bulk_result.html", {
+        "outcomes": outcomes, "done": done, "left": len(outcomes) - done, "action_label": BULK_LABELS[action],
+        "done_words": services.BULK_ACTIONS[action][0], "list_url": list_url,
+    })
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 @role_required(Role.OPERATOR)
 @require_http_methods(["GET", "POST"])
 def messages_cancel_held(request):
@@ -183,8 +255,11 @@ def messages_cancel_held(request):
 @read_only_page
 def schedule_list(request):
     return render(request, "messaging/schedule_list.html", {
-        "page": Paginator(selectors.schedule_list(), PAGE_SIZE).get_page(request.GET.get("page")),
+        "page": keyset_page(request, selectors.schedule_list(), order=("-created_at", "-id"), size=PAGE_SIZE),
     })
+
+
+NEXT_FIRES_SHOWN = 5
 
 
 @read_only_page
@@ -193,8 +268,33 @@ def schedule_detail(request, pk):
     return render(request, "messaging/schedule_detail.html", {
         # Not "messages": that name is the flash messages' (base.html), which this page would hide.
         "schedule": schedule,
+        # Shown in the schedule's own zone (its rule's), named on the page.
+        "next_fires": next_fires(services.schedule_rule(schedule), timezone.now(), NEXT_FIRES_SHOWN)
+        if schedule.state == Schedule.State.ACTIVE else [],
         "fired_messages": schedule.messages.select_related("group").order_by("-scheduled_for")[:50],
     })
+
+
+@role_required(Role.OPERATOR)
+def schedule_edit(request, pk):
+    schedule = get_object_or_404(Schedule, pk=pk)
+    if schedule.state == Schedule.State.ENDED:
+        flash.error(request, "This schedule has ended; an ended schedule cannot be edited.")
+        return redirect("messaging:schedule", pk=pk)
+    form = ScheduleEditForm(request.POST or None, time_zone=schedule.time_zone,
+                            initial=ScheduleEditForm.initial_for(schedule))
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.schedule_edit(schedule=schedule, groups=list(data["groups"]), text=data["text"], rule=data["rule"],
+                                   audience=form.audience(), actor=actor_from_request(request))
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            flash.success(request, "Schedule saved: its next fires follow the new rule.")
+            return redirect("messaging:schedule", pk=pk)
+    return render(request, "messaging/compose.html", {"form": form, "time_zone": schedule.time_zone,
+                                                      "max_text": MAX_TEXT, "schedule": schedule})
 
 
 SCHEDULE_ACTIONS = {"pause": Schedule.State.PAUSED, "resume": Schedule.State.ACTIVE, "end": Schedule.State.ENDED}

@@ -22,14 +22,14 @@ def test_schedule_a_message_and_see_it_sent(live_server, page, screenshot, make_
     page.click("button[type=submit]")
 
     page.get_by_role("link", name="Compose a message").click()
-    page.select_option("#id_groups", label=group.name)
+    page.get_by_label(group.name).check()
     page.fill("#id_text", "Shift starts at 9 — bring your badge")
     assert page.locator("#text-counter").inner_text() == "36 / 4000"
     page.get_by_label("At a date and time").check()
     send_at = timezone.localtime(timezone.now() + timedelta(seconds=6))
     page.fill("#id_send_at", send_at.strftime("%Y-%m-%dT%H:%M:%S"))
     screenshot(page, "compose")
-    page.get_by_role("button", name="Save").click()
+    page.get_by_role("button", name="Schedule").click()
 
     page.get_by_text("1 message scheduled").wait_for()
     assert "Scheduled" in page.locator("#message-status").inner_text()

@@ -99,11 +99,13 @@ def test_search_filters_and_pagination(client_for, phone_user, tenant_admin):
     client = client_for(Role.VIEWER)
     url = reverse("groups:list")
     first = client.get(url)
-    assert first.context["page"].paginator.count == 31 and len(first.context["page"].object_list) == 25
+    assert len(first.context["page"].object_list) == 25 and first.context["page"].older_url
+    second = client.get(url + first.context["page"].older_url).context["page"]
+    assert len(second.object_list) == 6 and second.older_url is None and second.newer_url
     assert [g.name for g in client.get(url, {"q": "team 2"}).context["page"]] == [f"Team 2{i}" for i in range(10)]
     assert [g.name for g in client.get(url, {"type": "ConnectGroup"}).context["page"]] == ["Citizens hub"]
-    assert client.get(url, {"phone_user": tenant_admin.pk}).context["page"].paginator.count == 1
-    assert "Page 1 of 2" in first.content.decode()
+    assert len(client.get(url, {"phone_user": tenant_admin.pk}).context["page"].object_list) == 1
+    assert "Next →" in first.content.decode()
 
 
 def test_the_status_partial_reloads_the_page_when_the_work_is_done(client_for, phone_user):

@@ -82,6 +82,7 @@ MATRIX = {
     "connectors:reonboard": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:remove": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
     "connectors:calls": {"GET": READ, "POST": NO_POST},
+    "connectors:calls_export": {"GET": READ, "POST": NO_POST},
     "connectors:call": {"GET": READ, "POST": NO_POST},
     # groups: read by all roles, changed by Operators and Admins
     "groups:list": {"GET": READ, "POST": NO_POST},
@@ -89,11 +90,13 @@ MATRIX = {
     "groups:sync": post_only("operator", 302),  # no phone user named in the POST: back to the list, with a message
     "groups:sync_status": {"GET": READ, "POST": NO_POST},
     "groups:detail": {"GET": READ, "POST": NO_POST},
+    "groups:members_export": {"GET": READ, "POST": NO_POST},
     "groups:status": {"GET": READ, "POST": NO_POST},
     "groups:refresh": post_only("operator", 302),
     "groups:retry": post_only("operator", 302),
     "groups:members_add": post_only("operator", 400),
     "groups:member_remove": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # unconfirmed: the confirmation page
+    "groups:members_remove": post_only("operator", 302),  # nothing chosen: back to the group with a note
     "groups:member_role": post_only("operator", 302),
     "groups:subgroup_create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "groups:subscribers_add": post_only("operator", 400),
@@ -101,11 +104,14 @@ MATRIX = {
     "groups:sender": post_only("operator", 302),  # no phone user named: back to the group, with a message
     # messages and schedules: read by all roles, changed by Operators and Admins
     "messaging:list": {"GET": READ, "POST": NO_POST},
+    "messaging:export": {"GET": READ, "POST": NO_POST},
+    "messaging:schedule_edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:detail": {"GET": READ, "POST": NO_POST},
     "messaging:edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:action": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # cancel: asks first
     "messaging:cancel_held": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # asks first
+    "messaging:bulk": post_only("operator", 302),  # nothing chosen: back to the list with a note
     "messaging:schedules": {"GET": READ, "POST": NO_POST},
     "messaging:schedule": {"GET": READ, "POST": NO_POST},
     "messaging:schedule_action": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # pause: asks first

@@ -39,6 +39,8 @@ def test_hostile_text_is_escaped_and_no_page_breaks_the_csp(live_server, page, s
     for name, route in CONSOLE:
         if MATRIX[name]["GET"][3] != 200 or name in ("logout", "audit:export"):  # the export is a download
             continue
+        if route.endswith(".csv"):  # a download, not a page (its cells are made safe: tests/lists/test_exports.py)
+            continue
         url = concrete(name, route, world)
         page.goto(f"{live_server.url}{url}")
         page.wait_for_load_state("load")

@@ -104,6 +104,7 @@ def concrete(name: str, route: str, world: dict) -> str:
         "messaging:schedule": "schedule", "messaging:schedule_action": "schedule",
         "events:listen": "group", "events:stop": "subscription", "events:reenable": "subscription",
         "events:conversation": "group", "events:conversation_items": "group", "events:reply": "group",
+        "messaging:schedule_edit": "schedule",
     }.get(name)
     if name.startswith("accounts:"):
         target = "user"

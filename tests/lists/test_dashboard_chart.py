@@ -1,0 +1,62 @@
+"""The dashboard's sends-per-hour charts: counted in the database (one query for the day and the week), in
+the reader's time zone, handed to a static script through json_script with the vendored Chart.js."""
+
+import json
+import re
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from accounts.roles import Role
+from messaging import selectors
+from messaging.models import Message
+
+pytestmark = pytest.mark.django_db
+S = Message.Status
+
+
+def outcome(make_messages, status, ago, n=1):
+    made = make_messages(n, status=status)
+    Message.objects.filter(pk__in=[m.pk for m in made]).update(status_changed_at=timezone.now() - ago)
+
+
+def test_sends_are_counted_per_hour_by_outcome_in_one_query(make_messages):
+    outcome(make_messages, S.SENT, timedelta(minutes=1), n=3)
+    outcome(make_messages, S.FAILED, timedelta(minutes=2))
+    outcome(make_messages, S.UNCONFIRMED, timedelta(hours=3))
+    outcome(make_messages, S.SENT, timedelta(days=3), n=2)
+    outcome(make_messages, S.SENT, timedelta(days=8))  # older than a week: not shown
+    outcome(make_messages, S.SCHEDULED, timedelta(minutes=1))  # not an outcome
+    with CaptureQueriesContext(connection) as queries:
+        chart = selectors.sends_per_hour(timezone.now())
+    assert len(queries) == 1
+    day, week = chart["day"], chart["week"]
+    assert len(day["labels"]) == 24 and len(week["labels"]) == 168
+    assert (day["sent"][-1], day["failed"][-1], day["unconfirmed"][-4]) == (3, 1, 1)
+    assert sum(day["sent"]) == 3 and sum(week["sent"]) == 5 and chart["total"] == 7
+
+
+def test_hours_are_the_readers_in_a_half_hour_zone(make_messages):
+    outcome(make_messages, S.SENT, timedelta(0))
+    with timezone.override(ZoneInfo("Asia/Kolkata")):
+        now = timezone.now()
+        chart = selectors.sends_per_hour(now)
+    assert chart["zone"] == "Asia/Kolkata"
+    assert chart["day"]["labels"][-1] == now.astimezone(ZoneInfo("Asia/Kolkata")).strftime("%H:00")
+    assert chart["day"]["sent"][-1] == 1
+
+
+def test_the_page_carries_the_numbers_and_the_scripts(client_for, make_messages):
+    client = client_for(Role.VIEWER)
+    assert 'data-testid="no-sends"' in client.get(reverse("dashboard")).content.decode()
+    outcome(make_messages, S.SENT, timedelta(minutes=5), n=2)
+    page = client.get(reverse("dashboard")).content.decode()
+    data = json.loads(re.search(r'<script id="send-chart-data" type="application/json">(.*?)</script>', page).group(1))
+    assert sum(data["day"]["sent"]) == 2
+    assert "vendor/chartjs-4.6.1/chart.umd.min.js" in page and "js/dashboard_chart.js" in page
+    assert re.search(r"<script>\s*[^<]", page) is None  # no inline script (the CSP allows none)
