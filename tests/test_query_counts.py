@@ -31,21 +31,21 @@ N = 4
 
 # URL name → queries for one view of the page (session, user and the two-step device included), whatever the rows.
 PINNED = {
-    "dashboard": 14,  # + inbound posts of the last hour, subscriptions needing attention
+    "dashboard": 15,  # + inbound posts of the last hour, subscriptions needing attention
     "connectors:list": 6,
     "connectors:detail": 8,
-    "connectors:phone_users": 8,
+    "connectors:phone_users": 7,
     "connectors:phone_user": 7,
     "connectors:phone_user_status": 6,
-    "connectors:calls": 8,
+    "connectors:calls": 7,
     "connectors:call": 6,
-    "groups:list": 12,
-    "groups:detail": 16,  # + the group's listening (events)
+    "groups:list": 11,
+    "groups:detail": 17,  # + the group's listening (events)
     "groups:status": 8,
     "groups:sync_status": 7,
-    "messaging:list": 10,
+    "messaging:list": 9,
     "messaging:detail": 8,
-    "messaging:schedules": 8,
+    "messaging:schedules": 7,
     "messaging:schedule": 8,
     "events:list": 6,
     "events:detail": 6,
