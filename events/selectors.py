@@ -7,6 +7,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from events.models import Event, InboundPost, InboxMark, Subscription
+from kaizala_console.hourly import per_hour
 from messaging.models import Message
 
 
@@ -83,6 +84,12 @@ def inbox_seen_up_to(user) -> int:
 
 def inbound_last_hour() -> int:
     return InboundPost.objects.filter(posted_at__gte=timezone.now() - timedelta(hours=1)).count()
+
+
+def inbound_per_hour(now) -> dict:
+    """The dashboard's chart of posts from members per hour (in the reader's time zone) over the last week and
+    its last day: one aggregate query for both."""
+    return per_hour(InboundPost.objects.all(), "posted_at", now=now, series=("posts",))
 
 
 def subscriptions_needing_attention():

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.http import HttpResponse, HttpResponseForbidden, JsonResponse
 from django.shortcuts import render
+from django.utils import timezone
 from django.views.decorators.http import require_safe
 
 from events import selectors as events_selectors
@@ -22,6 +23,7 @@ def dashboard(request):
     # Worker and beat health joins "Needs attention" (read from Redis: no query).
     context["attention_health"] = problems = health.problems()
     context["inbound_last_hour"] = events_selectors.inbound_last_hour()
+    context["inbound_chart"] = events_selectors.inbound_per_hour(timezone.now())
     context["attention_subscriptions"] = subscriptions = events_selectors.subscriptions_needing_attention()
     context["nothing_needs_attention"] = context["nothing_needs_attention"] and not problems and not subscriptions
     return render(request, "dashboard.html", context)

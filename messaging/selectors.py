@@ -1,14 +1,14 @@
 """Reads for the message, schedule and dashboard pages."""
 
-from datetime import UTC, timedelta
+from datetime import timedelta
 
 from django.db.models import Count, QuerySet
-from django.db.models.functions import TruncHour
 from django.utils import timezone
 
 from connectors import selectors as connector_selectors
 from connectors.models import Connector, PhoneUser
 from groups.models import Group
+from kaizala_console.hourly import per_hour
 from messaging.models import OVERDUE_AFTER, Message, Schedule
 
 Status = Message.Status
@@ -78,21 +78,8 @@ CHART_STATUSES = (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
 def sends_per_hour(now) -> dict:
     """The dashboard's charts: messages that became sent, failed or unconfirmed in each hour (in the reader's
     time zone) of the last week, and of its last day. One aggregate query for both."""
-    zone = timezone.get_current_timezone()
-    # Stepped in UTC (wall-clock steps would repeat or skip an hour at a DST change), shown in the zone.
-    last = now.astimezone(zone).replace(minute=0, second=0, microsecond=0).astimezone(UTC)
-    hours = [(last - timedelta(hours=i)).astimezone(zone) for i in range(7 * 24 - 1, -1, -1)]
-    counts = {(hour, status): n for hour, status, n in Message.objects.filter(
-        status__in=CHART_STATUSES, status_changed_at__gte=hours[0]).annotate(
-        hour=TruncHour("status_changed_at", tzinfo=zone)).values_list("hour", "status").annotate(n=Count("id"))
-        .order_by()}
-
-    def chart(span, label_format):
-        return {"labels": [hour.strftime(label_format) for hour in span],
-                **{status: [counts.get((hour, status), 0) for hour in span] for status in CHART_STATUSES}}
-
-    return {"day": chart(hours[-24:], "%H:00"), "week": chart(hours, "%a %H:00"), "zone": str(zone),
-            "total": sum(counts.values())}
+    return per_hour(Message.objects.filter(status__in=CHART_STATUSES), "status_changed_at", now=now,
+                    series=CHART_STATUSES, by="status")
 
 
 def dashboard() -> dict:

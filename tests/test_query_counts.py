@@ -31,7 +31,7 @@ N = 4
 
 # URL name → queries for one view of the page (session, user and the two-step device included), whatever the rows.
 PINNED = {
-    "dashboard": 15,  # + inbound posts of the last hour, subscriptions needing attention
+    "dashboard": 16,  # + inbound posts of the last hour, subscriptions needing attention, posts per hour (chart)
     "connectors:list": 6,
     "connectors:detail": 8,
     "connectors:phone_users": 7,

@@ -1,24 +1,28 @@
-// The dashboard's sends-per-hour charts, drawn by the vendored Chart.js from the numbers the page carries
-// (json_script, so no inline script: the Content-Security-Policy allows scripts from the console only).
+// The dashboard's per-hour charts (sends by outcome, posts from members), drawn by the vendored Chart.js from
+// the numbers the page carries (json_script, so no inline script: the Content-Security-Policy allows scripts
+// from the console only).
 (function () {
   "use strict";
-  var source = document.getElementById("send-chart-data");
-  if (!source || typeof Chart === "undefined") { return; }
-  var data = JSON.parse(source.textContent);
-  var series = [
-    {key: "sent", label: "Sent", color: "#198754"},
-    {key: "failed", label: "Failed", color: "#dc3545"},
-    {key: "unconfirmed", label: "Unconfirmed", color: "#ffc107"}
+  if (typeof Chart === "undefined") { return; }
+  var charts = [
+    {data: "send-chart-data", canvas: "send-chart", stack: "sends", series: [
+      {key: "sent", label: "Sent", color: "#198754"},
+      {key: "failed", label: "Failed", color: "#dc3545"},
+      {key: "unconfirmed", label: "Unconfirmed", color: "#ffc107"}
+    ]},
+    {data: "posts-chart-data", canvas: "posts-chart", stack: "posts", series: [
+      {key: "posts", label: "Posts from members", color: "#0d6efd"}
+    ]}
   ];
-  function draw(canvasId, chart) {
+  function draw(canvasId, chart, spec) {
     var canvas = document.getElementById(canvasId);
     if (!canvas) { return; }
     new Chart(canvas, {
       type: "bar",
       data: {
         labels: chart.labels,
-        datasets: series.map(function (s) {
-          return {label: s.label, data: chart[s.key], backgroundColor: s.color, stack: "sends"};
+        datasets: spec.series.map(function (s) {
+          return {label: s.label, data: chart[s.key], backgroundColor: s.color, stack: spec.stack};
         })
       },
       options: {
@@ -31,6 +35,11 @@
     });
     canvas.closest("[data-chart]").dataset.drawn = "1";
   }
-  draw("send-chart-day", data.day);
-  draw("send-chart-week", data.week);
+  charts.forEach(function (spec) {
+    var source = document.getElementById(spec.data);
+    if (!source) { return; }
+    var data = JSON.parse(source.textContent);
+    draw(spec.canvas + "-day", data.day, spec);
+    draw(spec.canvas + "-week", data.week, spec);
+  });
 })();

@@ -1,6 +1,6 @@
 """In the system Chromium: bulk cancel from the message list (select all, a confirmation saying how many, a
 result per row); the compose form showing only the fields that apply and naming its button's action; the
-dashboard's chart drawn by the vendored Chart.js. Screenshots in test-artifacts/."""
+dashboard's charts (sends, posts from members) drawn by the vendored Chart.js. Screenshots in test-artifacts/."""
 
 import uuid
 from datetime import timedelta
@@ -12,6 +12,8 @@ from accounts.roles import Role
 from groups.models import Group
 from messaging.models import Message
 from tests.e2e.test_deactivation_browser import log_in
+from tests.events.conftest import make_subscription
+from tests.events.test_conversation_and_inbox import post
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 S = Message.Status
@@ -90,3 +92,20 @@ def test_the_dashboard_chart_is_drawn(live_server, page, screenshot, make_user, 
     page.goto(f"{live_server.url}/")
     page.locator("#sends-day[data-drawn='1']").wait_for()
     screenshot(page, "dashboard-chart")
+
+
+def test_the_dashboard_inbound_chart_is_drawn(live_server, page, screenshot, make_user):
+    group = make_subscription().group
+    now = timezone.now()
+    for hours_ago, n in ((0, 3), (2, 5), (5, 1), (30, 4)):
+        for i in range(n):
+            post(group, f"hello {i}", at=now - timedelta(hours=hours_ago, minutes=i))
+    make_user("vera", Role.VIEWER)
+    log_in(page, live_server, "vera")
+    page.goto(f"{live_server.url}/")
+    page.locator("#posts-day[data-drawn='1']").wait_for()
+    page.get_by_role("tab", name="Last week").last.click()
+    page.locator("#posts-week.show[data-drawn='1']").wait_for()
+    page.get_by_role("tab", name="Last day").last.click()
+    page.locator("#posts-day.show").wait_for()
+    screenshot(page, "dashboard-inbound-chart")
