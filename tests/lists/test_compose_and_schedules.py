@@ -53,7 +53,7 @@ def test_sending_to_a_chosen_group_still_works(client_for, group):
 
 def make_schedule(group, **fields):
     rule = Rule(frequency="daily", local_time=time(9), time_zone="Asia/Kolkata", start_date=timezone.localdate())
-    return services.schedule_create(groups=[group], text="Daily report", rule=rule, **fields)
+    return services.schedule_create(actor=SYSTEM, groups=[group], text="Daily report", rule=rule, **fields)
 
 
 def test_a_schedule_is_edited_text_groups_time_days_and_end(client_for, group, public_group):
