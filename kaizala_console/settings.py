@@ -65,6 +65,10 @@ INSTALLED_APPS = [
     "connectors",
     "groups",
     "messaging",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -251,6 +255,7 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch": {"task": "messaging.tasks.dispatch", "schedule": env.float("DISPATCH_TICK", default=0.5),
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
+    "trim-idempotency-records": {"task": "api.tasks.trim_idempotency_records", "schedule": 3600.0},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
 }
 
@@ -316,6 +321,40 @@ GROUP_SYNC_TIMEOUT = env.int("GROUP_SYNC_TIMEOUT", default=900)
 GROUP_SYNC_RETENTION_DAYS = env.int("GROUP_SYNC_RETENTION_DAYS", default=30)
 # How long a worker keeps retrying to record a send's outcome while the database is unreachable.
 FINISH_RETRY_SECONDS = env.float("FINISH_RETRY_SECONDS", default=30.0)
+
+# --- REST API (api/) ----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # The key only: a session cookie authenticates nothing here, so no CSRF token is needed or accepted.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasConsoleRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.PerKeyThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kaizala Console API",
+    "DESCRIPTION": "Send and schedule through the console. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MessageStatus": "messaging.models.Message.Status", "ScheduleState": "messaging.models.Schedule.State",
+        "GroupState": "groups.models.GroupState", "MemberState": "groups.models.MemberState",
+        "PhoneUserState": "connectors.models.PhoneUserState", "ConnectorStatus": "connectors.models.ConnectorStatus",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.errors.add_error_responses"],
+}
+# Requests per minute per API key (429 with Retry-After beyond it).
+API_KEY_REQUESTS_PER_MINUTE = env.int("API_KEY_REQUESTS_PER_MINUTE", default=600)
+# How long an Idempotency-Key is remembered: within it a repeated POST gets the first answer.
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {

@@ -15,5 +15,6 @@ urlpatterns = [
     path("", include("connectors.urls")),
     path("groups/", include("groups.urls")),
     path("messages/", include("messaging.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -41,6 +41,7 @@ PINNED = {
     "messaging:detail": 6,
     "messaging:schedules": 7,
     "messaging:schedule": 7,
+    "api:keys": 5,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
@@ -52,6 +53,11 @@ NOT_PAGES = {
     "groups:member_role", "groups:subgroup_create", "groups:subscribers_add", "groups:subscriber_remove",
     "groups:sender",
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action",
+    # The REST API (its own tests, tests/api) and its docs page, which reads nothing from the database.
+    "api:schema", "api:docs", "api:key_create", "api:key_revoke", "api:connectors", "api:connector",
+    "api:phone_users", "api:phone_user", "api:groups", "api:group", "api:group_members", "api:group_member",
+    "api:messages", "api:message", "api:message_cancel", "api:message_retry", "api:schedules", "api:schedule",
+    "api:schedule_pause", "api:schedule_resume", "api:schedule_end",
 }
 _serial = itertools.count(1)
 

@@ -97,7 +97,8 @@ def test_bad_input(row: Row, admin, sandbox, settings, django_capture_on_commit_
         if row.method == "GET":
             response = admin.get(url)
         else:
-            response = admin.post(url, {**data, **files, **(form_token(admin, url) if row.create_form and row.setup != "pin" else {})})
+            token = form_token(admin, url) if row.create_form and row.setup != "pin" else {}
+            response = admin.post(url, {**data, **files, **token})
     status = response.status_code
     if status == 302:
         response = admin.get(response["Location"])
