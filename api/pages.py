@@ -1,16 +1,19 @@
-"""The console pages of the API: keys (list, create — the key shown once —, revoke). Admins only."""
+"""The console pages of the API: keys (list, create — the key shown once —, revoke) and callback deliveries
+(see, replay). Admins only."""
 
 from django.contrib import messages as flash
 from django.core.exceptions import ValidationError
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from accounts.roles import Role, role_required
-from api import selectors, services
+from api import callbacks, selectors, services
+from api.filters import DeliveryFilter
 from api.forms import ApiKeyForm
-from api.models import ApiKey
+from api.models import ApiKey, Delivery
 from kaizala_console.confirm import is_confirmed, render_confirm
+from kaizala_console.filters import filter_list
 from kaizala_console.submit_once import submit_once
 
 
@@ -56,3 +59,27 @@ def key_revoke(request, pk):
     else:
         flash.success(request, "Key revoked.")
     return redirect("api:keys")
+
+
+DELIVERIES_SHOWN = 200
+
+
+@require_safe
+@role_required(Role.ADMIN)
+def delivery_list(request):
+    listing = filter_list(DeliveryFilter, request, selectors.delivery_list())
+    return render(request, "api/delivery_list.html", {
+        "deliveries": listing.qs.prefetch_related("attempts")[:DELIVERIES_SHOWN], "filter": listing,
+        "shown": DELIVERIES_SHOWN})
+
+
+@role_required(Role.ADMIN)
+@require_POST
+def delivery_replay(request, pk):
+    try:
+        callbacks.delivery_replay(delivery=get_object_or_404(Delivery, pk=pk))
+    except ValidationError as exc:
+        flash.error(request, " ".join(exc.messages))
+    else:
+        flash.success(request, "The event will be sent again.")
+    return redirect("api:deliveries")

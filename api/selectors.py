@@ -3,7 +3,7 @@
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from api.models import ApiKey
+from api.models import ApiKey, Delivery
 from api.services import key_hash
 
 
@@ -19,3 +19,7 @@ def api_key_usable(raw: str) -> ApiKey | None:
                 revoked_at__isnull=True, owner__is_active=True)
         .first()
     )
+
+
+def delivery_list() -> QuerySet[Delivery]:
+    return Delivery.objects.select_related("api_key").defer("payload")

@@ -1,10 +1,11 @@
 """What the API shows and takes. Output never includes a secret or a token. Input is checked by the
-same forms the pages use (`form_errors`), so one rule holds for both; these serializers give its shape."""
+same forms the pages use (`checked`), so one rule holds for both; these serializers give its shape."""
 
 import zoneinfo
 
 from rest_framework import serializers
 
+from api.callbacks import EVENT_TYPES
 from connectors.models import Connector, PhoneUser
 from groups.models import Group, GroupMember
 from messaging.models import MAX_TEXT, Attempt, Message, Schedule
@@ -135,3 +136,16 @@ class MessageCreateSerializer(serializers.Serializer):
 class MessageCreatedSerializer(serializers.Serializer):
     messages = MessageSerializer(many=True, help_text="One per group (empty for a recurring schedule).")
     schedule = ScheduleSerializer(allow_null=True)
+
+
+class CallbackSerializer(serializers.Serializer):
+    url = serializers.URLField(max_length=500, source="callback_url")
+    events = serializers.ListField(child=serializers.ChoiceField(choices=sorted(EVENT_TYPES)), required=False,
+                                   default=list, source="callback_events",
+                                   help_text="Event types to receive; empty: every type.")
+    disabled_at = serializers.DateTimeField(read_only=True, source="callback_disabled_at", allow_null=True,
+                                            help_text="Set when deliveries kept failing; register again to re-enable.")
+
+
+class CallbackRegisteredSerializer(CallbackSerializer):
+    secret = serializers.CharField(read_only=True, help_text="Signs every delivery. Shown only in this answer.")

@@ -21,6 +21,8 @@ urlpatterns = [
     path("keys/", pages.key_list, name="keys"),
     path("keys/new/", pages.key_create, name="key_create"),
     path("keys/<int:pk>/revoke/", pages.key_revoke, name="key_revoke"),
+    path("deliveries/", pages.delivery_list, name="deliveries"),
+    path("deliveries/<int:pk>/replay/", pages.delivery_replay, name="delivery_replay"),
     path("v1/connectors/", _api(views.ConnectorList), name="connectors"),
     path("v1/connectors/<int:pk>/", _api(views.ConnectorDetail), name="connector"),
     path("v1/phone-users/", _api(views.PhoneUserList), name="phone_users"),
@@ -38,4 +40,5 @@ urlpatterns = [
     path("v1/schedules/<int:pk>/pause/", _api(views.SchedulePause), name="schedule_pause"),
     path("v1/schedules/<int:pk>/resume/", _api(views.ScheduleResume), name="schedule_resume"),
     path("v1/schedules/<int:pk>/end/", _api(views.ScheduleEnd), name="schedule_end"),
+    path("v1/callback/", _api(views.Callback), name="callback"),
 ]

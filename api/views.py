@@ -7,12 +7,16 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework import generics, permissions, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from api import callbacks
 from api.idempotency import HEADER, once
 from api.serializers import (
+    CallbackRegisteredSerializer,
+    CallbackSerializer,
     ConnectorSerializer,
     GroupCreateSerializer,
     GroupDetailSerializer,
@@ -258,3 +262,31 @@ class ScheduleResume(ScheduleAction):
 
 class ScheduleEnd(ScheduleAction):
     state = Schedule.State.ENDED
+
+
+class Callback(APIView):
+    """The URL where this key's system hears of events, signed (see the README: "Use the API")."""
+
+    @extend_schema(responses={200: CallbackSerializer})
+    def get(self, request):
+        if not request.auth.callback_url:
+            raise NotFound("This key has no callback URL.")
+        return Response(CallbackSerializer(request.auth).data)
+
+    @extend_schema(request=CallbackSerializer, responses={200: CallbackRegisteredSerializer})
+    def put(self, request):
+        shape = CallbackSerializer(data=request.data)
+        shape.is_valid(raise_exception=True)
+        data = shape.validated_data
+        try:
+            secret = callbacks.callback_register(api_key=request.auth, url=data["callback_url"],
+                                                 events=data["callback_events"])
+        except callbacks.CallbackUrlRefused as exc:
+            raise ValidationError({"url": exc.messages}) from None
+        request.auth.refresh_from_db()
+        return Response({**CallbackSerializer(request.auth).data, "secret": secret})
+
+    @extend_schema(responses={204: None})
+    def delete(self, request):
+        callbacks.callback_unregister(api_key=request.auth)
+        return Response(status=status.HTTP_204_NO_CONTENT)

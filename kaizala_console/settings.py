@@ -255,6 +255,7 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch": {"task": "messaging.tasks.dispatch", "schedule": env.float("DISPATCH_TICK", default=0.5),
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
+    "sweep-deliveries": {"task": "api.tasks.sweep_deliveries", "schedule": 2.0, "options": {"expires": 5}},
     "trim-idempotency-records": {"task": "api.tasks.trim_idempotency_records", "schedule": 3600.0},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
 }
@@ -355,6 +356,18 @@ SPECTACULAR_SETTINGS = {
 API_KEY_REQUESTS_PER_MINUTE = env.int("API_KEY_REQUESTS_PER_MINUTE", default=600)
 # How long an Idempotency-Key is remembered: within it a repeated POST gets the first answer.
 API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+# Callbacks (api/callbacks.py). Private, loopback and link-local callback URLs are refused unless this is
+# on (on with DEBUG: the quick start's receiver is on 127.0.0.1).
+API_CALLBACK_ALLOW_PRIVATE = env.bool("API_CALLBACK_ALLOW_PRIVATE", default=DEBUG)
+API_CALLBACK_TIMEOUT = env.float("API_CALLBACK_TIMEOUT", default=10.0)
+# Attempts per delivery, with back-off BASE·2^(n-1) seconds capped at MAX; then the delivery has failed.
+API_CALLBACK_MAX_ATTEMPTS = env.int("API_CALLBACK_MAX_ATTEMPTS", default=8)
+API_CALLBACK_BACKOFF_BASE = env.float("API_CALLBACK_BACKOFF_BASE", default=10.0)
+API_CALLBACK_BACKOFF_MAX = env.float("API_CALLBACK_BACKOFF_MAX", default=3600.0)
+# After this many failed deliveries in a row a key's callback is switched off (registering it again re-enables).
+API_CALLBACK_DISABLE_AFTER = env.int("API_CALLBACK_DISABLE_AFTER", default=5)
+# A delivery `sending` this long lost its worker: the sweeper makes it pending again.
+API_CALLBACK_SENDING_TIMEOUT = env.int("API_CALLBACK_SENDING_TIMEOUT", default=120)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {

@@ -32,10 +32,13 @@ from connectors.services import ReauthRequired, describe_error
 from groups.models import Group
 from messaging.models import Attempt, Message, Schedule
 from messaging.recurrence import Rule, next_fire
+from messaging.signals import message_status_changed
 
 log = logging.getLogger(__name__)
 Status = Message.Status
 CLAIMABLE = [Status.SCHEDULED, Status.RETRYING]
+# The outcomes of a send that other apps hear of (messaging.signals).
+OUTCOMES = (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
 # Retried with back-off: the request did not take effect, or the server said to come back.
 RETRY_STATUSES = {502, 503, 504}
 
@@ -407,7 +410,11 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
                 error_class=type(error).__name__ if error else "",
             )
             # From `sending` only: if the sweeper already gave up on this attempt, its verdict stands.
-            return _move(message.pk, [Status.SENDING], status, **fields)
+            moved = _move(message.pk, [Status.SENDING], status, **fields)
+            if moved and status in OUTCOMES:
+                message_status_changed.send(sender=Message, message=message, status=status, changed_at=now,
+                                            reference_id=fields.get("reference_id", message.reference_id))
+            return moved
 
     moved = _retry_database_outage(record)
     if not moved:

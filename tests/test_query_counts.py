@@ -42,6 +42,7 @@ PINNED = {
     "messaging:schedules": 7,
     "messaging:schedule": 7,
     "api:keys": 5,
+    "api:deliveries": 6,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
@@ -57,7 +58,7 @@ NOT_PAGES = {
     "api:schema", "api:docs", "api:key_create", "api:key_revoke", "api:connectors", "api:connector",
     "api:phone_users", "api:phone_user", "api:groups", "api:group", "api:group_members", "api:group_member",
     "api:messages", "api:message", "api:message_cancel", "api:message_retry", "api:schedules", "api:schedule",
-    "api:schedule_pause", "api:schedule_resume", "api:schedule_end",
+    "api:schedule_pause", "api:schedule_resume", "api:schedule_end", "api:callback", "api:delivery_replay",
 }
 _serial = itertools.count(1)
 

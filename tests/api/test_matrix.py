@@ -40,6 +40,7 @@ MATRIX = {
     "schedule_pause": {"GET": NO_READ, "POST": write(200)},
     "schedule_resume": {"GET": NO_READ, "POST": write(409)},  # the world's schedule is active
     "schedule_end": {"GET": NO_READ, "POST": write(200)},
+    "callback": {"GET": (403, 404, 404, 404), "DELETE": write(204)},  # no callback registered yet: 404
 }
 API_ROUTES = sorted(name.removeprefix("api:") for name, route in all_routes() if route.startswith("api/v1/"))
 
@@ -53,6 +54,8 @@ def _url(name: str, world: dict) -> str:
               "message": "message", "message_cancel": "message", "message_retry": "message",
               "schedule": "schedule", "schedule_pause": "schedule", "schedule_resume": "schedule",
               "schedule_end": "schedule"}.get(name)
+    if name == "callback":
+        return reverse("api:callback")
     if name == "group_member":
         return reverse("api:group_member", args=[world["group"].pk, world["member"].pk])
     return reverse(f"api:{name}", args=[world[target].pk] if target else [])
