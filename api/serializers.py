@@ -3,6 +3,7 @@ same forms the pages use (`checked`), so one rule holds for both; these serializ
 
 import zoneinfo
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from api.callbacks import EVENT_TYPES
@@ -17,6 +18,14 @@ def checked(form_class, data: dict, **kwargs):
     if not form.is_valid():
         raise serializers.ValidationError({field: list(errors) for field, errors in form.errors.items()})
     return form
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9](:[0-5][0-9])?$", "example": "09:30"})
+class WallClockTime(serializers.TimeField):
+    """A time of day without a zone (the zone is a field of its own): "09:30"."""
+
+    def __init__(self, **kwargs):
+        super().__init__(format="%H:%M", **kwargs)
 
 
 class ConnectorSerializer(serializers.ModelSerializer):
@@ -97,6 +106,7 @@ class MessageDetailSerializer(MessageSerializer):
 
 class ScheduleSerializer(serializers.ModelSerializer):
     groups = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
+    local_time = WallClockTime(read_only=True)
 
     class Meta:
         model = Schedule
@@ -106,7 +116,7 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
 class RecurrenceSerializer(serializers.Serializer):
     frequency = serializers.ChoiceField(choices=Schedule.Frequency.choices)
-    local_time = serializers.TimeField(help_text="Wall-clock time in `time_zone`.")
+    local_time = WallClockTime(help_text="Wall-clock time in `time_zone`.")
     time_zone = serializers.CharField(max_length=64, help_text="An IANA zone, e.g. Asia/Kolkata.")
     weekdays = serializers.ListField(child=serializers.IntegerField(min_value=0, max_value=6), required=False,
                                      max_length=7, help_text="0 = Monday … 6 = Sunday (weekly).")

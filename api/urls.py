@@ -4,7 +4,7 @@ The API views authenticate by key only, so the login redirect does not apply to 
 """
 
 from django.contrib.auth.decorators import login_not_required
-from django.urls import path
+from django.urls import path, re_path
 
 from api import pages, views
 
@@ -41,4 +41,5 @@ urlpatterns = [
     path("v1/schedules/<int:pk>/resume/", _api(views.ScheduleResume), name="schedule_resume"),
     path("v1/schedules/<int:pk>/end/", _api(views.ScheduleEnd), name="schedule_end"),
     path("v1/callback/", _api(views.Callback), name="callback"),
+    re_path(r"^v1/", _api(views.NoSuchUrl), name="not_found"),  # last: what no route above matched
 ]

@@ -1,6 +1,5 @@
 """The REST API: thin views over the apps' services and selectors (the pages' rules, one for both)."""
 
-import django_filters
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -13,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from api import callbacks
+from api.filters import GroupFilter, MessageFilter, PhoneUserFilter, ScheduleFilter
 from api.idempotency import HEADER, once
 from api.serializers import (
     CallbackRegisteredSerializer,
@@ -82,7 +82,7 @@ class ConnectorDetail(generics.RetrieveAPIView):
 class PhoneUserList(generics.ListAPIView):
     serializer_class = PhoneUserSerializer
     pagination_class = NewestFirst
-    filterset_fields = ["connector", "state"]
+    filterset_class = PhoneUserFilter
 
     def get_queryset(self):
         return connector_selectors.phone_user_list()
@@ -97,7 +97,7 @@ class PhoneUserDetail(generics.RetrieveAPIView):
 
 class GroupList(generics.ListCreateAPIView):
     pagination_class = NewestFirst
-    filterset_fields = ["state", "phone_user", "group_type"]
+    filterset_class = GroupFilter
 
     def get_queryset(self):
         return group_selectors.group_list()
@@ -145,19 +145,6 @@ class GroupMemberRemove(APIView):
         member = get_object_or_404(GroupMember.objects.select_related("group__phone_user"), pk=member_pk, group_id=pk)
         membership.member_remove(member=member)
         return Response(status=status.HTTP_202_ACCEPTED)
-
-
-class MessageFilter(django_filters.FilterSet):
-    status = django_filters.ChoiceFilter(choices=Message.Status.choices)
-    group = django_filters.NumberFilter(field_name="group_id")
-    broadcast = django_filters.UUIDFilter(field_name="broadcast_id")
-    schedule = django_filters.NumberFilter(field_name="schedule_id")
-    due_after = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="gte")
-    due_before = django_filters.IsoDateTimeFilter(field_name="due_at", lookup_expr="lt")
-
-    class Meta:
-        model = Message
-        fields = []
 
 
 class MessageList(generics.ListCreateAPIView):
@@ -229,7 +216,7 @@ class MessageRetry(MessageAction):
 class ScheduleList(generics.ListAPIView):
     serializer_class = ScheduleSerializer
     pagination_class = NewestFirst
-    filterset_fields = ["state"]
+    filterset_class = ScheduleFilter
 
     def get_queryset(self):
         return message_selectors.schedule_list()
@@ -290,3 +277,15 @@ class Callback(APIView):
     def delete(self, request):
         callbacks.callback_unregister(api_key=request.auth)
         return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+@extend_schema(exclude=True)
+class NoSuchUrl(APIView):
+    """Any other URL under /api/v1/ (a negative id, a typo): the API's 404 in JSON, after the key check."""
+
+    def dispatch(self, request, *args, **kwargs):
+        self.http_method_names = [request.method.lower()]  # every method reaches the 404, none is 405
+        return super().dispatch(request, *args, **kwargs)
+
+    def http_method_not_allowed(self, request, *args, **kwargs):
+        raise NotFound("No such API URL.")

@@ -103,9 +103,12 @@ def test_a_body_that_is_not_json_is_refused(api):
     assert set(assert_error(response, 400, "validation_error")["fields"]) == {"groups", "text"}
 
 
-def test_unknown_objects_and_methods(api):
+def test_unknown_objects_urls_and_methods(api):
     client = api(Role.OPERATOR)
     assert_error(client.get("/api/v1/messages/999999/"), 404, "not_found")
+    assert_error(client.get("/api/v1/messages/-5/"), 404, "not_found")  # no route: still the API's JSON
+    assert_error(client.delete("/api/v1/no-such-thing/"), 404, "not_found")
+    assert_error(ApiClient(None).get("/api/v1/no-such-thing/"), 401, "not_authenticated")
     assert_error(client.delete(MESSAGES), 405, "method_not_allowed")
 
 
