@@ -2,6 +2,7 @@
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import get_object_or_404
+from drf_spectacular.renderers import OpenApiJsonRenderer2, OpenApiYamlRenderer
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
@@ -47,7 +48,9 @@ IDEMPOTENCY = OpenApiParameter(HEADER, OpenApiTypes.STR, OpenApiParameter.HEADER
 
 
 # The schema is public (it shows the API's shape, no data): tools and the docs page read it without a key.
-schema = SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[permissions.AllowAny])
+# JSON by default, as the API answers (`?format=yaml` for YAML).
+schema = SpectacularAPIView.as_view(authentication_classes=[], permission_classes=[permissions.AllowAny],
+                                    renderer_classes=[OpenApiJsonRenderer2, OpenApiYamlRenderer])
 # The docs page is a console page: login as for any page (DRF marks its views login_not_required). Its
 # script is a second request (the "split" view) and its style a static file, so the console's CSP holds.
 docs = login_required(SpectacularSwaggerSplitView.as_view(
