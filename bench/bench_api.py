@@ -67,9 +67,11 @@ def _load_process(port, key, groups, threads, duration, queue, index):
 
 
 def post_load(port, key, groups, clients, duration, processes) -> dict:
-    queue = multiprocessing.Queue()
+    # Spawned, not forked: this process holds Celery's and Django's connections and threads by now.
+    spawn = multiprocessing.get_context("spawn")
+    queue = spawn.Queue()
     shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
-    procs = [multiprocessing.Process(target=_load_process, args=(port, key, groups, n, duration, queue, i))
+    procs = [spawn.Process(target=_load_process, args=(port, key, groups, n, duration, queue, i))
              for i, n in enumerate(shares)]
     for p in procs:
         p.start()
@@ -98,7 +100,10 @@ def end_to_end(port, key, group, count) -> dict:
                      headers={"Authorization": f"Bearer {key}", "Content-Type": "application/json",
                               "Host": "127.0.0.1"})
         reply = conn.getresponse()
-        pk = json.loads(reply.read())["messages"][0]["id"]
+        answer = reply.read()
+        if reply.status != 201:
+            raise RuntimeError(f"POST answered {reply.status}: {answer[:300]!r}")
+        pk = json.loads(answer)["messages"][0]["id"]
         deadline = time.monotonic() + 30
         while Message.objects.filter(pk=pk, status=Message.Status.SENT).count() == 0:
             if time.monotonic() > deadline:
@@ -138,7 +143,9 @@ def main() -> None:
         user, _ = get_user_model().objects.get_or_create(username="bench-api")
         user.groups.add(RoleGroup.objects.get_or_create(name="Operator")[0])
         _, key = api_services.api_key_create(owner=user, name="bench")
-        env = {**services.env, **harness.production_env()}
+        # DEBUG off as in production, with the host named and plain HTTP (TLS ends at the proxy there).
+        env = {**services.env, **harness.production_env(), "ALLOWED_HOSTS": "127.0.0.1",
+               "SECURE_SSL_REDIRECT": "false"}
         port = harness.free_port()
         harness.LOGS.mkdir(parents=True, exist_ok=True)
         with (harness.LOGS / "gunicorn-api.log").open("w") as log:
@@ -148,16 +155,20 @@ def main() -> None:
                 env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
         while not harness.port_open("127.0.0.1", port):
             time.sleep(0.1)
+        print(f"gunicorn on :{port}; starting the worker and the beat", flush=True)
         with harness.fleet(args.worker_concurrency, env):
             post_load(port, key, groups, 4, 2.0, 2)  # warm every gunicorn worker
             load_before = harness.load()
+            print(f"{args.clients} clients for {args.duration:g} s (load {load_before})", flush=True)
             load = post_load(port, key, groups, args.clients, args.duration, args.processes)
+            print(f"accepted {load['accepted']}, errors {load['errors']}; waiting for the sends", flush=True)
             from messaging.models import Message
 
             total = Message.objects.count()
             drained_in = time.perf_counter()
             counts = harness.wait_until_settled(total, timeout=600)
             drained_in = round(time.perf_counter() - drained_in, 1)
+            print(f"all final after {drained_in} s: {counts}; end to end", flush=True)
             e2e = end_to_end(port, key, groups[0], args.e2e)
     finally:
         if web:
