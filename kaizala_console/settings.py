@@ -71,6 +71,10 @@ INSTALLED_APPS = [
     "messaging",
     "events",
     "audit",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -287,6 +291,8 @@ CELERY_BEAT_SCHEDULE = {
     "dispatch": {"task": "messaging.tasks.dispatch", "schedule": env.float("DISPATCH_TICK", default=0.5),
                  "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
+    "sweep-deliveries": {"task": "api.tasks.sweep_deliveries", "schedule": 2.0, "options": {"expires": 5}},
+    "trim-idempotency-records": {"task": "api.tasks.trim_idempotency_records", "schedule": 3600.0},
     "sweep-groups": {"task": "groups.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
     "sweep-phone-users": {"task": "connectors.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
     "sweep-events": {"task": "events.tasks.sweep", "schedule": 30.0, "options": {"expires": 60}},
@@ -374,6 +380,52 @@ GROUP_SYNC_TIMEOUT = env.int("GROUP_SYNC_TIMEOUT", default=900)
 GROUP_SYNC_RETENTION_DAYS = env.int("GROUP_SYNC_RETENTION_DAYS", default=30)
 # How long a worker keeps retrying to record a send's outcome while the database is unreachable.
 FINISH_RETRY_SECONDS = env.float("FINISH_RETRY_SECONDS", default=30.0)
+
+# --- REST API (api/) ----------------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    # The key only: a session cookie authenticates nothing here, so no CSRF token is needed or accepted.
+    "DEFAULT_AUTHENTICATION_CLASSES": ["api.auth.ApiKeyAuthentication"],
+    "DEFAULT_PERMISSION_CLASSES": ["api.auth.HasConsoleRole"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.auth.PerKeyThrottle"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.api_exception_handler",
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Kaizala Console API",
+    "DESCRIPTION": "Send and schedule through the console. Errors: {\"error\": {\"code\", \"message\", \"fields\"}}.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "ENUM_NAME_OVERRIDES": {
+        "MessageStatus": "messaging.models.Message.Status", "ScheduleState": "messaging.models.Schedule.State",
+        "GroupState": "groups.models.GroupState", "MemberState": "groups.models.MemberState",
+        "PhoneUserState": "connectors.models.PhoneUserState", "ConnectorStatus": "connectors.models.ConnectorStatus",
+    },
+    "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.errors.add_error_responses"],
+}
+# Requests per minute per API key (429 with Retry-After beyond it).
+API_KEY_REQUESTS_PER_MINUTE = env.int("API_KEY_REQUESTS_PER_MINUTE", default=600)
+# How long an Idempotency-Key is remembered: within it a repeated POST gets the first answer.
+API_IDEMPOTENCY_HOURS = env.int("API_IDEMPOTENCY_HOURS", default=24)
+# Callbacks (api/callbacks.py). Private, loopback and link-local callback URLs are refused unless this is
+# on (on with DEBUG: the quick start's receiver is on 127.0.0.1).
+API_CALLBACK_ALLOW_PRIVATE = env.bool("API_CALLBACK_ALLOW_PRIVATE", default=DEBUG)
+API_CALLBACK_TIMEOUT = env.float("API_CALLBACK_TIMEOUT", default=10.0)
+# Attempts per delivery, with back-off BASE·2^(n-1) seconds capped at MAX; then the delivery has failed.
+API_CALLBACK_MAX_ATTEMPTS = env.int("API_CALLBACK_MAX_ATTEMPTS", default=8)
+API_CALLBACK_BACKOFF_BASE = env.float("API_CALLBACK_BACKOFF_BASE", default=10.0)
+API_CALLBACK_BACKOFF_MAX = env.float("API_CALLBACK_BACKOFF_MAX", default=3600.0)
+# After this many failed deliveries in a row a key's callback is switched off (registering it again re-enables).
+API_CALLBACK_DISABLE_AFTER = env.int("API_CALLBACK_DISABLE_AFTER", default=5)
+# A delivery `sending` this long lost its worker: the sweeper makes it pending again.
+API_CALLBACK_SENDING_TIMEOUT = env.int("API_CALLBACK_SENDING_TIMEOUT", default=120)
 
 # --- Logging ----------------------------------------------------------------------------------------
 # LOG_FORMAT: "plain" (readable, the default) or "json" (one object per line, with request_id and task_id).

@@ -30,5 +30,6 @@ urlpatterns = [
     path("groups/", include("groups.urls")),
     path("messages/", include("messaging.urls")),
     path("events/", include("events.urls")),
+    path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -38,6 +38,7 @@ from groups.models import Group
 from kaizala_console import metrics
 from messaging.models import Attempt, Message, Schedule
 from messaging.recurrence import Rule, next_fire
+from messaging.signals import message_status_changed
 
 log = logging.getLogger(__name__)
 Status = Message.Status
@@ -47,6 +48,8 @@ CLAIMABLE = [Status.SCHEDULED, Status.RETRYING]
 _CONNECTOR_ACTIVE = Exists(Connector.objects.filter(is_active=True, phone_users__groups=OuterRef("group_id")))
 HOLD_REASON = ("Its group's connector is deactivated: it waits, and goes out when the connector is reactivated "
                "(or cancel it).")
+# The outcomes of a send that other apps hear of (messaging.signals).
+OUTCOMES = (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
 # Retried with back-off: the request did not take effect, or the server said to come back.
 RETRY_STATUSES = {502, 503, 504}
 
@@ -608,7 +611,11 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
                 error_class=type(error).__name__ if error else "",
             )
             # From `sending` only: if the sweeper already gave up on this attempt, its verdict stands.
-            return _move(message.pk, [Status.SENDING], status, **fields)
+            moved = _move(message.pk, [Status.SENDING], status, **fields)
+            if moved and status in OUTCOMES:
+                message_status_changed.send(sender=Message, message=message, status=status, changed_at=now,
+                                            reference_id=fields.get("reference_id", message.reference_id))
+            return moved
 
     moved = _retry_database_outage(record)
     if moved:

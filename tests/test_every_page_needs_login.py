@@ -18,7 +18,10 @@ PUBLIC = {
     "events:receiver": "Kaizala's webhook callbacks: a random key per subscription and its token, no login",
     "password_set": "the one-time link of an invitation or a forced reset: its token is the credential",
     "password_set_done": "the page after that link says the password is set",
+    "api:schema": "the REST API's schema: its shape, no data",
 }
+# The REST API authenticates by key, never by session: without one it answers 401 in JSON (tests/api).
+API_BY_KEY = "/api/v1/"
 # A value that fits each converter, so patterns with parameters can be requested too.
 SAMPLE_BY_CONVERTER = {"int": "1", "slug": "x", "uuid": "00000000-0000-0000-0000-000000000000", "str": "x",
                        "path": "x"}
@@ -61,6 +64,9 @@ def test_the_login_page_is_public(client):
 def test_anonymous_request_goes_to_login(client, name, url):
     for method in (client.get, client.post):
         response = method(url)
+        if url.startswith(API_BY_KEY):
+            assert response.status_code == 401, f"{method.__name__.upper()} {url} → {response.status_code}"
+            continue
         if response.status_code == 404:
             # A parameterised admin URL whose sample object does not exist still had to pass login first.
             assert url.startswith("/admin/"), f"{url} answered 404 before asking for login"

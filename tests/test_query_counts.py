@@ -54,6 +54,8 @@ PINNED = {
     "events:inbox": 8,
     "accounts:users": 7,
     "audit:list": 7,
+    "api:keys": 5,
+    "api:deliveries": 6,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
@@ -74,6 +76,12 @@ NOT_PAGES = {
     "messaging:bulk", "messaging:schedule_edit",
     # CSV exports: streamed, so a page's count does not apply; their chunked queries: tests/lists/test_exports.py
     "messaging:export", "connectors:calls_export", "groups:members_export",
+    # The REST API (its own tests, tests/api) and its docs page, which reads nothing from the database.
+    "api:schema", "api:docs", "api:key_create", "api:key_revoke", "api:connectors", "api:connector",
+    "api:phone_users", "api:phone_user", "api:groups", "api:group", "api:group_members", "api:group_member",
+    "api:messages", "api:message", "api:message_cancel", "api:message_retry", "api:schedules", "api:schedule",
+    "api:schedule_pause", "api:schedule_resume", "api:schedule_end", "api:callback", "api:delivery_replay",
+    "api:not_found",
 }
 _serial = itertools.count(1)
 

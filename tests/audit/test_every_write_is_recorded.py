@@ -10,6 +10,8 @@ import pytest
 
 import accounts.services
 import accounts.two_step
+import api.callbacks
+import api.services
 import connectors.services
 import events.services
 import groups.membership
@@ -17,7 +19,7 @@ import groups.services
 import messaging.services
 
 MODULES = [accounts.services, accounts.two_step, connectors.services, groups.services, groups.membership,
-           messaging.services, events.services]
+           messaging.services, events.services, api.services, api.callbacks]
 WRITES = re.compile(r"\.(save|create|bulk_create|update|delete|get_or_create|update_or_create|set_password|"
                     r"set_unusable_password)\(|\b_(move|transition|set_role)\(|\.groups\.(set|add|remove)\(")
 
@@ -56,6 +58,12 @@ NOT_A_PERSONS_WRITE = {
     "groups.membership.member_joined": "Kaizala reported it (a webhook event), no person here",
     "groups.membership.member_left": "Kaizala reported it (a webhook event), no person here",
     "events.services.event_receive": "Kaizala's delivery to the receiver",
+    "api.services.api_key_touch": "a key's last-used time, written by its own requests",
+    "api.services.idempotency_records_trim": "periodic task (retention)",
+    "api.callbacks.events_record": "a send's outcome (a worker step) noted for the callbacks",
+    "api.callbacks.on_message_status_changed": "a send's outcome (a worker step) noted for the callbacks",
+    "api.callbacks.delivery_send_run": "worker step of a callback delivery",
+    "api.callbacks.deliveries_sweep": "periodic task",
     "events.services.event_process": "worker step of a received event",
     "events.services.subscription_create_run": "worker step of a recorded subscription",
     "events.services.subscription_remove_run": "worker step of a recorded stop",

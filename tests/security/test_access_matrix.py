@@ -20,6 +20,7 @@ READ = (L, 200, 200, 200)  # a read-only page, for every role
 NO_POST = (L, 405, 405, 405)  # ... which answers any other method with 405
 OPERATOR_FORM = (L, 403, 200, 200)
 ADMIN_FORM = (L, 403, 403, 200)
+KEY_ONLY = (401, 401, 401, 401)
 
 
 def post_only(who: str, ok: int) -> dict:
@@ -130,6 +131,19 @@ MATRIX = {
     # Kaizala's webhook: no login for anyone; a GET without ?validationToken is 400, a POST without the
     # subscription's kz-callback-token 403, whoever is logged in
     "events:receiver": {"GET": (400, 400, 400, 400), "POST": (403, 403, 403, 403)},
+    # API keys: Admins only. The world has no key: an Admin's revoke of key 1 reaches the lookup (404).
+    "api:keys": {"GET": (L, 403, 403, 200), "POST": NO_POST},
+    "api:key_create": {"GET": ADMIN_FORM, "POST": ADMIN_FORM},
+    "api:key_revoke": {"GET": (L, 403, 403, 404), "POST": (L, 403, 403, 404)},
+    "api:deliveries": {"GET": (L, 403, 403, 200), "POST": NO_POST},
+    "api:delivery_replay": {"GET": (L, 403, 403, 405), "POST": (L, 403, 403, 404)},  # the world has no delivery
+    "api:docs": {"GET": READ, "POST": NO_POST},
+    "api:schema": {"GET": (200, 200, 200, 200), "POST": (405, 405, 405, 405)},
+    # The REST API: a session opens nothing there (key only; the API's own matrix is tests/api/test_matrix.py).
+    **{f"api:{name}": {"GET": KEY_ONLY, "POST": KEY_ONLY} for name in (
+        "connectors", "connector", "phone_users", "phone_user", "groups", "group", "group_members", "group_member",
+        "messages", "message", "message_cancel", "message_retry", "schedules", "schedule", "schedule_pause",
+        "schedule_resume", "schedule_end", "callback", "not_found")},
 }
 # The Django admin (users and roles): only staff get in, and no test user here is staff, so every one of
 # its URLs sends everybody to a login page (the console's or the admin's) — never a 200.

@@ -1,0 +1,25 @@
+"""Reads for the API keys page and the key check of every API request."""
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from api.models import ApiKey, Delivery
+from api.services import key_hash
+
+
+def api_key_list() -> QuerySet[ApiKey]:
+    return ApiKey.objects.select_related("owner")
+
+
+def api_key_usable(raw: str) -> ApiKey | None:
+    """The key whose hash matches, if it is neither revoked nor expired and its owner is active."""
+    return (
+        ApiKey.objects.select_related("owner")
+        .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()), key_hash=key_hash(raw),
+                revoked_at__isnull=True, owner__is_active=True)
+        .first()
+    )
+
+
+def delivery_list() -> QuerySet[Delivery]:
+    return Delivery.objects.select_related("api_key").defer("payload")
