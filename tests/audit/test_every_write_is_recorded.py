@@ -61,7 +61,6 @@ NOT_A_PERSONS_WRITE = {
     "api.services.api_key_touch": "a key's last-used time, written by its own requests",
     "api.services.idempotency_records_trim": "periodic task (retention)",
     "api.callbacks.events_record": "a send's outcome (a worker step) noted for the callbacks",
-    "api.callbacks.on_message_status_changed": "a send's outcome (a worker step) noted for the callbacks",
     "api.callbacks.delivery_send_run": "worker step of a callback delivery",
     "api.callbacks.deliveries_sweep": "periodic task",
     "events.services.event_process": "worker step of a received event",
@@ -84,10 +83,10 @@ def _public_functions():
 def _records(function, module) -> bool:
     """The function calls audit_record, itself or through a private helper of its module that does."""
     source = inspect.getsource(function)
-    if "audit_record(" in source:
+    if re.search(r"\baudit_record(_many)?\(", source):
         return True
     helpers = re.findall(r"\b(_\w+)\(", source)
-    return any("audit_record(" in inspect.getsource(getattr(module, h)) for h in helpers
+    return any(re.search(r"\baudit_record(_many)?\(", inspect.getsource(getattr(module, h))) for h in helpers
                if inspect.isfunction(getattr(module, h, None)))
 
 

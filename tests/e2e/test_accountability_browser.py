@@ -61,11 +61,11 @@ def test_an_admin_invites_a_user_who_enrols_and_schedules_and_the_trail_shows_it
     uma.get_by_role("link", name="continue").click()
 
     uma.goto(f"{live_server.url}/messages/compose/")
-    uma.select_option("#id_groups", label="Field team")
+    uma.get_by_label("Field team").check()
     uma.fill("#id_text", "Inventory count on Friday")
     uma.get_by_label("At a date and time").check()
     uma.fill("#id_send_at", timezone.localtime(timezone.now() + timedelta(days=1)).strftime("%Y-%m-%dT%H:%M"))
-    uma.get_by_role("button", name="Save").click()
+    uma.get_by_role("button", name="Schedule").click()  # the button names what it will do
     uma.get_by_text("1 message scheduled").wait_for()
     message = Message.objects.get()
     assert message.created_by.username == "uma"

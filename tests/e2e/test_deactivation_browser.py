@@ -11,16 +11,13 @@ from audit.actor import SYSTEM
 from connectors.models import Connector
 from messaging import services
 from messaging.models import Message
-from tests.fixtures.users import PASSWORD
+from tests.fixtures.users import browser_login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def log_in(page, live_server, username):
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    browser_login(page, live_server.url, username)  # the password, then the code an Admin must type
 
 
 def test_the_recurring_from_date_shows_today(live_server, page, screenshot, make_user, group):
