@@ -99,8 +99,10 @@ def dashboard() -> dict:
     return {
         **attention,
         "nothing_needs_attention": not any(attention.values()),
+        # Only what the dashboard shows: not the encrypted secret (it would be decrypted for nothing).
         "held_connectors": list(Connector.objects.filter(
-            is_active=False, phone_users__groups__messages__status=Status.HELD).distinct().order_by("name")[:5])
+            is_active=False, phone_users__groups__messages__status=Status.HELD).distinct().order_by("name")
+            .only("pk", "name")[:5])
         if attention["held"] else [],
         "counts": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
         "next_sends": list(Message.objects.filter(status=Status.SCHEDULED, due_at__gte=now)

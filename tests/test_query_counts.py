@@ -54,8 +54,8 @@ PINNED = {
     "events:inbox": 8,
     "accounts:users": 7,
     "audit:list": 7,
-    "api:keys": 5,
-    "api:deliveries": 6,
+    "api:keys": 6,
+    "api:deliveries": 7,
 }
 # Forms, actions and the sign-in pages: not lists or details (their writes are tested elsewhere).
 NOT_PAGES = {
