@@ -24,6 +24,7 @@ from audit.actor import SYSTEM, Actor
 from audit.models import Kind
 from audit.services import audit_record
 from events.models import GROUP_EVENT_TYPES, Event, InboxMark, Subscription
+from kaizala_console import metrics
 
 log = logging.getLogger(__name__)
 State = Subscription.State
@@ -77,6 +78,7 @@ def event_receive(*, subscription: Subscription, raw: dict) -> tuple[Event, bool
             # Robust: the event is stored, so the answer is 200 even when the broker is down (the sweeper
             # enqueues it later); a failure here would make Kaizala deliver it again for nothing.
             transaction.on_commit(lambda: _enqueue_processing(event.pk), robust=True)
+            transaction.on_commit(metrics.webhook_event_received)
     except IntegrityError:
         # Kaizala delivers at least once: the same eventId again is acknowledged, not stored again.
         existing = Event.objects.filter(event_id=raw["eventId"]).first()
@@ -114,7 +116,10 @@ def event_process(event_id: int) -> bool:
             if event is None:
                 return False
             _handle(event)
-            Event.objects.filter(pk=event.pk).update(processed_at=timezone.now(), error="")
+            processed_at = timezone.now()
+            Event.objects.filter(pk=event.pk).update(processed_at=processed_at, error="")
+            transaction.on_commit(lambda: metrics.webhook_event_processed(received_at=event.received_at,
+                                                                          processed_at=processed_at))
             return True
     except EventInvalid as exc:
         reason = str(exc)

@@ -92,3 +92,19 @@ def test_the_process_again_button_is_for_operators(client_for):
     assert page.status_code == 200 and b"Process again" not in page.content
     assert viewer.post(f"/events/{event.pk}/process-again/").status_code == 403
     assert Event.objects.get(pk=event.pk).error == "It failed."
+
+
+def test_received_and_processed_events_move_the_metrics_once_each(client, counted, settings,
+                                                                   django_capture_on_commit_callbacks):
+    from tests.ops.test_metrics import TOKEN, scrape, value
+
+    settings.METRICS_TOKEN = TOKEN
+    subscription = make_subscription()
+    before = scrape(client)
+    with django_capture_on_commit_callbacks(execute=True):
+        deliver(client, subscription, text_event("m-1"))
+        deliver(client, subscription, text_event("m-1"))  # a redelivery is neither stored nor counted again
+    after = scrape(client)
+    for name in ("console_webhook_events_received_total", "console_webhook_events_processed_total",
+                 "console_webhook_event_lag_seconds_count"):
+        assert value(after, name) == value(before, name) + 1, name
