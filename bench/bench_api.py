@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
-import multiprocessing
 import os
 import subprocess
 import sys
@@ -52,7 +51,7 @@ def _client_thread(port, key, groups, deadline, latencies, errors, tag):
             errors.append(status)
 
 
-def _load_process(port, key, groups, threads, duration, queue, index):
+def _load_process(port, key, groups, duration, threads, queue, index):
     deadline = time.perf_counter() + duration
     latencies: list[float] = []
     errors: list[int] = []
@@ -68,16 +67,7 @@ def _load_process(port, key, groups, threads, duration, queue, index):
 
 def post_load(port, key, groups, clients, duration, processes) -> dict:
     # Spawned, not forked: this process holds Celery's and Django's connections and threads by now.
-    spawn = multiprocessing.get_context("spawn")
-    queue = spawn.Queue()
-    shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
-    procs = [spawn.Process(target=_load_process, args=(port, key, groups, n, duration, queue, i))
-             for i, n in enumerate(shares)]
-    for p in procs:
-        p.start()
-    results = [queue.get() for _ in procs]
-    for p in procs:
-        p.join()
+    results = harness.client_processes(_load_process, (port, key, groups, duration), clients, processes)
     latencies = [x for r in results for x in r[0]]
     errors = [x for r in results for x in r[1]]
     return {"tool": f"python ({processes} processes x http.client threads, keep-alive)", "accepted": len(latencies),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import http.client
-import multiprocessing
 import re
 import shutil
 import subprocess
@@ -180,7 +179,7 @@ def _client_thread(port, path, cookie, deadline, latencies, errors):
             errors.append(1)
 
 
-def _load_process(port, path, cookie, threads, duration, queue):
+def _load_process(port, path, cookie, duration, threads, queue, _index):
     deadline = time.perf_counter() + duration
     latencies: list[float] = []
     errors: list[int] = []
@@ -194,15 +193,7 @@ def _load_process(port, path, cookie, threads, duration, queue):
 
 
 def python_load(port, path, cookie, clients, duration, processes=2) -> dict:
-    queue = multiprocessing.Queue()
-    shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
-    procs = [multiprocessing.Process(target=_load_process, args=(port, path, cookie, n, duration, queue))
-             for n in shares]
-    for p in procs:
-        p.start()
-    results = [queue.get() for _ in procs]
-    for p in procs:
-        p.join()
+    results = harness.client_processes(_load_process, (port, path, cookie, duration), clients, processes, "fork")
     latencies = [x for r in results for x in r[0]]
     return {"tool": f"python ({processes} processes x http.client threads)", "requests": len(latencies),
             "errors": sum(r[1] for r in results), "reqPerSec": round(len(latencies) / duration, 1),

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import platform
 import shutil
@@ -288,6 +289,21 @@ def wait_until_settled(total: int, timeout: float, on_tick=None) -> dict:
 
 def sandbox_calls(sandbox_url: str, **filters) -> dict:
     return requests.get(f"{sandbox_url}/_sandbox/calls", params=filters, timeout=30).json()
+
+
+def client_processes(target, args: tuple, clients: int, processes: int, start: str = "spawn") -> list:
+    """Spread `clients` threads over `processes` load processes, each running
+    `target(*args, threads, queue, index)`; returns what each put on the queue, in no particular order."""
+    context = multiprocessing.get_context(start)
+    queue = context.Queue()
+    shares = [clients // processes + (1 if i < clients % processes else 0) for i in range(processes)]
+    procs = [context.Process(target=target, args=(*args, n, queue, i)) for i, n in enumerate(shares)]
+    for p in procs:
+        p.start()
+    results = [queue.get() for _ in procs]
+    for p in procs:
+        p.join()
+    return results
 
 
 def percentile(values: list[float], p: float) -> float:
