@@ -125,6 +125,7 @@ def main() -> None:
 
         from api import services as api_services
         from api.models import ApiKey, IdempotencyRecord
+        from audit.actor import SYSTEM
 
         harness.reset_console_data()
         IdempotencyRecord.objects.all().delete()
@@ -132,7 +133,7 @@ def main() -> None:
         groups = [g.pk for g in harness.make_world(server.base_url, connectors=4, users=8, prefix="+9171000")]
         user, _ = get_user_model().objects.get_or_create(username="bench-api")
         user.groups.add(RoleGroup.objects.get_or_create(name="Operator")[0])
-        _, key = api_services.api_key_create(owner=user, name="bench")
+        _, key = api_services.api_key_create(owner=user, name="bench", actor=SYSTEM)
         # DEBUG off as in production, with the host named and plain HTTP (TLS ends at the proxy there).
         env = {**services.env, **harness.production_env(), "ALLOWED_HOSTS": "127.0.0.1",
                "SECURE_SSL_REDIRECT": "false"}
