@@ -6,7 +6,6 @@ every row. The indexes are raw SQL, not in the models' Meta: on SQLite there is 
 same lookup scans), and a table SQLite rebuilds in a later migration must not try to make a GIN index.
 """
 
-from django.contrib.postgres.operations import TrigramExtension
 from django.db import migrations
 
 INDEXES = [
@@ -20,6 +19,7 @@ INDEXES = [
 def create(apps, schema_editor):
     if schema_editor.connection.vendor != "postgresql":
         return
+    schema_editor.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     for name, table, column in INDEXES:
         schema_editor.execute(
             f'CREATE INDEX IF NOT EXISTS "{name}" ON "{table}" USING gin (UPPER("{column}") gin_trgm_ops)')
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        # A no-op on other databases (CreateExtension checks the vendor itself).
-        TrigramExtension(),
+        # The extension is created in `create` (on PostgreSQL only) and kept on the way back: Django's
+        # TrigramExtension reads pg_extension when unapplied, which fails on SQLite.
         migrations.RunPython(create, drop),
     ]

@@ -1,6 +1,7 @@
 """Bulk actions on messages (messaging.services.messages_bulk_act): a confirmation saying how many, a result
 per row, compare-and-set per row, and a query count that does not grow with the rows."""
 
+import math
 import re
 
 import pytest
@@ -10,6 +11,7 @@ from django.urls import reverse
 
 from accounts.roles import Role
 from audit.actor import SYSTEM
+from audit.models import AuditRecord
 from messaging import services
 from messaging.models import Message
 
@@ -83,8 +85,13 @@ def test_a_thousand_messages_in_one_request_cost_the_queries_of_ten(client_for, 
     ten = [m.pk for m in make_messages(10)]
     thousand = [m.pk for m in make_messages(1000)]
     # session, user, profile, two-step devices (2), roles; savepoint, one locked read, one UPDATE, one INSERT
-    # of the audit records, release: for 10 as for 1,000
-    assert queries_for(client, ten) == queries_for(client, thousand) == 11
+    # of the audit records, release: for 10 as for 1,000. SQLite splits a bulk INSERT by its variable limit,
+    # so there the audit records take one INSERT per batch the backend itself allows.
+    batch = connection.ops.bulk_batch_size([f for f in AuditRecord._meta.concrete_fields if not f.primary_key],
+                                           [AuditRecord()] * 1000)
+    extra = math.ceil(1000 / batch) - 1
+    assert queries_for(client, ten) == 11
+    assert queries_for(client, thousand) == 11 + extra
     assert Message.objects.filter(pk__in=thousand, status=S.CANCELLED).count() == 1000
 
 
