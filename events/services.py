@@ -77,8 +77,7 @@ def event_receive(*, subscription: Subscription, raw: dict) -> tuple[Event, bool
             )
             # Robust: the event is stored, so the answer is 200 even when the broker is down (the sweeper
             # enqueues it later); a failure here would make Kaizala deliver it again for nothing.
-            transaction.on_commit(lambda: _enqueue_processing(event.pk), robust=True)
-            transaction.on_commit(metrics.webhook_event_received)
+            transaction.on_commit(lambda: _stored(event.pk), robust=True)
     except IntegrityError:
         # Kaizala delivers at least once: the same eventId again is acknowledged, not stored again.
         existing = Event.objects.filter(event_id=raw["eventId"]).first()
@@ -86,6 +85,12 @@ def event_receive(*, subscription: Subscription, raw: dict) -> tuple[Event, bool
             raise
         return existing, False
     return event, True
+
+
+def _stored(event_id: int) -> None:
+    """After the commit of a new event: count it, and enqueue its processing."""
+    metrics.webhook_event_received()
+    _enqueue_processing(event_id)
 
 
 def _enqueue_processing(event_id: int) -> None:
