@@ -2,7 +2,6 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.db import transaction
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
@@ -140,7 +139,8 @@ def phone_user_onboard(request):
             })
         except ValidationError as exc:
             form.add_error(None, exc)
-    return render(request, "connectors/onboard.html", {"form": form})
+    return render(request, "connectors/onboard.html", {
+        "form": form, "has_connectors": form.fields["connector"].queryset.exists()})
 
 
 def _usage_effects(phone_user, removing=False) -> list[str]:
@@ -222,8 +222,7 @@ def phone_user_status(request, pk):
 def _phone_user_action(request, pk, action):
     phone_user = get_object_or_404(PhoneUser, pk=pk)
     try:
-        with transaction.atomic():
-            action(phone_user)
+        action(phone_user)  # each of these services owns its transaction
     except ValidationError as exc:
         messages.error(request, " ".join(exc.messages))
     return redirect("connectors:phone_user", pk=pk)

@@ -114,7 +114,8 @@ def group_create(request):
             ).pk))
         except ValidationError as exc:
             form.add_error(None, exc)
-    return render(request, "groups/group_form.html", {"form": form}, status=400 if form.errors else 200)
+    context = {"form": form, "has_phone_users": form.fields["phone_user"].queryset.exists()}
+    return render(request, "groups/group_form.html", context, status=400 if form.errors else 200)
 
 
 # --- one group -----------------------------------------------------------------------------------
