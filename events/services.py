@@ -314,7 +314,7 @@ def subscription_check_run(subscription_id: int, *, attempt: int = 0) -> None:
     """Compare one subscription with Kaizala's list: disabled there → `disabled` here (re-enabled at once
     when EVENTS_REENABLE_AUTOMATICALLY and the console refused nothing since it was activated: then the
     failed deliveries were the console being down or answering 503); active there again → `active`."""
-    from groups.kaizala_calls import CallFailed, TryAgain, run
+    from groups.kaizala_calls import CallFailed, run
 
     subscription = Subscription.objects.select_related("group__phone_user").filter(pk=subscription_id).first()
     if subscription is None or subscription.state not in (State.ACTIVE, State.DISABLED):
@@ -322,8 +322,6 @@ def subscription_check_run(subscription_id: int, *, attempt: int = 0) -> None:
     try:
         hooks = run(subscription.group.phone_user,
                     lambda c: c.list_webhooks(subscription.group.kaizala_id, "Group"), attempt=attempt)
-    except TryAgain:
-        raise
     except CallFailed as failed:
         Subscription.objects.filter(pk=subscription_id).update(
             last_error=f"Checking the webhook at Kaizala failed: {failed.message}"[:500])
@@ -358,7 +356,7 @@ def subscription_reenable(*, subscription: Subscription, actor: Actor) -> None:
 
 
 def subscription_reenable_run(subscription_id: int, *, attempt: int = 0) -> None:
-    from groups.kaizala_calls import CallFailed, TryAgain, run
+    from groups.kaizala_calls import CallFailed, run
 
     subscription = Subscription.objects.select_related("group__phone_user").filter(pk=subscription_id).first()
     if subscription is None or subscription.state != State.DISABLED:
@@ -366,8 +364,6 @@ def subscription_reenable_run(subscription_id: int, *, attempt: int = 0) -> None
     try:
         run(subscription.group.phone_user,
             lambda c: c.update_webhook(subscription.webhook_id, active=True), attempt=attempt)
-    except TryAgain:
-        raise
     except CallFailed as failed:
         Subscription.objects.filter(pk=subscription_id).update(
             last_error=f"Re-enabling the webhook at Kaizala failed: {failed.message}"[:500])
