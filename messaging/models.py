@@ -38,6 +38,20 @@ class ScheduleState(models.TextChoices):
     ENDED = "ended", "Ended"
 
 
+class MessageKind(models.TextChoices):
+    """What a message posts: a text message (§10), one of Kaizala's Actions (§12.1) or a media post (§11.2)."""
+    TEXT = "text", "Text"
+    ANNOUNCEMENT = "announcement", "Announcement"
+    POLL = "poll", "Poll"
+    SURVEY = "survey", "Survey"
+    JOB = "job", "Job"
+    LETS_MEET = "letsmeet", "Let's Meet"
+    IMAGE = "image", "Image"
+    DOCUMENT = "document", "Document"
+    AUDIO = "audio", "Audio"
+    VIDEO = "video", "Video"
+
+
 class MessageStatus(models.TextChoices):
     SCHEDULED = "scheduled", "Scheduled"
     QUEUED = "queued", "Queued"
@@ -71,7 +85,10 @@ class Schedule(models.Model):
     State = ScheduleState
 
     groups = models.ManyToManyField(Group, related_name="schedules")
+    kind = models.CharField(max_length=12, choices=MessageKind.choices, default=MessageKind.TEXT)
     text = models.TextField(max_length=MAX_TEXT)
+    # The kind's content as the console composed it (question, choices, survey questions, …); {} for text.
+    card = models.JSONField(default=dict, blank=True)
     to_all_subscribers = models.BooleanField(default=False)
     subscribers = models.JSONField(default=list, blank=True)
     frequency = models.CharField(max_length=10, choices=Frequency.choices)
@@ -95,6 +112,7 @@ class Schedule(models.Model):
         constraints = [
             _only("state", ScheduleState, "schedule_state_valid"),
             _only("frequency", ScheduleFrequency, "schedule_frequency_valid"),
+            _only("kind", MessageKind, "schedule_kind_valid"),
         ]
 
     def __str__(self):
@@ -103,13 +121,17 @@ class Schedule(models.Model):
 
 class Message(models.Model):
     Status = MessageStatus
+    Kind = MessageKind
 
     FINAL = (Status.SENT, Status.FAILED, Status.UNCONFIRMED, Status.CANCELLED)
     # Still meant to go out on its own: late if it has not by OVERDUE_AFTER past its due time.
     WAITING = (Status.SCHEDULED, Status.QUEUED, Status.RETRYING)
 
     group = models.ForeignKey(Group, on_delete=models.PROTECT, related_name="messages")
+    kind = models.CharField(max_length=12, choices=MessageKind.choices, default=MessageKind.TEXT)
     text = models.TextField(max_length=MAX_TEXT)
+    # The kind's content as the console composed it (question, choices, survey questions, …); {} for text.
+    card = models.JSONField(default=dict, blank=True)
     to_all_subscribers = models.BooleanField(default=False)
     subscribers = models.JSONField(default=list, blank=True)
     # One compose action may target several groups: its messages share a broadcast id.
@@ -122,6 +144,8 @@ class Message(models.Model):
     attempt_count = models.PositiveSmallIntegerField(default=0)
     status_changed_at = models.DateTimeField()
     reference_id = models.CharField(max_length=200, blank=True)
+    # Kaizala's actionId of a posted Action (§12.1 answer): its responses are found by it.
+    action_id = models.CharField(max_length=200, blank=True, db_index=True)
     # The post this message answers (Kaizala's referenceId of it, §19 replyToReferenceId); empty: not a reply.
     reply_to_reference_id = models.CharField(max_length=200, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
@@ -148,6 +172,7 @@ class Message(models.Model):
             models.UniqueConstraint(fields=["schedule", "group", "scheduled_for"], condition=Q(schedule__isnull=False),
                                     name="uniq_schedule_fire"),
             _only("status", MessageStatus, "message_status_valid"),
+            _only("kind", MessageKind, "message_kind_valid"),
         ]
 
     def __str__(self):
