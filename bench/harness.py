@@ -35,7 +35,9 @@ from dev import free_port, port_open  # noqa: E402  (one copy of the process hel
 from dev import stop_process as stop  # noqa: E402
 from tests.fixtures.sandbox import start_sandbox, stop_sandbox  # noqa: E402,F401
 
-BENCH_DB = "kaizala_bench"
+# BENCH_DB_SUFFIX / BENCH_REDIS_DB let two benchmarks run side by side (each with its own database and Redis db).
+BENCH_DB = "kaizala_bench" + os.environ.get("BENCH_DB_SUFFIX", "")
+BENCH_REDIS_DB = int(os.environ.get("BENCH_REDIS_DB", "9"))
 HIGH_LIMITS = {"KAIZALA_CONNECTOR_CALLS_PER_MINUTE": "6000000", "KAIZALA_TENANT_CALLS_PER_MINUTE": "18000000"}
 
 
@@ -67,7 +69,7 @@ class Services:
     """The database and Redis of a benchmark run, and the environment its processes share."""
 
     def __init__(self, db: str = BENCH_DB):
-        self.db = db
+        self.db = db if db == BENCH_DB else db + os.environ.get("BENCH_DB_SUFFIX", "")
         self.env: dict[str, str] = {}
         self.redis_proc = None
         self.notes: list[str] = []
@@ -87,8 +89,8 @@ class Services:
             self.env["DATABASE_URL"] = f"sqlite:///{ROOT / 'var' / f'{self.db}.sqlite3'}"
             self.notes.append(f"embedded SQLite var/{self.db}.sqlite3 (PostgreSQL not reachable)")
         if port_open("127.0.0.1", 6379):
-            self.env["REDIS_URL"] = "redis://127.0.0.1:6379/9"
-            self.notes.append("Redis 127.0.0.1:6379/9")
+            self.env["REDIS_URL"] = f"redis://127.0.0.1:6379/{BENCH_REDIS_DB}"
+            self.notes.append(f"Redis 127.0.0.1:6379/{BENCH_REDIS_DB}")
         else:
             port = free_port()
             self.redis_proc = subprocess.Popen(
