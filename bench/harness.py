@@ -163,16 +163,34 @@ def start_beat(env: dict) -> subprocess.Popen:
     return celery_process("beat", "-s", str(schedule), env=env, log_name="beat")
 
 
+def start_dispatcher(env: dict, name: str = "dispatcher") -> subprocess.Popen:
+    """`manage.py dispatcher` (DEBUG off, as the workers); returns once it holds the lease."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with (LOGS / f"{name}.log").open("w") as log:
+        proc = subprocess.Popen([sys.executable, "manage.py", "dispatcher", "--name", name], cwd=ROOT,
+                                env={**os.environ, **production_env(), **env}, stdout=log, stderr=subprocess.STDOUT)
+    from messaging.dispatcher import lease_holder
+
+    deadline = time.monotonic() + 60
+    while not (lease_holder() or "").startswith(f"{name}:"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the dispatcher did not start; see {LOGS}/{name}.log")
+        time.sleep(0.05)
+    return proc
+
+
 @contextmanager
 def fleet(concurrency: int, env: dict, name: str = "w"):
-    """One worker (prefork, `concurrency` children) and the one beat; stopped on exit."""
+    """One worker (prefork, `concurrency` children), the one beat (sweepers) and the dispatcher; stopped on exit."""
     purge_queue()
     worker = start_worker(f"{name}{concurrency}", concurrency, env)
     beat = start_beat(env)
+    dispatcher = start_dispatcher(env)
     try:
-        time.sleep(2)  # beat's first ticks
         yield worker, beat
     finally:
+        stop(dispatcher)
         stop(beat)
         stop(worker)
 
