@@ -85,9 +85,6 @@ class Dispatcher:
         """Sleep `seconds`, or less if woken; then drop the wakes that came meanwhile (one pass covers them)."""
         if seconds <= 0:
             return
-        if self._pubsub is None:
-            self._pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
-            self._pubsub.subscribe(WAKE_CHANNEL)
         # The wait is timed here (select on the socket), not by Redis, whose blocking timeouts are only
         # as fine as its cron (100 ms at the default hz).
         deadline = time.monotonic() + seconds
@@ -129,6 +126,9 @@ class Dispatcher:
                         self._drop_pubsub()  # a standby needs no wakes
                         self.stopping.wait(settings.DISPATCHER_STANDBY_POLL)
                         continue
+                    if self._pubsub is None:  # subscribed before the pass reads: no wake falls in between
+                        self._pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+                        self._pubsub.subscribe(WAKE_CHANNEL)
                     self._wait(self.run_pass())
                 except redis.RedisError:
                     log.warning("dispatcher %s: Redis unavailable; trying again", self.name, exc_info=True)
