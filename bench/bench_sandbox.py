@@ -3,9 +3,9 @@
 Not a test. Run: .venv/bin/python bench/bench_sandbox.py [--duration 5] [--clients 1,4,8] [--processes 2]
                  [--servers builtin,gunicorn]
 
-For each server in `--servers` (one after the other, same load): starts `python -m kaizala_sandbox --port 0
---quiet --rate-limit off --server <server>` as a subprocess (builtin: kaizala_sandbox/server.py; gunicorn:
-one gthread worker),
+Starts, for each server in `--servers`, `python -m kaizala_sandbox --port 0 --quiet --rate-limit off
+--server <server>` as a subprocess (builtin: kaizala_sandbox/server.py; gunicorn: one gthread worker), all
+at once (each client count is then measured on each server in turn, so they see the same load); each
 onboards a user (generatePin -> PIN -> login -> accessToken), creates a group, then drives
 `POST {endpointUrl}/v1/groups/{id}/messages` with N keep-alive clients: `--processes`
 load-generator processes, each running N/processes threads with their own
@@ -130,21 +130,23 @@ def main():
     parser.add_argument("--processes", type=int, default=2, help="load-generator processes")
     parser.add_argument("--servers", default="builtin,gunicorn", help="builtin and/or gunicorn, comma-separated")
     args = parser.parse_args()
+    # All servers up at once, measured in turn at each client count, so each sees the same machine load.
+    servers = {}
     rows = []
-    for server in args.servers.split(","):
-        proc, base = start_sandbox(server)
-        try:
-            target = onboard(base)
-            for n in args.clients.split(","):
+    try:
+        for server in args.servers.split(","):
+            proc, base = start_sandbox(server)
+            servers[server] = (proc, base, onboard(base))
+        for n in args.clients.split(","):
+            for server, (proc, _, target) in servers.items():
                 load = [round(x, 2) for x in os.getloadavg()]
                 cpu_before = tree_cpu_seconds(proc.pid)
                 row = measure(target, int(n), args.processes, args.duration)
                 cpu = tree_cpu_seconds(proc.pid) - cpu_before
                 rows.append({"server": server, **row, "sandboxCpuSeconds": round(cpu, 2),
                              "sandboxCpuMsPerRequest": round(1000 * cpu / max(1, row["ok"]), 3), "loadavg": load})
-            recorded = requests.get(f"{base}/_sandbox/calls", params={"route": "sendMessage"}).json()["count"]
-            rows[-1]["recordedCalls"] = recorded
-        finally:
+    finally:
+        for proc, _, _ in servers.values():
             proc.terminate()
             proc.wait(timeout=10)
     print(f"{'server':>9} {'clients':>8} {'procs':>6} {'ok':>8} {'errors':>7} {'req/s':>9} {'CPU ms/req':>11} "
