@@ -224,6 +224,7 @@ def cmd_start(args: argparse.Namespace) -> int:
     celery = f"{sys.executable} -m celery -A kaizala_console"
     processes["worker"] = f"{celery} worker -l INFO --concurrency 2"
     processes["beat"] = f"{celery} beat -l INFO -s {var / 'celerybeat-schedule'}"
+    processes["dispatcher"] = f"{sys.executable} manage.py dispatcher"
 
     manager = Manager()
     for name, command in processes.items():

@@ -5,8 +5,8 @@ Not a test. Run: .venv/bin/python bench/bench_throughput.py [--messages 2000] [-
 Starts the sandbox (rate limit off), PostgreSQL/Redis when reachable (else the embedded default),
 20 connectors with one active phone user and one group each, a gunicorn web process (polled with
 the message list every 0.5 s during each run, as an operator watching would), then for each worker
-count: one Celery worker with `--concurrency N` (prefork, N child processes) plus the one beat
-(dispatcher tick DISPATCH_TICK, default 0.5 s, batch DISPATCH_BATCH), and `--messages` messages all due
+count: one Celery worker with `--concurrency N` (prefork, N child processes) plus the one beat (the
+sweepers) and the dispatcher (`manage.py dispatcher`, batch DISPATCH_BATCH), and `--messages` messages all due
 at the same instant. Rate = messages / (last sent_at - due time), from the database.
 The console's own limiter runs, with limits set high through the environment so it never waits.
 
@@ -166,13 +166,14 @@ def run_console(groups, n_messages: int, concurrency: int, web_pid: int, port: i
     harness.services.flush_redis()
     worker = harness.start_worker(f"tp{concurrency}", concurrency, HIGH_LIMITS)
     beat = harness.start_beat(HIGH_LIMITS)
-    time.sleep(2)  # beat's first tick
+    dispatcher = harness.start_dispatcher(HIGH_LIMITS)  # returns once it is active
     load_before = harness.load()
     stop_polling = threading.Event()
     page_statuses: list[int] = []
     poller = threading.Thread(target=poll_pages, args=(port, cookie, stop_polling, page_statuses), daemon=True)
     try:
-        pids = {"web": web_pid, "worker": worker.pid, "beat": beat.pid, "sandbox": harness.sandbox_pid}
+        pids = {"web": web_pid, "worker": worker.pid, "beat": beat.pid, "dispatcher": dispatcher.pid,
+                "sandbox": harness.sandbox_pid}
         cpu_before = cpu_snapshot(pids)
         with PeakRss({"web": web_pid, "worker": worker.pid, "beat": beat.pid}) as rss:
             poller.start()
@@ -183,6 +184,7 @@ def run_console(groups, n_messages: int, concurrency: int, web_pid: int, port: i
             poller.join()
         cpu_after = cpu_snapshot(pids)
     finally:
+        harness.stop(dispatcher)
         harness.stop(beat)
         harness.stop(worker)
     cpu = {k: round(cpu_after.get(k, 0) - cpu_before.get(k, 0), 2) for k in cpu_after}
@@ -255,9 +257,9 @@ def main() -> None:
         print(f"  {r['workerProcesses']} worker proc: " + ", ".join(f"{k} {v}" for k, v in r["cpuSeconds"].items()))
     harness.write_result("throughput", {
         "benchmark": "send throughput + memory", "machine": harness.machine(), "services": services.notes,
-        "dispatch": "celery beat, DISPATCH_TICK and DISPATCH_BATCH from settings/env",
+        "dispatch": "manage.py dispatcher, DISPATCH_BATCH from settings/env",
         "limiter": "on, connector/tenant limits set high via env", "references": refs, "console": runs,
-        "knobs": {k: os.environ.get(k, "default") for k in ("DISPATCH_TICK", "DISPATCH_BATCH", "DISPATCH_MAX_ROUNDS",
+        "knobs": {k: os.environ.get(k, "default") for k in ("DISPATCH_BATCH", "DISPATCH_MAX_ROUNDS",
                                                             "SEND_TASK_CHUNK")},
     })
 

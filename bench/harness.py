@@ -163,18 +163,44 @@ def start_beat(env: dict) -> subprocess.Popen:
     return celery_process("beat", "-s", str(schedule), env=env, log_name="beat")
 
 
+def start_dispatcher(env: dict, name: str = "dispatcher") -> subprocess.Popen:
+    """`manage.py dispatcher` (DEBUG off, as the workers); returns once it holds the lease."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    with (LOGS / f"{name}.log").open("w") as log:
+        proc = subprocess.Popen([sys.executable, "manage.py", "dispatcher", "--name", name], cwd=ROOT,
+                                env={**os.environ, **production_env(), **env}, stdout=log, stderr=subprocess.STDOUT)
+    from messaging.dispatcher import lease_holder
+
+    deadline = time.monotonic() + 60
+    while not (lease_holder() or "").startswith(f"{name}:"):
+        if proc.poll() is not None or time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the dispatcher did not start; see {LOGS}/{name}.log")
+        time.sleep(0.05)
+    return proc
+
+
 @contextmanager
-def fleet(concurrency: int, env: dict, name: str = "w"):
-    """One worker (prefork, `concurrency` children) and the one beat; stopped on exit."""
+def fleet(concurrency: int, env: dict, name: str = "w", dispatcher: bool = True):
+    """One worker (prefork, `concurrency` children), the one beat (sweepers) and the dispatcher (unless
+    `dispatcher` is False: the caller dispatches); stopped on exit. Yields (worker, beat, dispatcher or None)."""
     purge_queue()
     worker = start_worker(f"{name}{concurrency}", concurrency, env)
     beat = start_beat(env)
+    dispatcher_proc = start_dispatcher(env) if dispatcher else None
     try:
-        time.sleep(2)  # beat's first ticks
-        yield worker, beat
+        yield worker, beat, dispatcher_proc
     finally:
+        if dispatcher_proc:
+            stop(dispatcher_proc)
         stop(beat)
         stop(worker)
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process (not its children), from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def sandbox_control(sandbox_url: str, method: str, path: str, **kwargs):
@@ -266,6 +292,9 @@ def create_messages(groups: list, due_times: list, text: str = "benchmark messag
                 status=Message.Status.SCHEDULED, due_at=due, scheduled_for=due, status_changed_at=now)
         for i, due in enumerate(due_times)
     ], batch_size=1000)
+    from kaizala_console.wake import dispatcher_wake
+
+    dispatcher_wake()  # as message_create does after its commit
 
 
 def status_counts() -> dict:

@@ -24,6 +24,7 @@ from audit.services import audit_record
 from connectors import kaizala_access, sandbox_control
 from connectors.models import ApiCall, Connector, Permission, PhoneUser
 from kaizala_console import metrics
+from kaizala_console.wake import dispatcher_wake_on_commit
 
 log = logging.getLogger(__name__)
 State = PhoneUser.State
@@ -124,6 +125,8 @@ def connector_set_active(*, connector: Connector, active: bool, actor: Actor) ->
         if not Connector.objects.filter(pk=connector.pk, is_active=not active).update(
                 is_active=active, updated_at=timezone.now()):
             return False
+        if active:  # its held messages can go out: the dispatcher releases them
+            dispatcher_wake_on_commit()
         what = "activated" if active else "deactivated"
         audit_record(actor=actor, kind=Kind.CONNECTOR_ACTIVATED if active else Kind.CONNECTOR_DEACTIVATED,
                      obj=connector, summary=f"Connector “{connector.name}” {what}",

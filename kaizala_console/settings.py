@@ -284,12 +284,6 @@ CELERY_BEAT_SCHEDULE = {
     "trim-audit-records": {"task": "audit.tasks.trim_audit_records", "schedule": 3600.0},
     "trim-form-submissions": {"task": "kaizala_console.tasks.trim_form_submissions", "schedule": 3600.0},
     "sync-groups": {"task": "groups.tasks.sync_all_groups", "schedule": 1800.0},
-    # The one dispatcher: due messages and recurring fires are found in the database every tick.
-    # A tick that finds a busy queue is harmless: claims are compare-and-set.
-    # Every 0.5 s: a message waits at most one tick, and with 1 s the p99 lateness of a spread schedule was
-    # 1.02 s (bench/bench_lateness.py); a tick that finds nothing due is one indexed query.
-    "dispatch": {"task": "messaging.tasks.dispatch", "schedule": env.float("DISPATCH_TICK", default=0.5),
-                 "options": {"expires": 5}},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
     "sweep-deliveries": {"task": "api.tasks.sweep_deliveries", "schedule": 2.0, "options": {"expires": 5}},
     "trim-idempotency-records": {"task": "api.tasks.trim_idempotency_records", "schedule": 3600.0},
@@ -358,7 +352,14 @@ FORM_TOKEN_HOURS = env.int("FORM_TOKEN_HOURS", default=24)
 
 # --- Sending ----------------------------------------------------------------------------------------
 DISPATCH_BATCH = env.int("DISPATCH_BATCH", default=500)
-# A tick claims another batch while the last one came back full, up to this many batches.
+# The dispatcher (`manage.py dispatcher`, messaging/dispatcher.py) sleeps until the next due row or a wake,
+# and re-reads the database at least this often, so a lost wake costs at most this much lateness.
+DISPATCHER_RECHECK_SECONDS = env.float("DISPATCHER_RECHECK_SECONDS", default=2.0)
+# Exactly one dispatcher is active: it holds a Redis lease of this length, renewed at least every third of it;
+# a standby tries to take it every DISPATCHER_STANDBY_POLL s, so it takes over about a lease after a crash.
+DISPATCHER_LEASE_SECONDS = env.float("DISPATCHER_LEASE_SECONDS", default=3.0)
+DISPATCHER_STANDBY_POLL = env.float("DISPATCHER_STANDBY_POLL", default=0.5)
+# A pass claims another batch while the last one came back full, up to this many batches.
 DISPATCH_MAX_ROUNDS = env.int("DISPATCH_MAX_ROUNDS", default=20)
 # Messages per send task: one task sends them one after another (1 = one task per message).
 SEND_TASK_CHUNK = env.int("SEND_TASK_CHUNK", default=10)

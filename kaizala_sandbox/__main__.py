@@ -36,6 +36,10 @@ def parse_args(argv=None):
     parser.add_argument("--rate-window", type=float, default=60.0, metavar="SECONDS",
                         help="rate-limit window length (default 60)")
     parser.add_argument("--quiet", action="store_true", help="no per-request log lines")
+    parser.add_argument("--server", choices=("builtin", "gunicorn"),
+                        default=os.environ.get("KAIZALA_SANDBOX_SERVER", "builtin"),
+                        help="builtin: server.py (default); gunicorn: one gthread worker (gunicorn_server.py)")
+    parser.add_argument("--threads", type=int, default=32, help="gunicorn's threads (with --server gunicorn)")
     return parser.parse_args(argv)
 
 
@@ -45,16 +49,13 @@ def main(argv=None):
     if args.state and os.path.exists(args.state):
         store.load(args.state)
     demo = store.ensure_demo_connector()
+    if args.server == "gunicorn":
+        return serve_with_gunicorn(args, store, demo)
     deliverer = Deliverer(store)
     deliverer.start()
     app = SandboxApp(store, RateLimiter(args.rate_limit == "on", args.rate_window), deliverer, quiet=args.quiet)
     server = make_server(args.host, args.port, app, args.quiet)
-    host, port = server.server_address[:2]
-    base = f"http://{host}:{port}"
-    print(f"Kaizala sandbox listening on {base}", flush=True)
-    print(f"Demo connector applicationId: {demo['applicationId']}", flush=True)
-    print(f"Demo connector applicationSecret: {demo['applicationSecret']}", flush=True)
-    print(f"Control page: {base}/_sandbox/", flush=True)
+    announce(*server.server_address[:2], demo)
     if args.state:
         store.save(args.state)
         Persister(store, args.state).start()
@@ -67,6 +68,35 @@ def main(argv=None):
         server.server_close()
         if args.state:
             store.save(args.state)
+
+
+def announce(host: str, port: int, demo: dict) -> None:
+    base = f"http://{host}:{port}"
+    print(f"Kaizala sandbox listening on {base}", flush=True)
+    print(f"Demo connector applicationId: {demo['applicationId']}", flush=True)
+    print(f"Demo connector applicationSecret: {demo['applicationSecret']}", flush=True)
+    print(f"Control page: {base}/_sandbox/", flush=True)
+
+
+def serve_with_gunicorn(args, store: Store, demo: dict) -> None:
+    from .gunicorn_server import serve
+
+    if args.state:
+        store.save(args.state)
+
+    def build():  # in the worker: the threads start there
+        deliverer = Deliverer(store)
+        deliverer.start()
+        if args.state:
+            Persister(store, args.state).start()
+        return SandboxApp(store, RateLimiter(args.rate_limit == "on", args.rate_window), deliverer, quiet=args.quiet)
+
+    def on_exit():
+        if args.state:
+            store.save(args.state)
+
+    serve(host=args.host, port=args.port, threads=args.threads, quiet=args.quiet, build=build,
+          on_ready=lambda host, port: announce(host, port, demo), on_exit=on_exit)
 
 
 if __name__ == "__main__":

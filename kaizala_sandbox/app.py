@@ -289,7 +289,7 @@ class SandboxApp:
             time.sleep(rule.timeout)
         if rule.drop:
             # The state change has happened; close the socket so the client never hears of it.
-            sock = environ.get(SOCKET_KEY)
+            sock = environ.get(SOCKET_KEY) or environ.get("gunicorn.socket")
             if sock is not None:
                 with contextlib.suppress(OSError):
                     sock.shutdown(socket.SHUT_RDWR)

@@ -114,3 +114,16 @@ def dashboard() -> dict:
         "per_minute_last_hour": round(sent_last_hour / 60, 1),
         "getting_started": not PhoneUser.objects.filter(state=PhoneUser.State.ACTIVE).exists(),
     }
+
+
+def dispatch_next_due(*, after):
+    """The earliest time after `after` at which a message becomes claimable or a schedule fires (None when
+    nothing is waiting): when the dispatcher must look again. Rows due at or before `after` are the pass's
+    own; counting them would wake it again and again for a message its phone user cannot send yet."""
+    times = [
+        Message.objects.filter(status__in=[Status.SCHEDULED, Status.RETRYING], due_at__gt=after)
+        .order_by("due_at").values_list("due_at", flat=True).first(),
+        Schedule.objects.filter(state=Schedule.State.ACTIVE, next_fire_at__gt=after)
+        .order_by("next_fire_at").values_list("next_fire_at", flat=True).first(),
+    ]
+    return min((t for t in times if t is not None), default=None)

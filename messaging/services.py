@@ -36,6 +36,7 @@ from connectors.models import Connector, PhoneUser
 from connectors.services import ConnectorInactive, ReauthRequired, describe_error
 from groups.models import Group
 from kaizala_console import metrics
+from kaizala_console.wake import dispatcher_wake_on_commit
 from messaging.models import Attempt, Message, Schedule
 from messaging.recurrence import Rule, next_fire
 from messaging.signals import message_status_changed
@@ -92,8 +93,7 @@ def message_create(
 ) -> list[Message]:
     """Send now (`send_at` None) or once at `send_at`: one message per group, sharing a broadcast id.
 
-    Messages due now are left for the dispatcher's next tick (at most a second away), so one path
-    handles every send.
+    Messages due now are left to the dispatcher, woken after commit, so one path handles every send.
     """
     check_groups_sendable(groups)
     now = timezone.now()
@@ -111,6 +111,7 @@ def message_create(
             )
             for group in groups
         ])
+        dispatcher_wake_on_commit()
         when = "to send now" if send_at is None else f"for {send_at:%Y-%m-%d %H:%M %Z}"
         for message in messages:
             audit_record(actor=actor, kind=Kind.MESSAGE_COMPOSED, obj=message,
@@ -133,6 +134,7 @@ def schedule_create(
             end_date=rule.end_date, next_fire_at=first, created_by=created_by,
         )
         schedule.groups.set(groups)
+        dispatcher_wake_on_commit()
         audit_record(actor=actor, kind=Kind.SCHEDULE_CREATED, obj=schedule,
                      summary=f"Schedule {schedule.pk} ({rule.frequency} at {rule.local_time} {rule.time_zone}) created "
                              f"for {', '.join(f'“{g.name}”' for g in groups)}")
@@ -156,6 +158,7 @@ def schedule_edit(*, schedule: Schedule, groups, text: str, rule: Rule, audience
         ):
             raise ComposeError("This schedule has ended; an ended schedule cannot be edited.")
         schedule.groups.set(groups)
+        dispatcher_wake_on_commit()
         changes = {name: (before, after) for name, before, after in (
             ("text", schedule.text, text), ("rule", schedule_rule(schedule), rule)) if before != after}
         audit_record(actor=actor, kind=Kind.SCHEDULE_EDITED, obj=schedule, summary=f"Schedule {schedule.pk} edited",
@@ -186,6 +189,8 @@ def schedule_set_state(*, schedule: Schedule, state: str, actor: Actor) -> None:
         if not Schedule.objects.filter(pk=schedule.pk, state__in=allowed).update(**fields):
             raise ComposeError(
                 f"This schedule is {schedule.get_state_display().lower()}; it cannot be changed that way.")
+        if fields["state"] == Schedule.State.ACTIVE:
+            dispatcher_wake_on_commit()
         kind = {Schedule.State.PAUSED: Kind.SCHEDULE_PAUSED, Schedule.State.ACTIVE: Kind.SCHEDULE_RESUMED,
                 Schedule.State.ENDED: Kind.SCHEDULE_ENDED}[state]
         audit_record(actor=actor, kind=kind, obj=schedule, summary=f"Schedule {schedule.pk} {kind.label.split()[-1]}",
@@ -246,6 +251,7 @@ def message_edit(*, message: Message, text: str, send_at: datetime, actor: Actor
             pk=message.pk, status=Status.SCHEDULED).update(
             text=text, due_at=send_at, scheduled_for=send_at, status_changed_at=timezone.now())),
             "Only a scheduled message can be edited; this one has moved on.", changes)
+        dispatcher_wake_on_commit()
 
 
 def message_retry(*, message: Message, actor: Actor) -> None:
@@ -253,6 +259,7 @@ def message_retry(*, message: Message, actor: Actor) -> None:
     with transaction.atomic():
         _audited(actor, Kind.MESSAGE_RETRIED, message, _move(message.pk, froms, to, **fields),
                  "Only a failed or unconfirmed message can be sent again.")
+        dispatcher_wake_on_commit()
 
 
 def message_mark_sent(*, message: Message, actor: Actor) -> None:
@@ -315,6 +322,8 @@ def messages_bulk_act(*, action: str, message_ids, actor: Actor) -> list[BulkOut
                 "mark-sent": Kind.MESSAGE_MARKED_SENT}[action]
         audit_record_many(actor=actor, kind=kind, objects=[
             (Message(pk=pk), f"Message {pk} {done} (one of {len(movable)} in a bulk action)") for pk in movable])
+        if action == "retry":
+            dispatcher_wake_on_commit()
     labels = dict(Status.choices)
     outcomes = []
     for pk in ids:
@@ -463,9 +472,9 @@ def messages_send_run(message_ids) -> list[str | None]:
 
 
 def dispatch(now: datetime | None = None) -> int:
-    """One dispatcher tick: expand due recurring fires, then claim due messages, again while a claim
-    comes back full (at most DISPATCH_MAX_ROUNDS batches): the tick's task waits in the same queue as
-    the sends, so a backlog claimed one batch per tick would leave the workers idle between batches."""
+    """One dispatcher pass (messaging/dispatcher.py): expand due recurring fires, then claim due messages,
+    again while a claim comes back full (at most DISPATCH_MAX_ROUNDS batches), so a backlog is handed to the
+    workers without a wait between batches."""
     metrics.dispatch_ticks.inc()
     schedules_fire_due(now)
     claimed = 0

@@ -120,8 +120,14 @@ class Fleet:
         return proc
 
     def start_beat(self, name: str = "beat") -> subprocess.Popen:
+        """The beat (the sweepers) and a dispatcher beside it (two beats: one dispatcher stands by)."""
         proc = self._spawn("beat", name, "-s", str(self.tmp / f"{name}-schedule"))
         self.beats[name] = proc
+        log_path = ARTIFACTS / f"reliability-{name}-dispatcher.log"
+        with log_path.open("a") as log:
+            self.beats[f"{name}-dispatcher"] = subprocess.Popen(
+                [sys.executable, "manage.py", "dispatcher", "--name", f"{name}-dispatcher"], cwd=ROOT, env=self.env(),
+                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         return proc
 
     def stop_all(self) -> None:
