@@ -98,8 +98,7 @@ def results(message: Message) -> Results:
 
     members = GroupMember.objects.filter(group_id=message.group_id, state__in=MEMBER_STATES)
     answered = Exists(ActionResponse.objects.filter(action_id=action_id, responder_phone=OuterRef("mobile_number")))
-    member_counts = members.annotate(answered=answered).aggregate(
-        total=Count("id"), answered=Count("id", filter=Q(answered=True)))
+    member_counts = members.aggregate(total=Count("id"), answered=Count("id", filter=Q(answered)))
     columns = ("mobile_number", "name")
     answered_list = list(members.filter(answered).order_by("name", "mobile_number").values(*columns)[:LIST_LIMIT])
     not_answered = list(members.exclude(answered).order_by("name", "mobile_number").values(*columns)[:LIST_LIMIT])
