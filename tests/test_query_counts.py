@@ -53,7 +53,7 @@ PINNED = {
     "events:conversation_items": 8,
     "events:inbox": 8,
     # the world's message is no action: the page says so (tests/actions pins the results of a real one)
-    "actions:results": 7,
+    "actions:results": 6,
     "actions:live": 6,
     "accounts:users": 7,
     "audit:list": 7,

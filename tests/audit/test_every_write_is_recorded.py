@@ -76,7 +76,6 @@ NOT_A_PERSONS_WRITE = {
     "actions.services.action_refresh_run": "worker step of a recorded refresh",
     "actions.services.action_remind_run": "worker step of a recorded reminder",
     "actions.services.reminders_fire": "periodic task: the fires of a recorded reminder schedule",
-    "actions.services.action_work_sweep": "periodic task",
 }
 
 
