@@ -20,7 +20,8 @@ def reminders_at(sandbox, message) -> list:
     return [m for m in sandbox.messages(message.group.kaizala_id) if m["kind"] == "reminder"]
 
 
-def test_remind_now_from_the_page_reaches_the_sandbox_once(poll, sandbox, client_for, django_capture_on_commit_callbacks):
+def test_remind_now_from_the_page_reaches_the_sandbox_once(poll, sandbox, client_for,
+                                                           django_capture_on_commit_callbacks):
     client = client_for(Role.OPERATOR)
     with django_capture_on_commit_callbacks(execute=True):
         response = client.post(f"/actions/{poll.pk}/remind/")
