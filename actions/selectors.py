@@ -76,10 +76,14 @@ def results(message: Message) -> Results:
     action_id = message.action_id
     questions = answer_rules.questions_of(message.kind, message.card)
     responses = ActionResponse.objects.filter(action_id=action_id)
-    counts = responses.aggregate(
-        total=Count("id"), responders=Count("responder_phone", distinct=True, filter=~Q(responder_phone="")),
-        completed=Count("id", filter=Q(is_completed=True)), unexpected=Count("id", filter=Q(has_unexpected=True)),
-        latest=Max("updated_at"))
+    figures = {"total": Count("id"), "completed": Count("id", filter=Q(is_completed=True)),
+               "unexpected": Count("id", filter=Q(has_unexpected=True)), "latest": Max("updated_at")}
+    one_each = answer_rules.one_response_each(message.kind, message.card)
+    if not one_each:  # several responses per person: how many people is a DISTINCT (a sort), only then
+        figures["responders"] = Count("responder_phone", distinct=True, filter=~Q(responder_phone=""))
+    counts = responses.aggregate(**figures)
+    if one_each:
+        counts["responders"] = counts["total"]
     tallies = {(q, o): n for q, o, n in ResponseChoice.objects.filter(action_id=action_id)
                .values_list("question", "option").annotate(n=Count("id")).order_by()}
     per_question = {}
