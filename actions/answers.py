@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 
@@ -46,6 +46,15 @@ def questions_of(kind: str, card) -> list[Question]:
                                             for o in options)))
         return questions
     return []
+
+
+def due_at(kind: str, card, sent_at: datetime | None) -> datetime | None:
+    """When the action closes: its sending time plus the hours its card gives (polls: expiry)."""
+    card = card if isinstance(card, dict) else {}
+    hours = card.get("expiry_hours") if kind == "poll" else card.get("due_hours")
+    if not isinstance(hours, int) or isinstance(hours, bool) or sent_at is None:
+        return None
+    return sent_at + timedelta(hours=hours)
 
 
 def one_response_each(kind: str, card) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.utils import timezone
 
 from actions import answers as answer_rules
 from actions.models import ActionResponse, ActionWork, ReminderSchedule, ResponseChoice
@@ -56,6 +57,12 @@ class Results:
     last_response_at: object
     work: ActionWork | None
     reminder: ReminderSchedule | None
+    due_at: object = None
+
+    @property
+    def is_open(self) -> bool:
+        """Still taking answers (or no due date known): the page keeps polling."""
+        return self.due_at is None or self.due_at > timezone.now()
 
     @property
     def rate(self) -> int:
@@ -119,6 +126,7 @@ def results(message: Message) -> Results:
         assignees=assignees, last_response_at=counts["latest"],
         work=ActionWork.objects.filter(message=message).first(),
         reminder=ReminderSchedule.objects.filter(message=message, state=ReminderSchedule.State.ACTIVE).first(),
+        due_at=answer_rules.due_at(message.kind, message.card, message.sent_at),
     )
 
 

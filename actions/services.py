@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, time, timedelta
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
@@ -34,6 +33,8 @@ Source = ActionResponse.Source
 ACTION_KINDS = (Message.Kind.POLL, Message.Kind.SURVEY, Message.Kind.JOB, Message.Kind.LETS_MEET)
 # A refresh or reminder asked for longer ago than this and not done: its task was lost; enqueued again.
 WORK_TIMEOUT = timedelta(minutes=5)
+# How far back the sweep looks for answers that outran their send (that race lasts a moment, not days).
+TALLY_SWEEP_WINDOW = timedelta(days=2)
 REFRESH_BATCH = 200  # responses per transaction when a refresh stores them
 
 
@@ -265,15 +266,6 @@ def action_remind_run(message_id: int, *, attempt: int = 0) -> None:
         reminder_count=F("reminder_count") + 1)
 
 
-def due_at(message: Message) -> datetime | None:
-    """When the action closes: its sending time plus the hours its card gives (polls: expiry)."""
-    card = message.card if isinstance(message.card, dict) else {}
-    hours = card.get("expiry_hours") if message.kind == Message.Kind.POLL else card.get("due_hours")
-    if not isinstance(hours, int) or isinstance(hours, bool) or message.sent_at is None:
-        return None
-    return message.sent_at + timedelta(hours=hours)
-
-
 def _next_reminder(schedule_time: time, zone: str, after: datetime, until: datetime) -> datetime | None:
     fire = next_fire(Rule(frequency=DAILY, local_time=schedule_time, time_zone=zone,
                           start_date=after.astimezone(UTC).date() - timedelta(days=1)), after)
@@ -287,7 +279,7 @@ def reminder_schedule_set(*, message: Message, local_time: time, time_zone: str,
     if refusal:
         raise ActionRefused(refusal)
     now = now or timezone.now()
-    until = due_at(message)
+    until = answer_rules.due_at(message.kind, message.card, message.sent_at)
     if until is None or until <= now:
         raise ActionRefused("This action has no due date ahead: there is nothing to remind of on a schedule.")
     first = _next_reminder(local_time, time_zone, now, until)
@@ -348,7 +340,7 @@ def action_work_sweep(now: datetime | None = None) -> int:
     # Answers that outran the send's record of the action id: tallied now that the message is known.
     late = (Message.objects.filter(kind__in=ACTION_KINDS).exclude(action_id="")
             .filter(Exists(ActionResponse.objects.filter(action_id=OuterRef("action_id"), tallied=False)),
-                    sent_at__gte=now - timedelta(days=getattr(settings, "ACTION_TALLY_SWEEP_DAYS", 2))))
+                    sent_at__gte=now - TALLY_SWEEP_WINDOW))
     for message in late[:20]:
         responses_tally_pending(message=message)
     return count

@@ -72,3 +72,15 @@ def test_export_streams_one_row_per_response(poll, client_for):
     assert lines[0].lstrip("\ufeff").startswith("Responded at,Responder phone,Responder name,Response id,Source,"
                                                  "Lunch on Friday?,Extra answers")
     assert sorted(line.split(",")[5] for line in lines[1:]) == ["Dosa", "Pizza", "Salad"]
+
+
+def test_a_closed_action_stops_polling(poll, client_for):
+    from datetime import timedelta
+
+    from messaging.models import Message
+
+    client = client_for(Role.VIEWER)
+    assert "hx-trigger" in client.get(f"/actions/{poll.pk}/live/").content.decode()
+    Message.objects.filter(pk=poll.pk).update(sent_at=timezone.now() - timedelta(hours=49))  # expiry 48 h
+    page = client.get(f"/actions/{poll.pk}/live/").content.decode()
+    assert "hx-trigger" not in page and "Closed at" in page
