@@ -6,6 +6,9 @@
   all land on the same row, and an edited answer replaces the earlier one (newest `responded_at` wins).
 - Choice answers are also kept as one `ResponseChoice` row per chosen option, so the tallies are one
   GROUP BY in the database, whatever the number of responses.
+- `ActionCount` keeps the running counts a results page shows (responses, completed, unexpected, each
+  option), changed in the transaction of every response change: the page reads a few dozen rows whatever
+  the number of responses. The responses and their options stay the truth (a recount rebuilds it).
 - `ActionWork` holds the work in flight for one sent action (a refresh, a reminder), each with the time
   it was asked for, so the sweeper finds one whose task was lost.
 """
@@ -74,6 +77,20 @@ class ResponseChoice(models.Model):
 
     def __str__(self):
         return f"Q{self.question} option {self.option} of {self.response_id}"
+
+
+class ActionCount(models.Model):
+    """One running count of one action: "responses", "completed", "unexpected", or "q<question>.<option>"."""
+
+    action_id = models.CharField(max_length=200)
+    name = models.CharField(max_length=20)
+    count = models.BigIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["action_id", "name"], name="uniq_count_per_action_name")]
+
+    def __str__(self):
+        return f"{self.name} of action {self.action_id}: {self.count}"
 
 
 class ActionWork(models.Model):

@@ -1,16 +1,17 @@
-"""Reads for the results pages. Every figure is aggregated in the database (a COUNT, a GROUP BY): the
-number of queries of a results page does not grow with its responses, and no response is loaded into
-Python except the page of the table that is shown."""
+"""Reads for the results pages. The counts and tallies are the action's running counts (ActionCount rows,
+kept by the services in the transaction of each response change), the member figures are counted in the
+database: the number and cost of a results page's queries do not grow with its responses, and no response
+is loaded into Python except the page of the table that is shown."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, Max, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q
 from django.utils import timezone
 
 from actions import answers as answer_rules
-from actions.models import ActionResponse, ActionWork, ReminderSchedule, ResponseChoice
+from actions.models import ActionCount, ActionResponse, ActionWork, ReminderSchedule
 from groups.models import GroupMember
 from messaging.models import Message
 
@@ -83,19 +84,23 @@ def results(message: Message) -> Results:
     action_id = message.action_id
     questions = answer_rules.questions_of(message.kind, message.card)
     responses = ActionResponse.objects.filter(action_id=action_id)
-    figures = {"total": Count("id"), "completed": Count("id", filter=Q(is_completed=True)),
-               "unexpected": Count("id", filter=Q(has_unexpected=True)), "latest": Max("updated_at")}
-    one_each = answer_rules.one_response_each(message.kind, message.card)
-    if not one_each:  # several responses per person: how many people is a DISTINCT (a sort), only then
-        figures["responders"] = Count("responder_phone", distinct=True, filter=~Q(responder_phone=""))
-    counts = responses.aggregate(**figures)
-    if one_each:
+    # The running counts (actions/models.py ActionCount): a few dozen rows, however many responses.
+    counted = dict(ActionCount.objects.filter(action_id=action_id).values_list("name", "count"))
+    counts = {"total": counted.get("responses", 0), "completed": counted.get("completed", 0),
+              "unexpected": counted.get("unexpected", 0),
+              "latest": responses.order_by("-responded_at", "-id").values_list("responded_at", flat=True).first()}
+    if answer_rules.one_response_each(message.kind, message.card):
         counts["responders"] = counts["total"]
-    tallies = {(q, o): n for q, o, n in ResponseChoice.objects.filter(action_id=action_id)
-               .values_list("question", "option").annotate(n=Count("id")).order_by()}
+    else:  # several responses per person: how many people is a DISTINCT (a sort), only then
+        counts["responders"] = responses.exclude(responder_phone="").values("responder_phone").distinct().count()
+    tallies = {}
     per_question = {}
-    for (q, _), n in tallies.items():
-        per_question[q] = per_question.get(q, 0) + n
+    for name, n in counted.items():
+        if name.startswith("q") and "." in name:
+            q, _, o = name[1:].partition(".")
+            if q.isdigit() and o.isdigit():
+                tallies[(int(q), int(o))] = n
+                per_question[int(q)] = per_question.get(int(q), 0) + n
     question_results = []
     for number, question in enumerate(questions):
         result = QuestionResult(number=number, title=question.title, type=question.type, is_choice=question.is_choice)

@@ -15,12 +15,12 @@ from __future__ import annotations
 import logging
 from datetime import UTC, datetime, time, timedelta
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from actions import answers as answer_rules
-from actions.models import ActionResponse, ActionWork, ReminderSchedule, ResponseChoice
+from actions.models import ActionCount, ActionResponse, ActionWork, ReminderSchedule, ResponseChoice
 from audit.actor import Actor
 from audit.models import Kind
 from audit.services import audit_record
@@ -67,10 +67,41 @@ def _message_for(action_id: str) -> Message | None:
             .order_by("id").first())
 
 
+def _contribution(*, is_completed, has_unexpected: bool, chosen) -> dict[str, int]:
+    """What one stored response adds to its action's counts (besides "responses")."""
+    counts = {f"q{q}.{o}": 1 for q, o in chosen}
+    if is_completed is True:
+        counts["completed"] = 1
+    if has_unexpected:
+        counts["unexpected"] = 1
+    return counts
+
+
+def _add(into: dict[str, int], counts: dict[str, int], sign: int = 1) -> None:
+    for name, n in counts.items():
+        into[name] = into.get(name, 0) + sign * n
+
+
+def counts_apply(action_id: str, deltas: dict[str, int]) -> None:
+    """Add `deltas` to the action's running counts in one statement, its rows in name order: every
+    transaction takes these row locks in the same order, so two never wait on each other in a circle."""
+    rows = sorted((name, n) for name, n in deltas.items() if n)
+    if not rows:
+        return
+    table = connection.ops.quote_name(ActionCount._meta.db_table)
+    count = connection.ops.quote_name("count")
+    # Only quoted identifiers of this model and placeholders go into the text; the values are parameters.
+    sql = (f"INSERT INTO {table} (action_id, name, {count}) VALUES {', '.join(['(%s, %s, %s)'] * len(rows))} "  # noqa: S608
+           f"ON CONFLICT (action_id, name) DO UPDATE SET {count} = {table}.{count} + EXCLUDED.{count}")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [value for name, n in rows for value in (action_id, name, n)])
+
+
 def response_store(*, action_id: str, parsed: answer_rules.Parsed, source: str, at: datetime,
-                   message: Message | None = None) -> str:
+                   message: Message | None = None, deltas: dict[str, int] | None = None) -> str:
     """Insert or replace one response; "created", "replaced" or "kept" (an older copy of what is stored).
-    Called inside the caller's transaction (the event's, or a refresh batch's)."""
+    Called inside the caller's transaction (the event's, or a refresh batch's). Its change to the running
+    counts is applied at once, or added to `deltas` for a caller storing many (applied once, at its end)."""
     message = message if message is not None else _message_for(action_id)
     kind, card = (message.kind, message.card) if message is not None else ("", {})
     questions = answer_rules.questions_of(kind, card)
@@ -78,28 +109,42 @@ def response_store(*, action_id: str, parsed: answer_rules.Parsed, source: str, 
     if not key:
         raise ValueError("The response names neither its responder nor its responseId.")
     chosen, unfit = answer_rules.chosen_options(questions, parsed.answers)
+    if message is None:
+        chosen = []  # counted once the action's questions are known (responses_tally_pending)
     fields = {
         "response_id": parsed.response_id, "responder_phone": parsed.responder_phone,
         "responder_name": parsed.responder_name, "answers": parsed.answers, "is_completed": parsed.is_completed,
         "has_unexpected": parsed.unexpected or unfit, "responded_at": at, "source": source,
         "updated_at": timezone.now(), "tallied": message is not None,
     }
+    change: dict[str, int] = {}
     outcome = "created"
     try:
         with transaction.atomic():
             row = ActionResponse.objects.create(action_id=action_id, key=key, **fields)
         pk = row.pk
+        change["responses"] = 1
     except IntegrityError:
-        stored = ActionResponse.objects.filter(action_id=action_id, key=key)
-        # Compare-and-set: only a response at least as new replaces the stored one.
-        if not stored.filter(responded_at__lte=at).update(**fields):
+        # Compare-and-set under the row's lock: only a response at least as new replaces the stored one.
+        old = (ActionResponse.objects.select_for_update().filter(action_id=action_id, key=key)
+               .values("pk", "responded_at", "is_completed", "has_unexpected").first())
+        if old is None or old["responded_at"] > at:
             return "kept"
-        pk = stored.values_list("pk", flat=True).first()
+        pk = old["pk"]
+        ActionResponse.objects.filter(pk=pk).update(**fields)
+        old_chosen = list(ResponseChoice.objects.filter(response_id=pk).values_list("question", "option"))
         ResponseChoice.objects.filter(response_id=pk).delete()
+        _add(change, _contribution(is_completed=old["is_completed"], has_unexpected=old["has_unexpected"],
+                                   chosen=old_chosen), sign=-1)
         outcome = "replaced"
-    if message is not None:
-        ResponseChoice.objects.bulk_create(
-            ResponseChoice(response_id=pk, action_id=action_id, question=q, option=o) for q, o in chosen)
+    ResponseChoice.objects.bulk_create(
+        ResponseChoice(response_id=pk, action_id=action_id, question=q, option=o) for q, o in chosen)
+    _add(change, _contribution(is_completed=fields["is_completed"], has_unexpected=fields["has_unexpected"],
+                               chosen=chosen))
+    if deltas is None:
+        counts_apply(action_id, change)
+    else:
+        _add(deltas, change)
     return outcome
 
 
@@ -127,20 +172,39 @@ def responses_tally_pending(*, message: Message) -> int:
     """Count the options of responses stored before their action's message was known (an answer that
     outran the send's record of the action id). Returns how many responses were tallied."""
     questions = answer_rules.questions_of(message.kind, message.card)
-    count = 0
+    count, deltas = 0, {}
     with transaction.atomic():
         # Locked, and only while untallied: a response replaced meanwhile was tallied by its replacement.
         pending = (ActionResponse.objects.select_for_update().filter(action_id=message.action_id, tallied=False)
-                   .values_list("pk", "answers"))
-        for pk, answers in pending:
+                   .values_list("pk", "answers", "has_unexpected"))
+        for pk, answers, flagged in pending:
             chosen, unfit = answer_rules.chosen_options(questions, answers if isinstance(answers, list) else [])
-            ResponseChoice.objects.filter(response_id=pk).delete()
             ResponseChoice.objects.bulk_create(
                 ResponseChoice(response_id=pk, action_id=message.action_id, question=q, option=o) for q, o in chosen)
-            update = {"tallied": True} | ({"has_unexpected": True} if unfit else {})
-            ActionResponse.objects.filter(pk=pk).update(**update)
+            ActionResponse.objects.filter(pk=pk).update(tallied=True, has_unexpected=flagged or unfit)
+            _add(deltas, _contribution(is_completed=None, has_unexpected=unfit and not flagged, chosen=chosen))
             count += 1
+        counts_apply(message.action_id, deltas)
     return count
+
+
+def action_counts_rebuild(*, action_id: str) -> None:
+    """Recount an action's running counts from its stored responses and options (the truth): after a bulk
+    load, or to check them. Takes a lock on the action's counts while it recounts."""
+    from django.db.models import Count, Q
+
+    with transaction.atomic():
+        list(ActionCount.objects.select_for_update().filter(action_id=action_id).values_list("pk"))
+        totals = ActionResponse.objects.filter(action_id=action_id).aggregate(
+            responses=Count("id"), completed=Count("id", filter=Q(is_completed=True)),
+            unexpected=Count("id", filter=Q(has_unexpected=True)))
+        rows = dict(totals)
+        for q, o, n in (ResponseChoice.objects.filter(action_id=action_id).values_list("question", "option")
+                        .annotate(n=Count("id")).order_by()):
+            rows[f"q{q}.{o}"] = n
+        ActionCount.objects.filter(action_id=action_id).delete()
+        ActionCount.objects.bulk_create(ActionCount(action_id=action_id, name=name, count=n)
+                                        for name, n in sorted(rows.items()) if n)
 
 
 # --- refresh from Kaizala --------------------------------------------------------------------------
@@ -202,6 +266,7 @@ def action_refresh_run(message_id: int, *, attempt: int = 0) -> None:
     skipped = 0
     for start in range(0, len(rows), REFRESH_BATCH):
         with transaction.atomic():
+            deltas: dict[str, int] = {}
             for row in rows[start:start + REFRESH_BATCH]:
                 if not isinstance(row, dict):
                     skipped += 1
@@ -209,9 +274,11 @@ def action_refresh_run(message_id: int, *, attempt: int = 0) -> None:
                 parsed = answer_rules.parse_response(row)
                 try:
                     response_store(action_id=message.action_id, parsed=parsed, source=Source.REFRESH,
-                                   at=parsed.responded_at or timezone.now(), message=message)
+                                   at=parsed.responded_at or timezone.now(), message=message, deltas=deltas)
                 except ValueError:
                     skipped += 1
+            # Once per batch, after its responses: the counts' locks are the last this transaction takes.
+            counts_apply(message.action_id, deltas)
     note = f"{skipped} response{'s' if skipped != 1 else ''} from Kaizala could not be read." if skipped else ""
     ActionWork.objects.filter(pk=work.pk, refresh_requested_at=requested_at).update(
         refresh_requested_at=None, refreshed_at=timezone.now(), refresh_error=note)

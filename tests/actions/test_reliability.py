@@ -14,7 +14,7 @@ from django.db.models import Count
 
 from accounts.roles import Role
 from actions import services
-from actions.models import ActionResponse, ActionWork, ResponseChoice
+from actions.models import ActionCount, ActionResponse, ActionWork, ResponseChoice
 from audit.actor import SYSTEM
 from events.models import Event
 from tests.actions.conftest import POLL_CARD, listening, member_phone, response_event
@@ -86,6 +86,8 @@ def test_a_thousand_answers_with_redeliveries_and_a_refresh_are_counted_once_eac
                  .annotate(n=Count("id")).values_list("option", "n"))
     expected = Counter(choices.index(c) for c in chosen.values())
     assert tally == dict(expected)
+    running = dict(ActionCount.objects.filter(action_id=poll.action_id).values_list("name", "count"))
+    assert running == {"responses": N, **{f"q0.{o}": n for o, n in expected.items()}}, running
     assert set(ActionResponse.objects.filter(action_id=poll.action_id).values_list("source", flat=True)) <= {
         "event", "refresh"}
     page = client_for(Role.VIEWER).get(f"/actions/{poll.pk}/live/").content.decode()

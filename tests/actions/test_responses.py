@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from accounts.roles import Role
 from actions import services
-from actions.models import ActionResponse, ActionWork, ResponseChoice
+from actions.models import ActionCount, ActionResponse, ActionWork, ResponseChoice
 from audit.actor import SYSTEM
 from audit.models import AuditRecord
 from events import services as event_services
@@ -27,8 +27,19 @@ pytestmark = pytest.mark.django_db
 
 
 def tally(message) -> dict:
-    return {(q, o): n for q, o, n in ResponseChoice.objects.filter(action_id=message.action_id)
-            .values_list("question", "option").annotate(n=Count("id"))}
+    """The options counted, from the stored options (the truth); the running counts must say the same."""
+    truth = {(q, o): n for q, o, n in ResponseChoice.objects.filter(action_id=message.action_id)
+             .values_list("question", "option").annotate(n=Count("id"))}
+    running = {name: n for name, n in ActionCount.objects.filter(action_id=message.action_id)
+               .values_list("name", "count") if n}
+    expected = {f"q{q}.{o}": n for (q, o), n in truth.items()}
+    responses = ActionResponse.objects.filter(action_id=message.action_id)
+    for name, n in (("responses", responses.count()), ("completed", responses.filter(is_completed=True).count()),
+                    ("unexpected", responses.filter(has_unexpected=True).count())):
+        if n:
+            expected[name] = n
+    assert running == expected, "the running counts differ from the stored responses"
+    return truth
 
 
 def test_the_generic_and_specific_event_and_a_redelivery_count_one_response(poll, group):

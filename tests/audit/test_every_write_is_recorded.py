@@ -74,6 +74,7 @@ NOT_A_PERSONS_WRITE = {
     "actions.services.response_store": "Kaizala reported it (a webhook event or a recorded refresh)",
     "actions.services.responses_tally_pending": "worker step: counting stored responses",
     "actions.services.action_refresh_run": "worker step of a recorded refresh",
+    "actions.services.action_counts_rebuild": "maintenance: a recount from the stored responses (after a bulk load)",
     "actions.services.action_remind_run": "worker step of a recorded reminder",
     "actions.services.reminders_fire": "periodic task: the fires of a recorded reminder schedule",
 }
