@@ -4,8 +4,8 @@
   once (polls, jobs, surveys without multiple responses) and Kaizala's responseId otherwise, so a
   webhook redelivered, the generic and the specific event of one answer, and a "Refresh from Kaizala"
   all land on the same row, and an edited answer replaces the earlier one (newest `responded_at` wins).
-- Choice answers are also kept as one `ResponseChoice` row per chosen option, so the tallies are one
-  GROUP BY in the database, whatever the number of responses.
+- Choice answers are also kept as one `ResponseChoice` row per chosen option: the truth of the tallies,
+  a GROUP BY away (the recount uses it).
 - `ActionCount` keeps the running counts a results page shows (responses, completed, unexpected, each
   option), changed in the transaction of every response change: the page reads a few dozen rows whatever
   the number of responses. The responses and their options stay the truth (a recount rebuilds it).
@@ -65,7 +65,7 @@ class ActionResponse(models.Model):
 
 
 class ResponseChoice(models.Model):
-    """One option chosen in one response (a MultiOption answer gives several): what the tallies count."""
+    """One option chosen in one response (a MultiOption answer gives several): the tallies' truth."""
 
     response = models.ForeignKey(ActionResponse, on_delete=models.CASCADE, related_name="choices")
     action_id = models.CharField(max_length=200)  # the response's, so a tally needs no join
