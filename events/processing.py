@@ -1,7 +1,8 @@
 """What each event type does to the pages' data. Handlers run inside event_process's transaction, with
 the event locked, so each applies at most once; an event type without a handler is stored and shown raw.
-Action events (*Created, *Response) need no handler: the stored event, indexed by its action id, is the
-store the actions pages read."""
+The response events (ActionResponse, SurveyResponse, JobResponse, …) are handled by the actions app, which
+sits above this one and registers its handler here when it loads (actions/handlers.py); *Created events
+need none."""
 
 from __future__ import annotations
 

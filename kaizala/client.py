@@ -257,6 +257,19 @@ class KaizalaClient:
             return ActionSummary.from_json(actions[0])
         return ActionSummary.from_json(body)
 
+    def remind_action(
+        self,
+        group_id: str,
+        action_id: str,
+        *,
+        to_all_subscribers: bool = False,
+        subscribers: Sequence[str] | None = None,
+    ) -> None:
+        """A reminder of an action to those who have not answered (§19); without targeting, to the group.
+        The answer's body is undocumented: any 2xx is success."""
+        body = _targeting(to_all_subscribers, subscribers)
+        self._call("POST", "groups", group_id, "actions", action_id, "reminder", json_body=body)
+
     def upload_media(self, filename: str, data: bytes, content_type: str) -> str:
         """Upload a file; returns the opaque `mediaResource` to put in an action."""
         body = self._call("POST", "media", upload=Upload(filename, data, content_type))

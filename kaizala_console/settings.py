@@ -75,6 +75,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "api",
+    "actions",
 ]
 
 MIDDLEWARE = [
@@ -291,6 +292,9 @@ CELERY_BEAT_SCHEDULE = {
     "sweep-phone-users": {"task": "connectors.tasks.sweep", "schedule": 60.0, "options": {"expires": 120}},
     "sweep-events": {"task": "events.tasks.sweep", "schedule": 30.0, "options": {"expires": 60}},
     "check-subscriptions": {"task": "events.tasks.check_subscriptions", "schedule": 300.0, "options": {"expires": 600}},
+    # Daily action reminders due now; then refreshes and reminders whose task was lost.
+    "fire-reminders": {"task": "actions.tasks.fire_reminders", "schedule": 30.0, "options": {"expires": 60}},
+    "sweep-actions": {"task": "actions.tasks.sweep", "schedule": 30.0, "options": {"expires": 60}},
 }
 # --- Health (kaizala_console/health.py): /healthz, /readyz, the banner for Admins ------------------------
 # The beat records a tick at most every 5 s and pings the workers every 15 s (a worker that answers is

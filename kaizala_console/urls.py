@@ -30,6 +30,7 @@ urlpatterns = [
     path("groups/", include("groups.urls")),
     path("messages/", include("messaging.urls")),
     path("events/", include("events.urls")),
+    path("actions/", include("actions.urls")),
     path("api/", include("api.urls")),
     path("admin/", admin.site.urls),
 ]

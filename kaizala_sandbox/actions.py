@@ -329,3 +329,20 @@ def upload_media(call):
                                                "Url": f"{call.base_url}_sandbox/media/{media_id}"}]}
     encoded = base64.b64encode(json.dumps(resource).encode()).decode()
     return {"mediaResource": encoded, "mediaId": media_id}
+
+
+def remind(call, group_id, action_id):
+    """§19: a reminder of an action, to the group or (public groups) to chosen subscribers. It shows in the
+    feed as a reminder entry naming the action; the answer has no documented body, so it is {}."""
+    group, action = _action(call, group_id, action_id)
+    if action["actionType"] in MEDIA_TYPES or action["actionType"] == "Announcement":
+        raise bad_request(f"A {action['actionType']} takes no responses: nothing to remind of")
+    body = call.body()  # optional: an empty body reminds the whole group
+    recipients, failed = subscriber_targets(call, group, body)
+    action.setdefault("reminders", []).append({"at": call.store.now(), "recipients": recipients})
+    record(call.store, group=group, sender=call.principal["mobileNumber"], via="api", kind="reminder",
+           text=f"[Reminder] {_summary_text(action)}", recipients=recipients, action_id=action["actionId"])
+    result = {}
+    if failed:
+        result["failedResult"] = failed
+    return result

@@ -52,6 +52,9 @@ PINNED = {
     "events:conversation": 9,
     "events:conversation_items": 8,
     "events:inbox": 8,
+    # the world's message is no action: the page says so (tests/actions pins the results of a real one)
+    "actions:results": 6,
+    "actions:live": 6,
     "accounts:users": 7,
     "audit:list": 7,
     "api:keys": 6,
@@ -73,9 +76,10 @@ NOT_PAGES = {
     "messaging:compose", "messaging:edit", "messaging:action", "messaging:schedule_action", "messaging:cancel_held",
     "events:receiver", "events:process_again", "events:listen", "events:stop", "events:reenable", "events:reply",
     "events:inbox_read",
+    "actions:refresh", "actions:remind", "actions:reminder_schedule", "actions:reminder_stop",
     "messaging:bulk", "messaging:schedule_edit",
     # CSV exports: streamed, so a page's count does not apply; their chunked queries: tests/lists/test_exports.py
-    "messaging:export", "connectors:calls_export", "groups:members_export",
+    "messaging:export", "connectors:calls_export", "groups:members_export", "actions:export",
     # The REST API (its own tests, tests/api) and its docs page, which reads nothing from the database.
     "api:schema", "api:docs", "api:key_create", "api:key_revoke", "api:connectors", "api:connector",
     "api:phone_users", "api:phone_user", "api:groups", "api:group", "api:group_members", "api:group_member",

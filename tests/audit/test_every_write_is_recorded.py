@@ -10,6 +10,7 @@ import pytest
 
 import accounts.services
 import accounts.two_step
+import actions.services
 import api.callbacks
 import api.services
 import connectors.services
@@ -19,7 +20,7 @@ import groups.services
 import messaging.services
 
 MODULES = [accounts.services, accounts.two_step, connectors.services, groups.services, groups.membership,
-           messaging.services, events.services, api.services, api.callbacks]
+           messaging.services, events.services, api.services, api.callbacks, actions.services]
 WRITES = re.compile(r"\.(save|create|bulk_create|update|delete|get_or_create|update_or_create|set_password|"
                     r"set_unusable_password)\(|\b_(move|transition|set_role)\(|\.groups\.(set|add|remove)\(")
 
@@ -70,6 +71,12 @@ NOT_A_PERSONS_WRITE = {
     "events.services.subscription_check_run": "periodic check of Kaizala's webhook list",
     "events.services.subscription_note_refusal": "the receiver noting a refused delivery",
     "events.services.inbox_mark_read": "a person's own read marker: no shared data changes",
+    "actions.services.response_store": "Kaizala reported it (a webhook event or a recorded refresh)",
+    "actions.services.responses_tally_pending": "worker step: counting stored responses",
+    "actions.services.action_refresh_run": "worker step of a recorded refresh",
+    "actions.services.action_counts_rebuild": "maintenance: a recount from the stored responses (after a bulk load)",
+    "actions.services.action_remind_run": "worker step of a recorded reminder",
+    "actions.services.reminders_fire": "periodic task: the fires of a recorded reminder schedule",
 }
 
 

@@ -6,7 +6,7 @@ person sees, and the outcome: "refused" (nothing saved, nothing sent to Kaizala)
 answer was bad: the phone user is not activated and nothing is kept from the answer), or "accepted"
 (the input is valid and is kept exactly as typed).
 
-Placeholders in `data`: {connector}, {group}. A GET row puts the input in the URL's query string. Kaizala rows run the onboarding's PIN request against
+Placeholders in `data` and `url`: {connector}, {group}, {phone_user}, {message}. A GET row puts the input in the URL's query string. Kaizala rows run the onboarding's PIN request against
 the sandbox with `fault` injected on /v1/generatePin.
 """
 
@@ -134,6 +134,11 @@ TABLE = [
     Row("numbers", "100,000 bad lines of chosen subscribers", COMPOSE, compose("Hi", subscribers="bad\n" * 100_000), 200,
         "Subscribers: at most 10,000 lines"),
     # --- users and the audit trail ---
+    Row("actions", "daily reminder at a time that is not one", "/actions/{message}/reminders/", {"local_time": "25:99"}, 302,
+        "Enter a time of day, like 09:00.", create_form=False),
+    Row("actions", "daily reminder without a time", "/actions/{message}/reminders/", {}, 302, "This field is required.", create_form=False),
+    Row("actions", "refresh of a message that is no action", "/actions/{message}/refresh/", {}, 302, "it has no responses", create_form=False),
+    Row("actions", "reminder of a message that is no action", "/actions/{message}/remind/", {}, 302, "it has no responses", create_form=False),
     Row("users", "invite: a username with spaces", INVITE, invite(username="two words"), 200,
         "Enter a valid username"),
     Row("users", "invite: a role that does not exist", INVITE, invite(role="9"), 200, "Select a valid choice"),

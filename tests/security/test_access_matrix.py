@@ -127,6 +127,15 @@ MATRIX = {
     "events:conversation_items": {"GET": READ, "POST": NO_POST},
     "events:reply": post_only("operator", 302),  # nothing chosen to answer: back to the conversation, with a message
     "events:inbox": {"GET": READ, "POST": NO_POST},
+    # an action's results: read by all roles; refresh and reminders by Operators and Admins (the world's
+    # message is no sent action: back to its page, with the reason)
+    "actions:results": {"GET": READ, "POST": NO_POST},
+    "actions:live": {"GET": READ, "POST": NO_POST},
+    "actions:export": {"GET": (L, 302, 302, 302), "POST": NO_POST},
+    "actions:refresh": post_only("operator", 302),
+    "actions:remind": post_only("operator", 302),
+    "actions:reminder_schedule": post_only("operator", 302),
+    "actions:reminder_stop": post_only("operator", 302),
     "events:inbox_read": {"GET": (L, 405, 405, 405), "POST": (L, 302, 302, 302)},  # one's own read marker
     # Kaizala's webhook: no login for anyone; a GET without ?validationToken is 400, a POST without the
     # subscription's kz-callback-token 403, whoever is logged in

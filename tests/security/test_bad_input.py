@@ -56,7 +56,8 @@ def _fill(value, ids):
 def test_bad_input(row: Row, admin, sandbox, settings, django_capture_on_commit_callbacks):
     settings.KAIZALA_READ_TIMEOUT = 1.0  # the "very slow" answer is held 3 s
     world = make_world()
-    ids = {"connector": world["connector"].pk, "group": world["group"].pk, "phone_user": world["phone_user"].pk}
+    ids = {"connector": world["connector"].pk, "group": world["group"].pk, "phone_user": world["phone_user"].pk,
+           "message": world["message"].pk}
     if row.setup in ("pin", "kaizala"):
         created = sandbox.create_connector(name="Bad input")
         connector = Connector.objects.create(name="Bad input", application_id=created["applicationId"],

@@ -117,5 +117,7 @@ def concrete(name: str, route: str, world: dict) -> str:
             target = "message"
         elif name.startswith("events:"):
             target = "event"
+        elif name.startswith("actions:"):
+            target = "message"
     path = url_for(route, world).replace("ACTION", "pause" if name == "messaging:schedule_action" else "cancel")
     return path.replace("PK", str(world[target].pk)) if target else path.replace("PK", "1")

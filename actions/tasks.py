@@ -1,0 +1,36 @@
+"""Celery tasks: thin wrappers around actions.services; ids only as arguments.
+
+A transient Kaizala failure raises `TryAgain` (groups.kaizala_calls): the task retries after its delay.
+"""
+
+from celery import shared_task
+
+from actions import services
+from groups.kaizala_calls import RETRY_DELAYS, TryAgain
+
+
+def _run_with_retries(task, run, pk: int) -> None:
+    try:
+        run(pk, attempt=task.request.retries)
+    except TryAgain as again:
+        raise task.retry(countdown=again.delay, max_retries=len(RETRY_DELAYS)) from None
+
+
+@shared_task(bind=True)
+def refresh_action(self, message_id: int) -> None:
+    _run_with_retries(self, services.action_refresh_run, message_id)
+
+
+@shared_task(bind=True)
+def remind_action(self, message_id: int) -> None:
+    _run_with_retries(self, services.action_remind_run, message_id)
+
+
+@shared_task
+def fire_reminders() -> int:
+    return services.reminders_fire()
+
+
+@shared_task
+def sweep() -> int:
+    return services.action_work_sweep()
