@@ -108,12 +108,16 @@ def main() -> None:
         assert set(warm["statuses"]) == {200}, warm["statuses"]
         load_before = harness.load()
         run = f"bench-{uuid.uuid4().hex[:8]}"
+        pids = {"web": web.pid, "worker": worker.pid, "bench": harness.os.getpid()}
+        cpu_before = harness.cpu_snapshot(pids)
         sent = send_all(url, args.events, args.senders, run)
+        cpu_sent = harness.cpu_snapshot(pids)
         deadline = time.monotonic() + 300
         while Event.objects.filter(event_id__startswith=run, processed_at__isnull=True).exists():
             if time.monotonic() > deadline:
                 break
             time.sleep(0.2)
+        cpu_drained = harness.cpu_snapshot(pids)
         events = Event.objects.filter(event_id__startswith=run)
         stored = events.count()
         twice = events.values("event_id").annotate(n=Count("id")).filter(n__gt=1).count()
@@ -136,6 +140,10 @@ def main() -> None:
             "stored": stored, "lost": args.events - stored, "storedTwice": twice, "unprocessed": unprocessed,
             "failed": failed, "posts": posts.count(),
             "postsTwice": posts.values("event_id").annotate(n=Count("id")).filter(n__gt=1).count(),
+            # CPU seconds while the events were sent, and from then until the last was processed ("bench" is
+            # the 20 sending threads; postgres and redis-server are every such process on the machine).
+            "cpuSecondsSending": harness.cpu_used(cpu_before, cpu_sent),
+            "cpuSecondsDraining": harness.cpu_used(cpu_sent, cpu_drained),
             "loadavgBefore": load_before, "loadavgAfter": harness.load(), "machine": harness.machine(),
             "services": services.notes,
         }
@@ -143,6 +151,9 @@ def main() -> None:
             ["events", "events/s", "p50 ms", "p99 ms", "drain s", "lost", "twice", "unprocessed", "load before"],
             [[args.events, result["eventsPerSec"], result["p50ms"], result["p99ms"],
               result["lastAnswerToLastProcessedSec"], result["lost"], twice, unprocessed, load_before[0]]]))
+        for phase in ("Sending", "Draining"):
+            used = result[f"cpuSeconds{phase}"]
+            print(f"CPU seconds {phase.lower()}: " + ", ".join(f"{k} {v}" for k, v in used.items()))
         harness.write_result("webhooks", result)
     finally:
         if web:
