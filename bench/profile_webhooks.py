@@ -46,6 +46,7 @@ def main():
     parser.add_argument("--sort", default="cumulative")
     parser.add_argument("--part", default="both", choices=["receiver", "process", "both"])
     parser.add_argument("--callers", default="", help="also print the callers of functions matching this")
+    parser.add_argument("--callees", default="", help="also print what functions matching this call")
     args = parser.parse_args()
     # As gunicorn runs in bench_webhooks.py: DEBUG off (no query log); the query capture below turns it on.
     os.environ.update({**harness.production_env(), "SECURE_SSL_REDIRECT": "false", "ALLOWED_HOSTS": "127.0.0.1"})
@@ -98,6 +99,8 @@ def main():
                 stats.print_stats(args.top)
                 if args.callers:
                     stats.print_callers(args.callers)
+                if args.callees:
+                    stats.print_callees(args.callees)
         if args.part in ("process", "both"):
             if args.part == "process":
                 for event_id in ids:
