@@ -1,7 +1,7 @@
 """What each event type does to the pages' data. Handlers run inside the transaction that marks the event
 processed, with the event locked, so each applies at most once; an event type without a handler is stored
-and shown raw. Action events (*Created, *Response) need no handler: the stored event, indexed by its action
-id, is the store the actions pages read.
+and shown raw. Action events (*Created, *Response) need no handler of their own: the stored event, indexed by its
+action id, is the store the actions pages read (responses are announced, for the API's callbacks).
 
 A handler takes one event. One may also have a `batch` form taking a list (the posts: a few statements
 for a hundred events instead of a few per event); `handle_batch` uses it when it is there, and the
@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from urllib.parse import urlsplit
 
+from events import signals
 from events.models import Event, InboundPost
 from groups import membership
 
@@ -112,15 +113,27 @@ def posts_created(events: list[Event]) -> None:
         candidates.append((event, data, _str(data.get("referenceId"), 200)))
     ours = _our_sends([(event, reference_id, _str(data.get("text"), 10000))
                        for event, data, reference_id in candidates])
+    posts = [_post(event, data, reference_id) for event, data, reference_id in candidates if event.pk not in ours]
     # Conflicts ignored: the post is derived from its event (one each) and may be rebuilt by processing the
     # event again.
-    InboundPost.objects.bulk_create([_post(event, data, reference_id) for event, data, reference_id in candidates
-                                     if event.pk not in ours], ignore_conflicts=True)
+    InboundPost.objects.bulk_create(posts, ignore_conflicts=True)
+    if posts:
+        signals.posts_created.send(sender=InboundPost, posts=posts)
 
 
 @handles("TextMessageCreated", "AttachmentCreated", "Announcement", batch=posts_created)
 def post_created(event: Event) -> None:
     posts_created([event])
+
+
+def responses_received(events: list[Event]) -> None:
+    # Kept as stored events (the actions pages read them); announced for the API's callbacks.
+    signals.action_responses_received.send(sender=Event, events=events)
+
+
+@handles("ActionResponse", "SurveyResponse", "JobResponse", batch=responses_received)
+def response_received(event: Event) -> None:
+    responses_received([event])
 
 
 @handles("MemberAdded", "MemberRemoved")
