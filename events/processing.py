@@ -83,16 +83,17 @@ def _our_sends(candidates: list[tuple[Event, str, str]]) -> set[int]:
     references = {reference_id for _, reference_id, _ in candidates if reference_id}
     known = set(Message.objects.filter(group__in=groups, reference_id__in=references).values_list(
         "group_id", "reference_id")) if references else set()
-    echoes = [(event, text) for event, reference_id, text in candidates
-              if (event.subscription.group_id, reference_id) not in known and event.raw.get("fromUser")]
+    echoes = [(event, text, _str(event.raw.get("fromUser"), 200)) for event, reference_id, text in candidates
+              if (event.subscription.group_id, reference_id) not in known]
+    echoes = [(event, text, sender) for event, text, sender in echoes if sender]
     sending = set(Message.objects.filter(
-        group__in={event.subscription.group_id for event, _ in echoes}, status=Message.Status.SENDING,
-        reference_id="", text__in={text for _, text in echoes},
-        group__phone_user__mobile_number__in={event.raw.get("fromUser") for event, _ in echoes},
+        group__in={event.subscription.group_id for event, _, _ in echoes}, status=Message.Status.SENDING,
+        reference_id="", text__in={text for _, text, _ in echoes},
+        group__phone_user__mobile_number__in={sender for _, _, sender in echoes},
     ).values_list("group_id", "text", "group__phone_user__mobile_number")) if echoes else set()
-    return {event.pk for event, reference_id, text in candidates
-            if (event.subscription.group_id, reference_id) in known
-            or (event.subscription.group_id, text, event.raw.get("fromUser")) in sending}
+    echoed = {event.pk for event, text, sender in echoes if (event.subscription.group_id, text, sender) in sending}
+    return echoed | {event.pk for event, reference_id, _ in candidates
+                     if (event.subscription.group_id, reference_id) in known}
 
 
 def _post(event: Event, data: dict, reference_id: str) -> InboundPost:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
@@ -209,8 +210,6 @@ def events_process_waiting(*, seconds: float | None = None) -> int:
     EVENT_PROCESS_BATCH per transaction, until none is left; after `seconds` (EVENT_DRAIN_SECONDS) it
     queues a successor instead of running on. Several drains may run at once: each skips the rows another
     has locked. Returns how many events it took."""
-    import time
-
     from kaizala_console.redis_client import redis_client
 
     # Before looking: an event committed from now on queues a drain of its own (see _kick_processing).
