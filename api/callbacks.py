@@ -39,12 +39,14 @@ from audit.services import audit_record
 log = logging.getLogger(__name__)
 State = Delivery.State
 
-# Every event a callback may receive. New kinds (inbound posts, action responses) are added here and
-# recorded with `events_record`; a key registered without a list receives every kind.
+# Every event a callback may receive, recorded with `events_record`; a key registered without a list
+# receives every kind.
 EVENT_TYPES = {
     "message.sent": "A message reached Kaizala.",
     "message.failed": "A message failed for good (see last_error).",
     "message.unconfirmed": "A send may or may not have arrived; an operator decides.",
+    "post.created": "A member posted in a listened-to group (text, attachment or announcement).",
+    "action.response": "A member answered an action (poll, survey, job…): Kaizala's response as received.",
 }
 SIGNATURE_HEADER = "X-Console-Signature"
 
@@ -104,18 +106,28 @@ def callback_unregister(*, api_key: ApiKey, actor: Actor) -> None:
 
 def events_record(*, event_type: str, data: dict, at: datetime) -> int:
     """One Delivery per key subscribed to `event_type`, in the caller's transaction; sent after commit."""
+    return events_record_many(event_type=event_type, items=[data], at=at)
+
+
+def events_record_many(*, event_type: str, items: list[dict], at: datetime) -> int:
+    """`events_record` for several events of one type (a batch of inbound posts): one query for the keys."""
     from api.tasks import deliver
 
-    keys = ApiKey.objects.filter(
+    if not items:
+        return 0
+    keys = [key for key in ApiKey.objects.filter(
         Q(expires_at__isnull=True) | Q(expires_at__gt=at), revoked_at__isnull=True, callback_disabled_at__isnull=True,
     ).exclude(callback_url="").only("pk", "callback_url", "callback_events")
-    event_id = uuid.uuid4()
-    payload = {"id": str(event_id), "type": event_type, "created_at": at.isoformat(), "data": data}
-    rows = Delivery.objects.bulk_create([
-        Delivery(api_key=key, event_id=event_id, event_type=event_type, payload=payload, url=key.callback_url,
-                 state_changed_at=at, next_attempt_at=at)
-        for key in keys if not key.callback_events or event_type in key.callback_events
-    ])
+        if not key.callback_events or event_type in key.callback_events]
+    if not keys:
+        return 0
+    made = []
+    for data in items:
+        event_id = uuid.uuid4()
+        payload = {"id": str(event_id), "type": event_type, "created_at": at.isoformat(), "data": data}
+        made += [Delivery(api_key=key, event_id=event_id, event_type=event_type, payload=payload,
+                          url=key.callback_url, state_changed_at=at, next_attempt_at=at) for key in keys]
+    rows = Delivery.objects.bulk_create(made)
     ids = [row.pk for row in rows]
     if ids:
         transaction.on_commit(lambda: [deliver.delay(pk) for pk in ids])
@@ -129,6 +141,26 @@ def on_message_status_changed(sender, *, message, status, changed_at, reference_
         "schedule": message.schedule_id, "status": status, "reference_id": reference_id,
         "scheduled_for": message.scheduled_for.isoformat(), "changed_at": changed_at.isoformat(),
     }})
+
+
+def on_posts_created(sender, *, posts, **kwargs) -> None:
+    """events.signals.posts_created → a `post.created` event per inbound post."""
+    events_record_many(event_type="post.created", at=timezone.now(), items=[{"post": {
+        "event_id": post.event.event_id, "group": post.group_id, "kind": post.kind, "sender_phone": post.sender_phone,
+        "sender_name": post.sender_name, "title": post.title, "text": post.text, "media": post.media,
+        "reference_id": post.reference_id, "posted_at": post.posted_at.isoformat(),
+    }} for post in posts])
+
+
+def on_action_responses_received(sender, *, events, **kwargs) -> None:
+    """events.signals.action_responses_received → an `action.response` event per response (its data as
+    Kaizala sent it: the answers' shape depends on the action)."""
+    events_record_many(event_type="action.response", at=timezone.now(), items=[{"response": {
+        "event_id": event.event_id, "event_type": event.event_type, "group": event.subscription.group_id,
+        "action_id": event.action_id, "from": event.raw.get("fromUser") or "",
+        "from_name": event.raw.get("fromUserName") or "", "received_at": event.received_at.isoformat(),
+        "data": event.raw.get("data"),
+    }} for event in events])
 
 
 def _move(delivery_id: int, allowed, state: str, **fields) -> bool:

@@ -12,13 +12,16 @@ def api_key_list() -> QuerySet[ApiKey]:
 
 
 def api_key_usable(raw: str) -> ApiKey | None:
-    """The key whose hash matches, if it is neither revoked nor expired and its owner is active."""
-    return (
-        ApiKey.objects.select_related("owner")
+    """The key whose hash matches, if it is neither revoked nor expired and its owner is active.
+
+    Every API request runs this: the hash is unique, so no ordering; the callback secret is not
+    decrypted (only the delivery worker uses it)."""
+    found = list(
+        ApiKey.objects.select_related("owner").defer("callback_secret").order_by()
         .filter(Q(expires_at__isnull=True) | Q(expires_at__gt=timezone.now()), key_hash=key_hash(raw),
-                revoked_at__isnull=True, owner__is_active=True)
-        .first()
+                revoked_at__isnull=True, owner__is_active=True)[:1]
     )
+    return found[0] if found else None
 
 
 def delivery_list() -> QuerySet[Delivery]:

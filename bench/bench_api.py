@@ -147,11 +147,15 @@ def main() -> None:
         while not harness.port_open("127.0.0.1", port):
             time.sleep(0.1)
         print(f"gunicorn on :{port}; starting the worker and the beat", flush=True)
-        with harness.fleet(args.worker_concurrency, env):
+        with harness.fleet(args.worker_concurrency, env) as (worker, beat):
             post_load(port, key, groups, 4, 2.0, 2)  # warm every gunicorn worker
             load_before = harness.load()
             print(f"{args.clients} clients for {args.duration:g} s (load {load_before})", flush=True)
+            pids = {"web": web.pid, "worker": worker.pid, "beat": beat.pid}
+            cpu_before = harness.cpu_snapshot(pids)
             load = post_load(port, key, groups, args.clients, args.duration, args.processes)
+            # While the clients posted (the worker sent the earlier messages meanwhile): where the cores went.
+            cpu = harness.cpu_used(cpu_before, harness.cpu_snapshot(pids))
             print(f"accepted {load['accepted']}, errors {load['errors']}; waiting for the sends", flush=True)
             from messaging.models import Message
 
@@ -173,12 +177,15 @@ def main() -> None:
     print(harness.table(["accepted", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"],
                         [[load["accepted"], load["errors"], load["reqPerSec"], load["p50ms"], load["p95ms"],
                           load["p99ms"]]]))
+    print("CPU seconds during the load: " + ", ".join(f"{k} {v}" for k, v in cpu.items())
+          + f"; web {cpu.get('web', 0) / max(load['accepted'], 1) * 1000:.1f} CPU ms per accepted request")
     print(f"the {total} messages were all final {drained_in} s after the load ended: {counts}")
     print(f"API call → sent, one at a time ({e2e['messages']}): p50 {e2e['p50ms']} ms, p95 {e2e['p95ms']} ms")
     harness.write_result("api", {"benchmark": "api", "machine": harness.machine(), "services": services.notes,
                                  "loadavgBefore": load_before, "clients": args.clients, "seconds": args.duration,
                                  "gunicornWorkers": args.gunicorn_workers, "gunicornThreads": args.gunicorn_threads,
-                                 "post": load, "messages": total, "statusCounts": counts, "drainedSeconds": drained_in,
+                                 "post": load, "cpuSecondsDuringLoad": cpu, "messages": total,
+                                 "statusCounts": counts, "drainedSeconds": drained_in,
                                  "endToEnd": e2e})
 
 

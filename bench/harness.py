@@ -358,3 +358,41 @@ def table(headers: list[str], rows: list[list]) -> str:
     lines = ["  ".join(str(h).rjust(w) for h, w in zip(headers, widths, strict=True))]
     lines += ["  ".join(str(c).rjust(w) for c, w in zip(row, widths, strict=True)) for row in rows]
     return "\n".join(lines)
+
+
+def cpu_snapshot(pids: dict[str, int]) -> dict[tuple[str, int], float]:
+    """CPU seconds (user + system) of each process of each labelled tree (a label given this process's pid
+    counts this process alone), plus every postgres and redis-server process on the machine (their figure
+    includes any other load on those shared servers). Compare two with `cpu_used`."""
+    import psutil
+
+    out: dict[tuple[str, int], float] = {}
+
+    def add(label, proc):
+        try:
+            t = proc.cpu_times()
+            out[(label, proc.pid)] = t.user + t.system
+        except psutil.NoSuchProcess:
+            pass
+
+    for label, pid in pids.items():
+        try:
+            root = psutil.Process(pid)
+        except psutil.NoSuchProcess:
+            continue
+        add(label, root)
+        if pid != os.getpid():
+            for child in root.children(recursive=True):
+                add(label, child)
+    for proc in psutil.process_iter(["name"]):
+        if proc.info["name"] in ("postgres", "redis-server"):
+            add(proc.info["name"], proc)
+    return out
+
+
+def cpu_used(before: dict[tuple[str, int], float], after: dict[tuple[str, int], float]) -> dict[str, float]:
+    """CPU seconds per label between two snapshots (a process that ended in between is not counted)."""
+    used: dict[str, float] = {}
+    for (label, pid), seconds in after.items():
+        used[label] = used.get(label, 0.0) + seconds - before.get((label, pid), 0.0)
+    return {label: round(seconds, 2) for label, seconds in used.items()}

@@ -2,18 +2,44 @@
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
+from django.db import connection
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from events.models import Event, InboundPost, InboxMark, Subscription
+from kaizala_console.encryption import decrypt
 from kaizala_console.hourly import per_hour
 from messaging.models import Message
 
 
-def receiving_subscription(key) -> Subscription | None:
-    """The subscription a callback URL names, while Kaizala may deliver to it."""
-    return Subscription.objects.filter(key=key, state__in=Subscription.RECEIVING).first()
+@dataclass(frozen=True)
+class Receiving:
+    """What the receiver needs of the subscription a callback URL names."""
+
+    pk: int
+    callback_token: str
+
+
+@lru_cache(maxsize=256)
+def _callback_token(pk: int, ciphertext: str) -> str:
+    # Keyed by the stored ciphertext: a new token (or a re-encryption) is decrypted anew.
+    return decrypt(ciphertext) if ciphertext else ""
+
+
+def receiving_subscription(key) -> Receiving | None:
+    """The subscription a callback URL names, while Kaizala may deliver to it.
+
+    Every delivery runs this: one fixed statement (no ORM query building), and the callBackToken
+    decrypted once per process and ciphertext."""
+    key = Subscription._meta.get_field("key").get_db_prep_value(key, connection)
+    with connection.cursor() as cursor:
+        # One placeholder per state of Subscription.RECEIVING.
+        cursor.execute("SELECT id, callback_token FROM events_subscription "
+                       "WHERE key = %s AND state IN (%s, %s, %s, %s)", [key, *Subscription.RECEIVING])
+        row = cursor.fetchone()
+    return Receiving(pk=row[0], callback_token=_callback_token(row[0], row[1])) if row else None
 
 
 def event_list():

@@ -14,20 +14,24 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from audit.actor import SYSTEM, Actor
 from audit.models import Kind
 from audit.services import audit_record
 from events.models import GROUP_EVENT_TYPES, Event, InboxMark, Subscription
+from events.selectors import Receiving
 from kaizala_console import metrics
 
 log = logging.getLogger(__name__)
 State = Subscription.State
+# Set while a drain of the waiting events is queued and has not started yet (see _kick_processing).
+DRAIN_QUEUED = "events:drain-queued"
 
 
 class EventError(Exception):
@@ -47,7 +51,7 @@ def _transition(subscription_id: int, from_states, to_state: str, **fields) -> b
     )
 
 
-def subscription_token_matches(subscription: Subscription, given: str | None) -> bool:
+def subscription_token_matches(subscription: Subscription | Receiving, given: str | None) -> bool:
     """Constant-time comparison with the stored callBackToken; a missing header never matches."""
     if not given or not subscription.callback_token:
         return False
@@ -63,34 +67,63 @@ def _action_id(raw: dict) -> str:
     return value[:200] if isinstance(value, str) else ""
 
 
-def event_receive(*, subscription: Subscription, raw: dict) -> tuple[Event, bool]:
-    """Store one delivered event; (event, False) when its `eventId` was stored before (a redelivery).
+def _insert_event(*, subscription_id: int, raw: dict, received_at) -> bool:
+    """INSERT … ON CONFLICT (event_id) DO NOTHING: one statement, True when the row is new."""
+    event_type = raw.get("eventType")
+    values = [subscription_id, raw["eventId"], event_type[:100] if isinstance(event_type, str) else "",
+              _action_id(raw), Event._meta.get_field("raw").get_db_prep_save(raw, connection),
+              Event._meta.get_field("received_at").get_db_prep_save(received_at, connection), ""]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO events_event (subscription_id, event_id, event_type, action_id, raw, received_at, error) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT (event_id) DO NOTHING RETURNING id", values)
+        return cursor.fetchone() is not None
+
+
+def event_receive(*, subscription: Subscription | Receiving, raw: dict) -> bool:
+    """Store one delivered event; False when its `eventId` was stored before (a redelivery, acknowledged
+    and not stored again).
 
     The caller checked that `raw["eventId"]` is a non-empty string of at most 200 characters.
+    One INSERT that is its own transaction: the event is committed when this returns. Inside a caller's
+    transaction it runs under a savepoint, so a value the database refuses does not spoil the caller's.
     """
-    event_type = raw.get("eventType")
-    try:
+    def insert() -> bool:
+        return _insert_event(subscription_id=subscription.pk, raw=raw, received_at=timezone.now())
+
+    if connection.in_atomic_block:
         with transaction.atomic():
-            event = Event.objects.create(
-                subscription=subscription, event_id=raw["eventId"], raw=raw,
-                event_type=event_type[:100] if isinstance(event_type, str) else "", action_id=_action_id(raw),
-            )
-            # Robust: the event is stored, so the answer is 200 even when the broker is down (the sweeper
-            # enqueues it later); a failure here would make Kaizala deliver it again for nothing.
-            transaction.on_commit(lambda: _stored(event.pk), robust=True)
-    except IntegrityError:
-        # Kaizala delivers at least once: the same eventId again is acknowledged, not stored again.
-        existing = Event.objects.filter(event_id=raw["eventId"]).first()
-        if existing is None:
-            raise
-        return existing, False
-    return event, True
+            created = insert()
+    else:
+        created = insert()
+    if created:
+        # Robust: the event is stored, so the answer is 200 even when Redis or the broker is down (the
+        # sweeper enqueues it later); a failure here would make Kaizala deliver it again for nothing.
+        transaction.on_commit(_stored, robust=True)
+    return created
 
 
-def _stored(event_id: int) -> None:
-    """After the commit of a new event: count it, and enqueue its processing."""
+def _stored() -> None:
+    """After the commit of a new event: count it, and make sure a drain of the waiting events is queued."""
     metrics.webhook_event_received()
-    _enqueue_processing(event_id)
+    _kick_processing()
+
+
+def _kick_processing() -> None:
+    """Queue one `process_waiting_events` task unless one is queued and not yet started (the flag): that
+    one will find this event too, as it clears the flag before it looks. A flag whose task was lost
+    expires after EVENT_DRAIN_FLAG_SECONDS; until then the next drain or the sweeper finds the event."""
+    from events.tasks import process_waiting_events
+    from kaizala_console.redis_client import redis_client
+
+    client = redis_client()
+    if not client.set(DRAIN_QUEUED, "1", nx=True, ex=settings.EVENT_DRAIN_FLAG_SECONDS):
+        return
+    try:
+        process_waiting_events.delay()
+    except Exception:
+        client.delete(DRAIN_QUEUED)  # nothing was queued: the next event tries again
+        raise
 
 
 def _enqueue_processing(event_id: int) -> None:
@@ -111,20 +144,33 @@ def _handle(event: Event) -> None:
         handler(event)
 
 
+def _locked_events():
+    # The callBackToken is not needed here: not loaded, not decrypted.
+    return (Event.objects.select_for_update(of=("self",)).select_related("subscription__group")
+            .defer("subscription__callback_token"))
+
+
+def _processed(events: list[Event]) -> None:
+    """Mark `events` (locked, handled) processed, and count them once the transaction commits."""
+    processed_at = timezone.now()
+    Event.objects.filter(pk__in=[event.pk for event in events]).update(processed_at=processed_at, error="")
+
+    def count():
+        for event in events:
+            metrics.webhook_event_processed(received_at=event.received_at, processed_at=processed_at)
+
+    transaction.on_commit(count)
+
+
 def event_process(event_id: int) -> bool:
     """Process one stored event once; False when it was processed already (or is gone)."""
     try:
         with transaction.atomic():
-            # The callBackToken is not needed here: not loaded, not decrypted.
-            event = (Event.objects.select_for_update(of=("self",)).select_related("subscription__group")
-                     .defer("subscription__callback_token").filter(pk=event_id, processed_at__isnull=True).first())
+            event = _locked_events().filter(pk=event_id, processed_at__isnull=True).first()
             if event is None:
                 return False
             _handle(event)
-            processed_at = timezone.now()
-            Event.objects.filter(pk=event.pk).update(processed_at=processed_at, error="")
-            transaction.on_commit(lambda: metrics.webhook_event_processed(received_at=event.received_at,
-                                                                          processed_at=processed_at))
+            _processed([event])
             return True
     except EventInvalid as exc:
         reason = str(exc)
@@ -134,6 +180,50 @@ def event_process(event_id: int) -> bool:
         reason = "Processing failed unexpectedly; the worker's log has the details."
     Event.objects.filter(pk=event_id, processed_at__isnull=True).update(error=reason[:1000])
     return False
+
+
+def _process_batch(size: int) -> int:
+    """Lock up to `size` waiting events (skipping those another drain holds), apply them and mark them
+    processed in one transaction. When one of them fails the whole batch is rolled back and each event is
+    processed alone, so the others still apply and the failing one keeps its own error."""
+    from events import processing
+
+    events: list[Event] = []
+    try:
+        with transaction.atomic():
+            events = list(_locked_events().select_for_update(of=("self",), skip_locked=True)
+                          .filter(processed_at__isnull=True, error="").order_by("received_at", "id")[:size])
+            if events:
+                processing.handle_batch(events)
+                _processed(events)
+    except Exception:
+        if not events:
+            raise
+        log.info("A batch of %s events failed; processing them one at a time", len(events), exc_info=True)
+        for event in events:
+            event_process(event.pk)
+    return len(events)
+
+
+def events_process_waiting(*, seconds: float | None = None) -> int:
+    """The drain: process every stored event that waits (not processed, not failed), a batch of
+    EVENT_PROCESS_BATCH per transaction, until none is left; after `seconds` (EVENT_DRAIN_SECONDS) it
+    queues a successor instead of running on. Several drains may run at once: each skips the rows another
+    has locked. Returns how many events it took."""
+    from kaizala_console.redis_client import redis_client
+
+    # Before looking: an event committed from now on queues a drain of its own (see _kick_processing).
+    redis_client().delete(DRAIN_QUEUED)
+    deadline = time.monotonic() + (settings.EVENT_DRAIN_SECONDS if seconds is None else seconds)
+    taken = 0
+    while True:
+        batch = _process_batch(settings.EVENT_PROCESS_BATCH)
+        taken += batch
+        if batch < settings.EVENT_PROCESS_BATCH:
+            return taken
+        if time.monotonic() > deadline:
+            _kick_processing()
+            return taken
 
 
 def event_process_again(*, event: Event, actor: Actor) -> None:
@@ -278,7 +368,7 @@ def subscription_remove_run(subscription_id: int, *, attempt: int = 0) -> None:
     _transition(subscription_id, [State.REMOVING], State.REMOVED, removed_at=timezone.now(), last_error="")
 
 
-def subscription_note_refusal(subscription: Subscription) -> None:
+def subscription_note_refusal(subscription: Subscription | Receiving) -> None:
     """The receiver refused a delivery (bad token or body): a disable that follows was not the console failing.
     At most one write a minute per subscription, so a flood of forged requests is not a flood of writes."""
     from django.db.models import Q

@@ -22,6 +22,11 @@ def process_event(event_id: int) -> bool:
 
 
 @shared_task
+def process_waiting_events() -> int:
+    return services.events_process_waiting()
+
+
+@shared_task
 def sweep() -> int:
     return services.events_sweep()
 

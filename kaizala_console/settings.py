@@ -466,6 +466,12 @@ EVENT_MAX_BYTES = env.int("EVENT_MAX_BYTES", default=1024 * 1024)
 # An event stored this long without being processed (and without an error) lost its task: enqueued again.
 EVENT_PROCESS_TIMEOUT = env.int("EVENT_PROCESS_TIMEOUT", default=60)
 EVENT_SWEEP_BATCH = env.int("EVENT_SWEEP_BATCH", default=1000)
+# Stored events are processed by a drain task, this many per transaction (events/services.py).
+EVENT_PROCESS_BATCH = env.int("EVENT_PROCESS_BATCH", default=100)
+# A drain that still finds work after this long hands over to a new task (well under the task time limit).
+EVENT_DRAIN_SECONDS = env.float("EVENT_DRAIN_SECONDS", default=60.0)
+# How long "a drain is queued" holds (a lost task is not waited for longer; the next event queues another).
+EVENT_DRAIN_FLAG_SECONDS = env.int("EVENT_DRAIN_FLAG_SECONDS", default=10)
 # Listen to every active group without being asked (the periodic check subscribes the ones not listened to).
 EVENTS_LISTEN_TO_ALL_GROUPS = env.bool("EVENTS_LISTEN_TO_ALL_GROUPS", default=False)
 # A webhook Kaizala disabled is re-enabled by the periodic check when the console refused none of its

@@ -186,3 +186,36 @@ def test_an_api_message_arrives_once_at_the_sandbox_and_its_sent_event_is_signed
     assert got["signed"] and got["event"]["type"] == "message.sent"
     message = got["event"]["data"]["message"]
     assert message["id"] == made.json()["messages"][0]["id"] and message["reference_id"]
+
+
+def test_inbound_posts_and_action_responses_reach_the_callback_once_each(api, receiver, client,
+                                                                        django_capture_on_commit_callbacks):
+    from tests.events.conftest import deliver as deliver_event
+    from tests.events.conftest import make_subscription, text_event
+
+    register(api(Role.OPERATOR), receiver, events=["post.created", "action.response"])
+    subscription = make_subscription()
+    response = {"eventId": "cb-resp", "eventType": "SurveyResponse", "fromUser": "+919800011111",
+                "fromUserName": "Asha", "data": {"actionId": "survey-1", "responseDetails": {"q1": "Yes"}}}
+    with django_capture_on_commit_callbacks(execute=True):  # processing, then the deliveries (eager)
+        for body in (text_event("cb-post", text="Hello console"), response, text_event("cb-post")):  # a redelivery
+            assert deliver_event(client, subscription, body).status_code == 200
+    received = {got["event"]["type"]: got for got in receiver.received}
+    assert len(receiver.received) == 2 and set(received) == {"post.created", "action.response"}
+    assert all(got["signed"] for got in receiver.received)
+    post = received["post.created"]["event"]["data"]["post"]
+    assert (post["event_id"], post["text"], post["sender_phone"], post["group"]) == (
+        "cb-post", "Hello console", "+919800011111", subscription.group_id)
+    answer = received["action.response"]["event"]["data"]["response"]
+    assert (answer["action_id"], answer["event_type"], answer["data"]["responseDetails"]) == (
+        "survey-1", "SurveyResponse", {"q1": "Yes"})
+
+
+def test_a_key_not_subscribed_to_posts_gets_no_post_event(api, receiver, client, django_capture_on_commit_callbacks):
+    from tests.events.conftest import deliver as deliver_event
+    from tests.events.conftest import make_subscription, text_event
+
+    register(api(Role.OPERATOR), receiver, events=["message.sent"])
+    with django_capture_on_commit_callbacks(execute=True):
+        assert deliver_event(client, make_subscription(), text_event("cb-quiet")).status_code == 200
+    assert not Delivery.objects.exists() and receiver.received == []

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from audit.actor import SYSTEM
 from events import processing, services
-from events.models import Event
+from events.models import Event, InboundPost
 from tests.events.conftest import deliver, make_subscription, text_event
 
 pytestmark = pytest.mark.django_db
@@ -108,3 +108,29 @@ def test_received_and_processed_events_move_the_metrics_once_each(client, counte
     for name in ("console_webhook_events_received_total", "console_webhook_events_processed_total",
                  "console_webhook_event_lag_seconds_count"):
         assert value(after, name) == value(before, name) + 1, name
+
+
+def test_the_drain_processes_every_waiting_event_in_batches_and_leaves_failed_ones(settings):
+    settings.EVENT_PROCESS_BATCH = 2
+    subscription = make_subscription()
+    for n in range(5):
+        Event.objects.create(subscription=subscription, event_id=f"d-{n}", event_type="TextMessageCreated",
+                             raw=text_event(f"d-{n}", text=f"post {n}"))
+    Event.objects.create(subscription=subscription, event_id="d-failed", event_type="TextMessageCreated",
+                         raw=text_event("d-failed"), error="It failed.")
+    assert services.events_process_waiting() == 5
+    assert sorted(InboundPost.objects.values_list("text", flat=True)) == [f"post {n}" for n in range(5)]
+    assert Event.objects.filter(processed_at__isnull=True).get().event_id == "d-failed"
+    assert services.events_process_waiting() == 0  # nothing twice
+
+
+def test_one_bad_event_in_a_batch_keeps_its_error_and_the_others_apply():
+    subscription = make_subscription()
+    for event_id in ("b-1", "b-bad", "b-2"):
+        raw = text_event(event_id) if event_id != "b-bad" else {**text_event(event_id), "data": "not an object"}
+        Event.objects.create(subscription=subscription, event_id=event_id, event_type="TextMessageCreated", raw=raw)
+    services.events_process_waiting()
+    events = {e.event_id: e for e in Event.objects.all()}
+    assert events["b-1"].processed_at and events["b-2"].processed_at
+    assert events["b-bad"].failed and events["b-bad"].error == "The event carries no data object."
+    assert InboundPost.objects.count() == 2

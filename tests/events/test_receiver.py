@@ -162,7 +162,7 @@ def test_a_broker_that_is_down_does_not_fail_the_delivery(client, subscription, 
     def broker_down(*args, **kwargs):
         raise ConnectionError("Redis is down")
 
-    monkeypatch.setattr(tasks.process_event, "delay", broker_down)
+    monkeypatch.setattr(tasks.process_waiting_events, "delay", broker_down)
     with django_capture_on_commit_callbacks(execute=True):
         response = deliver(client, subscription, text_event("e-nobroker"))
     assert response.status_code == 200
