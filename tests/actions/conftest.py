@@ -97,7 +97,8 @@ def response_event(message: Message, *, response_id: str, phone: str, answers=No
 
 def deliver_and_process(subscription: Subscription, raw: dict) -> Event:
     """Store the event as the receiver does and process it as the worker does (no broker in between)."""
-    event, _ = event_services.event_receive(subscription=subscription, raw=raw)
+    event_services.event_receive(subscription=subscription, raw=raw)
+    event = Event.objects.get(event_id=raw["eventId"])
     event_services.event_process(event.pk)
     event.refresh_from_db()
     return event

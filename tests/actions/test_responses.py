@@ -71,7 +71,8 @@ def test_an_older_copy_arriving_after_the_edit_does_not_put_the_old_answer_back(
     phone = member_phone(3)
     new = deliver_and_process(subscription, response_event(poll, response_id="r-3", phone=phone, answers=["Salad"]))
     old = response_event(poll, response_id="r-3", phone=phone, answers=["Pizza"])
-    event, _ = event_services.event_receive(subscription=subscription, raw=old)
+    event_services.event_receive(subscription=subscription, raw=old)
+    event = Event.objects.get(event_id=old["eventId"])
     Event.objects.filter(pk=event.pk).update(received_at=new.received_at - timedelta(seconds=5))
     event_services.event_process(event.pk)
     assert ActionResponse.objects.get(action_id=poll.action_id).answers == ["Salad"]
