@@ -10,8 +10,25 @@ from events.processing import handles
 RESPONSE_EVENTS = ("ActionResponse", "SurveyResponse", "JobResponse", "PollResponse", "LetsMeetResponse")
 
 
-@handles(*RESPONSE_EVENTS)
-def response_event(event) -> None:
-    services.response_from_event(event)
+def _lock_order(event: Event) -> tuple[str, str, str]:
+    data = event.raw.get("data") if isinstance(event.raw, dict) else None
+    data = data if isinstance(data, dict) else {}
+    return tuple(str(data.get(name) or "") for name in ("actionId", "responder", "responseId"))
+
+
+def responses_received(events: list[Event]) -> None:
+    """A batch of response events in one transaction. Two batches may hold the same responses and counts:
+    each locks its response rows in one global order (action, responder, responseId) and the running counts
+    only at its end, once per action in action order, so two batches never wait on each other in a circle."""
+    deltas_by_action: dict[str, dict[str, int]] = {}
+    for event in sorted(events, key=_lock_order):
+        services.response_from_event(event, deltas_by_action=deltas_by_action)
+    for action_id in sorted(deltas_by_action):
+        services.counts_apply(action_id, deltas_by_action[action_id])
     # Announced for the API's callbacks (action.response), in the same transaction.
-    signals.action_responses_received.send(sender=Event, events=[event])
+    signals.action_responses_received.send(sender=Event, events=events)
+
+
+@handles(*RESPONSE_EVENTS, batch=responses_received)
+def response_event(event: Event) -> None:
+    responses_received([event])

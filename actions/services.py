@@ -148,9 +148,10 @@ def response_store(*, action_id: str, parsed: answer_rules.Parsed, source: str, 
     return outcome
 
 
-def response_from_event(event) -> str:
+def response_from_event(event, *, deltas_by_action: dict[str, dict[str, int]] | None = None) -> str:
     """An ActionResponse / SurveyResponse / JobResponse / PollResponse event, inside event_process's
-    transaction. Its time is when the console received it: Kaizala's event carries none."""
+    transaction. Its time is when the console received it: Kaizala's event carries none. With
+    `deltas_by_action`, its change to the running counts is added there for the caller to apply."""
     from events.services import EventInvalid
 
     data = event.raw.get("data")
@@ -162,8 +163,10 @@ def response_from_event(event) -> str:
     parsed = answer_rules.parse_response(
         data, fallback_phone=event.raw.get("fromUser") if isinstance(event.raw.get("fromUser"), str) else "",
         fallback_name=event.raw.get("fromUserName") if isinstance(event.raw.get("fromUserName"), str) else "")
+    deltas = None if deltas_by_action is None else deltas_by_action.setdefault(action_id[:200], {})
     try:
-        return response_store(action_id=action_id[:200], parsed=parsed, source=Source.EVENT, at=event.received_at)
+        return response_store(action_id=action_id[:200], parsed=parsed, source=Source.EVENT, at=event.received_at,
+                              deltas=deltas)
     except ValueError as exc:
         raise EventInvalid(str(exc)) from None
 
