@@ -263,16 +263,16 @@ class ComposeForm(forms.Form):
         card: dict = {}
         if kind == MessageKind.ANNOUNCEMENT:
             card = {"title": (data.get("ann_title") or "").strip(),
-                    "message": self._require(data, "ann_message", "Write the announcement's message.")}
+                    "message": self._require(data, "ann_message", "Write the announcement message.")}
         elif kind == MessageKind.POLL:
-            card = {"question": self._require(data, "poll_question", "Write the poll's question."),
+            card = {"question": self._require(data, "poll_question", "Write the poll question."),
                     "choices": self._poll_choices(data.get("poll_choices"))}
             due = self._due_hours(data, 720, "closing time")
             card["expiry_hours"] = due.get("hours", 720)
             if due:
                 card["expires_at"] = due["at"]
         elif kind == MessageKind.SURVEY:
-            card = {"title": self._require(data, "survey_title", "Write the survey's title."),
+            card = {"title": self._require(data, "survey_title", "Write the survey title."),
                     "questions": self._survey_questions(),
                     "anonymous": bool(data.get("survey_anonymous")),
                     "multiple_responses": bool(data.get("survey_multiple"))}
@@ -281,7 +281,7 @@ class ComposeForm(forms.Form):
             if due:
                 card["due_at"] = due["at"]
         elif kind == MessageKind.JOB:
-            card = {"title": self._require(data, "job_title", "Write the job's title."),
+            card = {"title": self._require(data, "job_title", "Write the job title."),
                     "assignees": self._assignees(data)}
             due = self._due_hours(data, 24, "due date")
             card["due_hours"] = due.get("hours", 24)
@@ -314,9 +314,9 @@ class ComposeForm(forms.Form):
     def _survey_questions(self) -> list[dict]:
         if not self.questions.is_bound or not self.questions.is_valid():
             if self.questions.is_bound and self.questions.non_form_errors():
-                self.add_error(None, "The survey's questions: " + " ".join(self.questions.non_form_errors()))
+                self.add_error(None, "The survey questions: " + " ".join(self.questions.non_form_errors()))
             elif self.questions.is_bound:
-                self.add_error(None, "Check the survey's questions (marked below).")
+                self.add_error(None, "Check the survey questions (marked below).")
             else:
                 self.add_error(None, "Add at least one question to the survey.")
             return []
@@ -357,7 +357,7 @@ class ComposeForm(forms.Form):
         return assignees
 
     def _meeting(self, data) -> dict:
-        card = {"title": self._require(data, "meet_title", "Write the meeting's title."),
+        card = {"title": self._require(data, "meet_title", "Write the meeting title."),
                 "duration_minutes": data.get("meet_duration") or 30, "place": (data.get("meet_place") or "").strip(),
                 "latitude": data.get("meet_latitude"), "longitude": data.get("meet_longitude"),
                 "agenda": (data.get("meet_agenda") or "").strip()}
@@ -368,9 +368,9 @@ class ComposeForm(forms.Form):
             if "meet_start" not in self.errors:
                 self.add_error("meet_start", "Choose when the meeting starts.")
         elif start <= timezone.now():
-            self.add_error("meet_start", "The meeting's start is in the past; choose a later time.")
+            self.add_error("meet_start", "The meeting start is in the past; choose a later time.")
         elif start > timezone.now() + MAX_AHEAD:
-            self.add_error("meet_start", "The meeting's start is more than two years ahead; choose an earlier date.")
+            self.add_error("meet_start", "The meeting start is more than two years ahead; choose an earlier date.")
         else:
             card["starting_time"] = start.astimezone(UTC).isoformat()
         return card

@@ -27,11 +27,6 @@ PDF = b"%PDF-1.4\n% a tiny document\n"
 MEMBER = "+919800011111"
 
 
-@pytest.fixture(autouse=True)
-def media_root(settings, tmp_path):
-    settings.MEDIA_ROOT = tmp_path
-
-
 @pytest.fixture
 def dispatch(django_capture_on_commit_callbacks):
     def run():
