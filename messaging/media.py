@@ -109,6 +109,6 @@ def check_upload(*, kind: str, name: str, data: bytes, max_bytes: int, size: int
         raise ValidationError(f"The file is {filesizeformat(size)}; at most {filesizeformat(max_bytes)} can be "
                               "posted.")
     if not content_matches(extension, data):
-        raise ValidationError(f"The content of the file is not {extension} (it is named {extension} but holds something "
-                              "else): choose the right file.")
+        raise ValidationError(f"The content of the file is not {extension} (it is named {extension} but holds "
+                              "something else): choose the right file.")
     return CheckedFile(name=name, extension=extension, content_type=allowed[extension], size=size)
