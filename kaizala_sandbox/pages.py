@@ -22,7 +22,8 @@ a{color:#2a5bb0}.reply{margin-left:1.2rem;border-left-color:#9ab}form.write{marg
 form.write input[type=text]{width:14rem}
 .card{border:1px solid #d7dce5;border-radius:8px;padding:.4rem .6rem;margin:.3rem 0;background:#fafbfd}
 .card .kind{font-size:.7rem;text-transform:uppercase;color:#4a7bd0;letter-spacing:.05em}
-.card ol,.card ul{margin:.2rem 0;padding-left:1.2rem}.card label{display:block}
+.card ol,.card ul{margin:.2rem 0;padding-left:1.2rem}form.answer label{display:block}
+form.answer{border:1px dashed #c5ccd8;border-radius:8px;padding:.3rem .5rem}
 """
 
 # Posts each phone form as JSON (the control API takes state changes as JSON only), then reloads.

@@ -107,7 +107,8 @@ class ComposeForm(forms.Form):
         **{kind: ("media_file", "caption") for kind in cards.MEDIA_KINDS},
     }
 
-    kind = forms.ChoiceField(choices=MessageKind.choices, initial=MessageKind.TEXT, required=False, label="Post")
+    kind = forms.ChoiceField(choices=MessageKind.choices, initial=MessageKind.TEXT, required=False, label="Post",
+                             widget=forms.RadioSelect)
 
     # A checklist (compose.html renders each box with the group's sending phone user), searched by compose.js.
     groups = forms.ModelMultipleChoiceField(

@@ -207,3 +207,23 @@ def test_a_member_answers_a_survey_from_the_sandbox_phone_page(group, sandbox, d
         f"{phone_user.endpoint_url.rstrip('/')}/v1/groups/{group.kaizala_id}/actions/{message.action_id}",
         params={"getDetails": "true"}, headers={"accessToken": phone_user.access_token}, timeout=5).json()
     assert details["actionDetails"]["responses"][0]["answers"] == [["Helmet", "Boots"], 3.0]
+
+
+def test_a_poll_goes_to_several_groups_and_to_chosen_subscribers_of_a_public_group(make_group, tenant_admin, sandbox,
+                                                                                   dispatch):
+    team, public = make_group("Team"), make_group("Public", phone_user=tenant_admin, group_type="ConnectGroup")
+    card = {"question": "Open on Sunday?", "choices": ["Yes", "No"], "expiry_hours": 24}
+    broadcast = services.message_create(actor=SYSTEM, groups=[team, public], send_at=None, kind=Kind.POLL,
+                                        card=card)
+    assert len({m.broadcast_id for m in broadcast}) == 1
+    services.message_create(actor=SYSTEM, groups=[public], send_at=None, kind=Kind.POLL, card=card,
+                            audience=services.Audience(subscribers=("+919800077777",)))
+    dispatch()
+    wire = {"actionType": "Poll", "actionBody": {
+        "question": "Open on Sunday?", "choices": [{"title": "Yes"}, {"title": "No"}], "expiryInHours": 24}}
+    sent = sorted(((call["path"].split("/groups/")[1].split("/")[0], json.loads(call["body"]))
+                   for call in sandbox.calls(route="createAction")), key=lambda pair: json.dumps(pair))
+    assert sorted([(team.kaizala_id, wire), (public.kaizala_id, wire),
+                   (public.kaizala_id, {**wire, "subscribers": ["+919800077777"]})],
+                  key=lambda pair: json.dumps(pair)) == sent
+    assert set(Message.objects.values_list("status", flat=True)) == {Status.SENT}
