@@ -29,7 +29,7 @@ def media_files() -> QuerySet[MediaFile]:
 
 def schedule_list() -> QuerySet[Schedule]:
     # Meta.ordering does not apply to an aggregate query: order explicitly, or pages may overlap.
-    return (Schedule.objects.select_related("created_by").prefetch_related("groups")
+    return (Schedule.objects.select_related("created_by", "media").prefetch_related("groups")
             .annotate(message_count=Count("messages")).order_by("-created_at", "-id"))
 
 

@@ -64,3 +64,26 @@ def test_compose_a_survey_with_questions(live_server, page, screenshot, make_use
     page.get_by_text("1 survey on the way").wait_for()
     message = Message.objects.get()
     assert [q["type"] for q in message.card["questions"]] == ["SingleOption", "Numeric"]
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR" + b"\x00" * 40
+
+
+def test_compose_an_image_post(live_server, page, screenshot, make_user, sandbox, group, tmp_path):
+    _login(page, live_server, make_user)
+    page.goto(f"{live_server.url}/messages/compose/?kind=image")
+    page.get_by_label(group.name).check()
+    photo = tmp_path / "site-visit.png"
+    photo.write_bytes(PNG)
+    page.set_input_files("#id_media_file", str(photo))
+    page.fill("#id_caption", "The new pump house, north side")
+    preview = page.get_by_test_id("preview")
+    preview.get_by_text("The new pump house, north side").wait_for()
+    preview.get_by_text("Attached: site-visit.png").wait_for()
+    screenshot(page, "compose-image-preview")
+    page.get_by_role("button", name="Send now").click()
+    page.get_by_text("1 image on the way").wait_for()
+    message = Message.objects.get()
+    assert message.kind == Message.Kind.IMAGE and message.media.name == "site-visit.png"
+    link = page.get_by_role("link", name="site-visit.png")
+    assert link.get_attribute("href") == f"/messages/media/{message.media_id}/"
