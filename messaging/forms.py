@@ -237,7 +237,7 @@ class ComposeForm(forms.Form):
             return next_fire(data["rule"], now) or now
         return now
 
-    def _due_hours(self, data, default: int, what: str) -> dict:
+    def _due_hours(self, data, what: str) -> dict:
         due = data.get("due_at")
         if due is None:
             return {}
@@ -268,7 +268,7 @@ class ComposeForm(forms.Form):
         elif kind == MessageKind.POLL:
             card = {"question": self._require(data, "poll_question", "Write the poll question."),
                     "choices": self._poll_choices(data.get("poll_choices"))}
-            due = self._due_hours(data, 720, "closing time")
+            due = self._due_hours(data, "closing time")
             card["expiry_hours"] = due.get("hours", 720)
             if due:
                 card["expires_at"] = due["at"]
@@ -277,14 +277,14 @@ class ComposeForm(forms.Form):
                     "questions": self._survey_questions(),
                     "anonymous": bool(data.get("survey_anonymous")),
                     "multiple_responses": bool(data.get("survey_multiple"))}
-            due = self._due_hours(data, 24, "due date")
+            due = self._due_hours(data, "due date")
             card["due_hours"] = due.get("hours", 24)
             if due:
                 card["due_at"] = due["at"]
         elif kind == MessageKind.JOB:
             card = {"title": self._require(data, "job_title", "Write the job title."),
                     "assignees": self._assignees(data)}
-            due = self._due_hours(data, 24, "due date")
+            due = self._due_hours(data, "due date")
             card["due_hours"] = due.get("hours", 24)
             if due:
                 card["due_at"] = due["at"]

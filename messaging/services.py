@@ -107,8 +107,9 @@ def check_card(*, kind: str, card: dict, groups, upload: Upload | None) -> None:
             raise ComposeError("Assign the job to at least one member.")
         from groups.models import GroupMember
 
-        members = set(GroupMember.objects.filter(group__in=[g.pk for g in groups], mobile_number__in=assignees)
-                      .values_list("group_id", "mobile_number"))
+        members = set(GroupMember.objects.filter(
+            group__in=[g.pk for g in groups], mobile_number__in=assignees, state=GroupMember.State.ADDED,
+        ).values_list("group_id", "mobile_number"))
         missing = [f"{phone} is not a member of “{g.name}”" for g in groups for phone in assignees
                    if (g.pk, phone) not in members]
         if missing:
@@ -291,6 +292,8 @@ def message_cancel(*, message: Message, actor: Actor) -> None:
 
 
 def message_edit(*, message: Message, text: str, send_at: datetime, actor: Actor) -> None:
+    if message.kind != Message.Kind.TEXT:
+        raise ComposeError("Only a text message can be edited; cancel this one and compose it again.")
     if send_at <= timezone.now():
         raise ComposeError("That time is in the past; choose a time in the future.")
     changes = {name: (before, after) for name, before, after in (

@@ -227,3 +227,14 @@ def test_a_poll_goes_to_several_groups_and_to_chosen_subscribers_of_a_public_gro
                    (public.kaizala_id, {**wire, "subscribers": ["+919800077777"]})],
                   key=lambda pair: json.dumps(pair)) == sent
     assert set(Message.objects.values_list("status", flat=True)) == {Status.SENT}
+
+
+def test_an_announcement_with_an_image_posts_the_upload_as_its_media_resource(group, sandbox, dispatch):
+    upload = services.Upload(name="flyer.png", data=PNG, content_type="image/png")
+    message = send(group, Kind.ANNOUNCEMENT, {"title": "Fair", "message": "Saturday at 10"}, upload)
+    dispatch()
+    message.refresh_from_db()
+    assert message.status == Status.SENT, message.last_error
+    assert len(sandbox.calls(route="uploadMedia")) == 1
+    assert posted_bodies(sandbox) == [{"actionType": "Announcement", "actionBody": {
+        "Title": "Fair", "Message": "Saturday at 10", "MediaResources": [message.media_resource]}}]
