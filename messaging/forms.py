@@ -177,7 +177,8 @@ class ComposeForm(forms.Form):
         self.fields["groups"].queryset = sendable_groups()
         self.fields["start_date"].initial = timezone.localdate()
         kind = (self.data.get("kind") or MessageKind.TEXT) if self.is_bound else MessageKind.TEXT
-        if kind != MessageKind.TEXT:  # the text box is the text kind's only
+        # The text box is the text kind's only; a preview shows the text as typed so far.
+        if kind != MessageKind.TEXT or preview:
             self.fields["text"] = forms.CharField(required=False, widget=self.fields["text"].widget)
         self.questions = SurveyQuestionFormSet(self.data if self.is_bound and "q-TOTAL_FORMS" in self.data else None,
                                                prefix="q")

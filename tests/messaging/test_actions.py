@@ -238,3 +238,22 @@ def test_an_announcement_with_an_image_posts_the_upload_as_its_media_resource(gr
     assert len(sandbox.calls(route="uploadMedia")) == 1
     assert posted_bodies(sandbox) == [{"actionType": "Announcement", "actionBody": {
         "Title": "Fair", "Message": "Saturday at 10", "MediaResources": [message.media_resource]}}]
+
+
+def test_the_preview_of_a_text_shows_it_without_asking_for_more(operator, group):
+    page = operator.post("/messages/compose/preview/", {"kind": "text", "text": "Shift at <9>"}).content.decode()
+    assert "Shift at &lt;9&gt;" in page and "Before it can be sent" not in page
+    page = operator.post("/messages/compose/preview/", {"kind": "survey", "survey_title": "Kit"}).content.decode()
+    assert "Add at least one question to the survey." in page
+
+
+def test_a_poll_sent_at_a_time_is_open_until_its_closing_time_counted_from_then(operator, group):
+    at = (timezone.now() + timedelta(hours=2)).astimezone(UTC).replace(second=0, microsecond=0)
+    closes = at + timedelta(hours=5, minutes=30)
+    data = {"kind": "poll", "groups": group.pk, "when": "once", "send_at": at.strftime("%Y-%m-%dT%H:%M"),
+            "poll_question": "Lunch?", "poll_choices": "Rice\nRoti", "due_at": closes.strftime("%Y-%m-%dT%H:%M")}
+    response = operator.post("/messages/compose/", {**data, **form_token(operator, "/messages/compose/")})
+    assert response.status_code == 302, response.content.decode()[:3000]
+    message = Message.objects.get()
+    assert (message.status, message.due_at) == (Status.SCHEDULED, at)
+    assert message.card["expiry_hours"] == 6  # 5 h 30 from the send time, rounded up to whole hours
