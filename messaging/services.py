@@ -594,6 +594,10 @@ def message_send_run(message_id: int, loaded: Message | None = None) -> str | No
                 _upload_media(message)
             except kaizala.KaizalaError as error:
                 return _after_upload_error(message, attempt, error)
+            except OSError:  # the stored file is gone (MEDIA_ROOT lost or moved): nothing can be posted
+                log.exception("message %s: its stored file cannot be read", message.pk)
+                return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
+                               "The stored file of this post cannot be read (was MEDIA_ROOT moved?); compose it again.")
         result = kaizala_access.call_as(group.phone_user, lambda client: _post(client, message))
     except ReauthRequired as error:
         return _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,

@@ -257,3 +257,12 @@ def test_a_poll_sent_at_a_time_is_open_until_its_closing_time_counted_from_then(
     message = Message.objects.get()
     assert (message.status, message.due_at) == (Status.SCHEDULED, at)
     assert message.card["expiry_hours"] == 6  # 5 h 30 from the send time, rounded up to whole hours
+
+
+def test_a_post_whose_stored_file_is_gone_fails_and_says_so(group, sandbox, dispatch):
+    message = send(group, Kind.IMAGE, {"caption": ""}, services.Upload("a.png", PNG, "image/png"))
+    message.media.file.delete(save=False)
+    dispatch()
+    message.refresh_from_db()
+    assert message.status == Status.FAILED and "stored file" in message.last_error
+    assert sandbox.calls(route="uploadMedia") == [] and sandbox.calls(route="createAction") == []
