@@ -58,7 +58,10 @@ def test_compose_a_survey_with_questions(live_server, page, screenshot, make_use
     page.get_by_role("button", name="Add a question").click()
     page.fill("#id_q-1-title", "How many workers are on site?")
     page.select_option("#id_q-1-type", "Numeric")
-    page.get_by_test_id("preview").get_by_text("How many workers are on site?").wait_for()
+    card = page.get_by_test_id("preview").get_by_test_id("card")
+    card.get_by_text("How many workers are on site?").wait_for()
+    card.get_by_text("(a number)").wait_for()  # the preview has caught up with the second question's type
+    assert page.get_by_test_id("preview-problems").count() == 0
     screenshot(page, "compose-survey-preview")
     page.get_by_role("button", name="Send now").click()
     page.get_by_text("1 survey on the way").wait_for()
