@@ -230,9 +230,13 @@ class KaizalaClient:
         *,
         to_all_subscribers: bool = False,
         subscribers: Sequence[str] | None = None,
+        reply_to_reference_id: str | None = None,
     ) -> SendResult:
+        """An Action (§12.1) or a media post (§11.2); `action_id` is set for Actions, not for media."""
         body = {"actionType": action.action_type, "actionBody": action.to_body()}
         body |= _targeting(to_all_subscribers, subscribers)
+        if reply_to_reference_id:
+            body["replyToReferenceId"] = reply_to_reference_id
         return SendResult.from_json(self._call("POST", "groups", group_id, "actions", json_body=body))
 
     def list_actions(

@@ -401,7 +401,54 @@ class Job:
         return {"title": self.title, "assignedTo": list(self.assigned_to), "dueDate": self.due_in_hours}
 
 
-Action = Announcement | Poll | Survey | Job
+@dataclass(frozen=True)
+class LetsMeet:
+    action_type: ClassVar[str] = "LetsMeet"
+    title: str
+    starting_time: datetime  # aware; sent as ISO-8601 UTC
+    duration_minutes: int = 30
+    place: str = ""
+    latitude: float | None = None
+    longitude: float | None = None
+    agenda: str = ""
+
+    def to_body(self) -> dict[str, Any]:
+        # `duration` as the documented sample sends it (the table's `DurationInMins` is not what clients sent).
+        when = self.starting_time.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        body: dict[str, Any] = {"title": self.title, "startingTime": when, "duration": self.duration_minutes}
+        if self.place or self.latitude is not None:
+            place: dict[str, Any] = {"name": self.place}
+            if self.latitude is not None and self.longitude is not None:
+                place = {"latitude": self.latitude, "longitude": self.longitude, "name": self.place}
+            body["place"] = place
+        if self.agenda:
+            body["agenda"] = self.agenda
+        return body
+
+
+MEDIA_ACTION_TYPES = ("Image", "Album", "Audio", "Document", "Video")
+
+
+@dataclass(frozen=True)
+class MediaPost:
+    """A media post (§11.2): the `mediaResource` an upload returned, and an optional caption."""
+
+    action_type: str  # one of MEDIA_ACTION_TYPES
+    media_resource: str
+    caption: str = ""
+
+    def __post_init__(self):
+        if self.action_type not in MEDIA_ACTION_TYPES:
+            raise ValueError(f"not a media action type: {self.action_type!r}")
+
+    def to_body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"mediaResource": self.media_resource}
+        if self.caption:
+            body["caption"] = self.caption
+        return body
+
+
+Action = Announcement | Poll | Survey | Job | LetsMeet | MediaPost
 
 
 @dataclass(frozen=True)

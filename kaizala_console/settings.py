@@ -215,6 +215,11 @@ STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 # whitenoise warns at every start when it is missing; under VAR_DIR it is owner-only like the rest.
 STATIC_ROOT.mkdir(mode=0o700 if STATIC_ROOT.is_relative_to(VAR_DIR) else 0o777, parents=True, exist_ok=True)
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Files admins upload to post (messaging.MediaFile). Never served by a public URL: the console's media view
+# (login required) streams them. Under VAR_DIR (git-ignored, owner-only) unless MEDIA_ROOT says otherwise.
+MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
+# The largest file an admin may post (bytes); Kaizala's own limit is not documented.
+MEDIA_MAX_BYTES = env.int("MEDIA_MAX_BYTES", default=20 * 1024 * 1024)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

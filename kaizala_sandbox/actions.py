@@ -277,11 +277,24 @@ def respond(call, group_id, action_id):
             "isUpdateResponse": response["updates"] > 0, "responder": responder, "responderName": responder,
             "responderProfilePic": "", "isAnonymous": action["fields"].get("isAnonymous", False),
             "responseDetails": {"response": answer}}
+    if "answers" in answer:
+        # §14.7's shape of the answers: each with its question.
+        data["responseDetails"]["responseWithQuestions"] = _with_questions(action, answer["answers"])
     call.emit(group=group, event_type="ActionResponse", from_user=responder, action=action, data=data)
     specific = RESPONSE_EVENTS.get(action["actionType"])
     if specific:
         call.emit(group=group, event_type=specific, from_user=responder, action=action, data=data)
     return {"responseId": response["responseId"]}
+
+
+def _with_questions(action, answers) -> list:
+    fields = action["fields"]
+    if action["actionType"] == "Poll":
+        questions = [{"title": fields["question"], "type": "SingleOption", "options": fields["choices"]}]
+    else:
+        questions = fields.get("questions") or []
+    return [{"title": q["title"], "type": q["type"], "options": q.get("options") or [], "answer": answer}
+            for q, answer in zip(questions, answers, strict=False)]
 
 
 def update_properties(call, group_id, action_id):
@@ -320,11 +333,13 @@ def upload_media(call):
         raise ApiError(415, "UnsupportedMediaType",
                        f"The file part needs its real content type (got {upload.mimetype or 'none'})",
                        "ValidationException")
-    size = len(upload.read())
+    data = upload.read()
+    size = len(data)
     media_id = str(uuid.uuid4())
     name = upload.filename or "file"
+    # The bytes too (base64, so the state file stays JSON): the phone page links to the file itself.
     call.store.media[media_id] = {"id": media_id, "name": name, "size": size, "contentType": upload.mimetype,
-                                  "uploadedAt": call.store.now()}
+                                  "uploadedAt": call.store.now(), "data": base64.b64encode(data).decode()}
     resource = {"ActionType": code, "Files": [{"Id": media_id, "Name": name, "Size": size,
                                                "Url": f"{call.base_url}_sandbox/media/{media_id}"}]}
     encoded = base64.b64encode(json.dumps(resource).encode()).decode()

@@ -34,6 +34,10 @@ ENDPOINT_PREFIX = re.compile(r"^/(kms\d*)(/.*)?$")
 G = "/v1/groups/<group_id>"
 
 
+# Routes whose request body the call log keeps (posts only: no secret travels in them).
+RECORDED_BODIES = {"createAction", "sendMessage"}
+
+
 @dataclass(frozen=True)
 class Route:
     handler: Any
@@ -195,6 +199,9 @@ class SandboxApp:
                 response = error_response(rate_limited(*throttled))
             else:
                 response = self._dispatch(call, ROUTES[name], args)
+            if name in RECORDED_BODIES:
+                # What the client sent, as text: tests check a card's wire body exactly as it arrived.
+                record["body"] = request.get_data(cache=True, as_text=True)[:20_000]
         record["status"] = response.status_code
         record["durationMs"] = round((time.perf_counter() - started) * 1000, 2)
         with store.lock:

@@ -12,6 +12,8 @@ sandbox never answers with CORS headers. The one exception is a browser opening 
 opened cannot be read by the page that linked to it.
 """
 
+import base64
+import datetime
 import fnmatch
 import ipaddress
 import json
@@ -202,15 +204,59 @@ def answer(app, request, group_id, action_id):
 
     body = _body(request)
     sender = context.mobile(body.get("from"), "from")
-    text = context.req_str(body, "answer", max_len=1000)
     action = app.store.actions.get(action_id)
     if action is None or action["groupId"] != group_id:
         raise not_found(f"Action {action_id} not found in group {group_id}")
     call = context.Call(app, request, None)
     call.principal = {"kind": "user", "mobileNumber": sender}
-    call._body = {"actionBody": {"isCompleted": text.strip().lower() in ("done", "yes", "true")}
-                  if action["actionType"] == "Job" else {"answers": [text]}}
+    if action["actionType"] == "Job":
+        text = context.req_str(body, "answer", max_len=1000)
+        call._body = {"actionBody": {"isCompleted": text.strip().lower() in ("done", "yes", "true")}}
+    else:
+        call._body = {"actionBody": {"answers": _answers(action, body)}}
     return respond(call, group_id, action_id)
+
+
+def _answers(action, body) -> list:
+    """One answer (`answer`), or a survey's (`answers`, or the page's fields `answer_0`, `answer_1`, …), typed as
+    §12.5 says: a list for MultiOption, a number for Numeric and Date (epoch ms), {lt, lg, n} for Location."""
+    if "answers" in body:
+        answers = body["answers"]
+        if not isinstance(answers, list) or not answers:
+            raise bad_request("'answers' must be a non-empty list")
+        return answers
+    if not any(k.startswith("answer_") for k in body):
+        return [context.req_str(body, "answer", max_len=1000)]
+    questions = action["fields"].get("questions") or []
+    answers = []
+    for index, question in enumerate(questions):
+        raw = body.get(f"answer_{index}", "")
+        answers.append(_typed(question["type"], raw))
+    return answers
+
+
+def _typed(qtype: str, raw):
+    if qtype == "MultiOption":
+        return [str(v) for v in raw] if isinstance(raw, list) else ([str(raw)] if raw != "" else [])
+    raw = raw[0] if isinstance(raw, list) and raw else raw
+    text = str(raw).strip()
+    try:
+        if qtype == "Numeric":
+            return float(text) if text else None
+        if qtype in ("Date", "DateTime"):
+            if not text:
+                return None
+            when = datetime.datetime.fromisoformat(text)
+            when = when if when.tzinfo else when.replace(tzinfo=datetime.UTC)
+            return int(when.timestamp() * 1000)
+        if qtype == "Location":
+            if not text:
+                return None
+            latitude, _, longitude = text.partition(",")
+            return {"lt": float(latitude), "lg": float(longitude), "n": ""}
+    except ValueError as exc:
+        raise bad_request(f"{text!r} is not a {qtype} answer") from exc
+    return text
 
 
 def join(app, request, group_id):
@@ -236,7 +282,20 @@ def media(app, request, media_id):
     item = app.store.media.get(media_id)
     if item is None:
         raise not_found(f"Media {media_id} not found")
-    return item
+    return {k: v for k, v in item.items() if k != "data"}
+
+
+def media_file(app, request, media_id):
+    """The uploaded file's bytes, with the type it was uploaded as (shown on the phone page)."""
+    item = app.store.media.get(media_id)
+    if item is None:
+        raise not_found(f"Media {media_id} not found")
+    response = Response(base64.b64decode(item.get("data", "")), mimetype=item["contentType"] or
+                        "application/octet-stream")
+    response.headers["Content-Disposition"] = "inline" if item["contentType"] in ("image/jpeg", "image/png") \
+        else "attachment"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 # -- faults, calls, limits, clock, settings, reset ----------------------------------------------
@@ -356,6 +415,7 @@ HANDLERS = {
     "issueToken": issue_token, "revokeToken": revoke_token, "revokeTokenPost": revoke_token_post,
     "listTokens": list_tokens, "pins": list_pins, "groups": list_groups, "createGroup": create_group,
     "messages": list_messages, "inbound": inbound, "join": join, "answer": answer, "media": media,
+    "mediaFile": media_file,
     "addFault": add_fault,
     "listFaults": list_faults, "clearFaults": clear_faults, "calls": list_calls, "getLimits": get_limits,
     "setLimits": set_limits, "getClock": get_clock, "advanceClock": advance_clock, "getSettings": get_settings,
@@ -381,6 +441,7 @@ CONTROL_MAP = Map(
         Rule(f"{S}/groups/<group_id>/actions/<action_id>/answer", methods=["POST"], endpoint="answer"),
         Rule(f"{S}/messages", methods=["GET"], endpoint="messages"),
         Rule(f"{S}/media/<media_id>", methods=["GET"], endpoint="media"),
+        Rule(f"{S}/media/<media_id>/file", methods=["GET"], endpoint="mediaFile"),
         Rule(f"{S}/faults", methods=["POST"], endpoint="addFault"),
         Rule(f"{S}/faults", methods=["GET"], endpoint="listFaults"),
         Rule(f"{S}/faults", methods=["DELETE"], endpoint="clearFaults"),

@@ -5,7 +5,9 @@ image by URL), answer a post (threaded), join a group. Its forms post JSON to th
 Names, texts and numbers come from outside, so every value goes through html.escape.
 """
 
+import base64
 import datetime
+import json
 import urllib.parse
 from html import escape
 
@@ -18,6 +20,10 @@ box-shadow:0 1px 3px rgba(0,0,0,.15)}.pin{font-family:monospace;font-size:1.2rem
 .meta{color:#777;font-size:.75rem}table{border-collapse:collapse}td{padding:.1rem .6rem .1rem 0}
 a{color:#2a5bb0}.reply{margin-left:1.2rem;border-left-color:#9ab}form.write{margin:.4rem 0}
 form.write input[type=text]{width:14rem}
+.card{border:1px solid #d7dce5;border-radius:8px;padding:.4rem .6rem;margin:.3rem 0;background:#fafbfd}
+.card .kind{font-size:.7rem;text-transform:uppercase;color:#4a7bd0;letter-spacing:.05em}
+.card ol,.card ul{margin:.2rem 0;padding-left:1.2rem}form.answer label{display:block}
+form.answer{border:1px dashed #c5ccd8;border-radius:8px;padding:.3rem .5rem}
 """
 
 # Posts each phone form as JSON (the control API takes state changes as JSON only), then reloads.
@@ -27,7 +33,11 @@ document.querySelectorAll('form[data-post]').forEach(function (form) {
   form.addEventListener('submit', function (event) {
     event.preventDefault();
     var body = {};
-    new FormData(form).forEach(function (value, key) { if (value !== '') body[key] = value; });
+    new FormData(form).forEach(function (value, key) {
+      if (value === '') { return; }
+      if (form.querySelector('[name="' + key + '"][data-many]')) { (body[key] = body[key] || []).push(value); }
+      else { body[key] = value; }
+    });
     fetch(form.dataset.post, {method: 'POST', headers: {'Content-Type': 'application/json'},
                               body: JSON.stringify(body)})
       .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
@@ -72,9 +82,10 @@ def _phone_card(store, phone: str, writable: bool = False) -> str:
         parts.append(f"<div><b>{escape(group['groupName'])}</b> <span class=\"state\">{escape(group['groupType'])}"
                      f", {escape(role)}</span></div>")
         feed = [m for m in store.messages if m["groupId"] == group["groupId"] and _sees(phone, group, m)]
-        parts.extend(_thread(feed[-20:]))
+        parts.extend(_thread(feed[-20:], store))
         if writable:
-            parts.extend(_answer_form(group, phone, m) for m in feed[-20:] if m.get("actionId"))
+            parts.extend(_answer_form(group, phone, m, store.actions.get(m["actionId"]))
+                         for m in feed[-20:] if m.get("actionId"))
             parts.append(_write_form(group, phone, feed[-20:]))
     if writable:
         parts.extend(_join_form(group, phone) for group in store.groups.values()
@@ -83,15 +94,66 @@ def _phone_card(store, phone: str, writable: bool = False) -> str:
     return "".join(parts)
 
 
-def _message(message, css="msg") -> str:
+def _media_links(resources) -> str:
+    """Links to the files behind mediaResource strings (the sandbox's own uploads; anything else is skipped)."""
+    links = []
+    for resource in resources:
+        try:
+            files = json.loads(base64.b64decode(str(resource))).get("Files") or []
+        except (ValueError, AttributeError):
+            continue
+        for item in files:
+            if isinstance(item, dict) and item.get("Id"):
+                links.append(f'<a class="media" href="/_sandbox/media/{escape(urllib.parse.quote(str(item["Id"])))}'
+                             f'/file">{escape(str(item.get("Name") or "file"))}</a>')
+    return " ".join(links)
+
+
+def _card(action) -> str:
+    """An action as a phone shows it: its kind and content (choices, questions, assignees, meeting, file)."""
+    kind, fields = action["actionType"], action["fields"]
+    head = f'<div class="kind">{escape(kind)}</div>'
+    if kind == "Poll":
+        body = (f"<b>{escape(fields['question'])}</b><ul>"
+                + "".join(f"<li>{escape(c['title'])}</li>" for c in fields["choices"])
+                + f"</ul>{len(action['responses'])} answer(s)")
+    elif kind == "Survey":
+        body = (f"<b>{escape(fields['title'])}</b><ol>"
+                + "".join(f"<li>{escape(q['title'])} <span class='meta'>({escape(q['type'])})</span>"
+                          + (" — " + escape(", ".join(o["title"] for o in q["options"])) if q["options"] else "")
+                          + "</li>" for q in fields["questions"])
+                + f"</ol>{len(action['responses'])} response(s)")
+    elif kind == "Job":
+        done = sum(1 for r in action["responses"] if r["body"].get("isCompleted"))
+        body = (f"<b>{escape(fields['title'])}</b><div>assigned to {escape(', '.join(fields['assignedTo']))}</div>"
+                f"<div class='meta'>due {escape(_time(fields['dueAt']))} · {done} completed</div>")
+    elif kind == "LetsMeet":
+        place = fields.get("place")
+        place = place.get("name", "") if isinstance(place, dict) else str(place or "")
+        body = (f"<b>{escape(fields['title'])}</b><div>starts {escape(fields['startingTime'])}, "
+                f"{escape(str(fields['duration']))} min{', at ' + escape(place) if place else ''}</div>"
+                + (f"<div>{escape(fields['agenda'])}</div>" if fields.get("agenda") else ""))
+    elif kind == "Announcement":
+        body = ((f"<b>{escape(fields['title'])}</b>" if fields["title"] else "")
+                + f"<div>{escape(fields['message'])}</div>{_media_links(fields['mediaResources'])}")
+    elif "mediaResource" in fields:
+        body = _media_links([fields["mediaResource"]]) + (
+            f"<div>{escape(fields['caption'])}</div>" if fields.get("caption") else "")
+    else:
+        body = escape(fields.get("title") or "")
+    return f'<div class="card" data-action="{escape(action["actionId"])}">{head}{body}</div>'
+
+
+def _message(message, css="msg", action=None) -> str:
     media = "".join(f' <a href="{escape(m["mediaUrl"])}">{escape(m["mediaFileName"])}</a>'
                     for m in message.get("media") or [] if m["mediaUrl"].startswith(("http://", "https://")))
-    return (f'<div class="{css}" data-ref="{escape(message["referenceId"])}">{escape(message["text"])}{media}'
+    content = _card(action) if action else f'{escape(message["text"])}{media}'
+    return (f'<div class="{css}" data-ref="{escape(message["referenceId"])}">{content}'
             f'<div class="meta">from {escape(message["sender"])} · {escape(_time(message["arrivedAt"]))} · '
             f'{escape(message["via"])}</div></div>')
 
 
-def _thread(feed) -> list[str]:
+def _thread(feed, store=None) -> list[str]:
     """Each post with its replies under it (a reply whose post is not shown stands on its own)."""
     shown = {m["referenceId"] for m in feed}
     replies: dict[str, list] = {}
@@ -102,8 +164,10 @@ def _thread(feed) -> list[str]:
     for message in feed:
         if message.get("replyToReferenceId") in shown:
             continue
-        parts.append(_message(message))
-        parts.extend(_message(reply, "msg reply") for reply in replies.get(message["referenceId"], []))
+        actions = store.actions if store is not None else {}
+        parts.append(_message(message, action=actions.get(message.get("actionId"))))
+        parts.extend(_message(reply, "msg reply", action=actions.get(reply.get("actionId")))
+                     for reply in replies.get(message["referenceId"], []))
     return parts
 
 
@@ -119,11 +183,44 @@ def _write_form(group, phone, feed) -> str:
             f'{options}</select> <button type="submit">Send</button></form>')
 
 
-def _answer_form(group, phone, message) -> str:
+def _answer_form(group, phone, message, action=None) -> str:
+    """How a member answers: a poll's choices, a survey's questions, a job's "done"; a free text for the rest."""
     gid = urllib.parse.quote(group["groupId"], safe="@")
     target = escape(f"/_sandbox/groups/{gid}/actions/{urllib.parse.quote(message['actionId'], safe='')}/answer")
-    return (f'<form class="write" data-post="{target}"><input type="hidden" name="from" value="{escape(phone)}">'
-            f'<input type="text" name="answer" placeholder="Answer the {escape(message["kind"])} from '
+    start = (f'<form class="write answer" data-post="{target}" data-action="{escape(message["actionId"])}">'
+             f'<input type="hidden" name="from" value="{escape(phone)}">')
+    kind = action["actionType"] if action else ""
+    if kind in ("Announcement", "LetsMeet", "Image", "Audio", "Document", "Video", "Album"):
+        return ""  # nothing to answer
+    if kind == "Poll":
+        fields = "".join(f'<label><input type="radio" name="answer" value="{escape(c["title"])}"> '
+                         f'{escape(c["title"])}</label>' for c in action["fields"]["choices"])
+        question = escape(action["fields"]["question"])
+        return f'{start}<div>{question}</div>{fields}<button type="submit">Vote</button></form>'
+    if kind == "Job":
+        if phone not in action["fields"]["assignedTo"]:
+            return ""
+        return (f'{start}<input type="hidden" name="answer" value="done"><button type="submit">Mark “'
+                f'{escape(action["fields"]["title"])}” done</button></form>')
+    if kind == "Survey":
+        rows = []
+        for index, question in enumerate(action["fields"]["questions"]):
+            name, title = f"answer_{index}", escape(question["title"])
+            if question["type"] in ("SingleOption", "MultiOption"):
+                many = question["type"] == "MultiOption"
+                boxes = "".join(
+                    f'<label><input type="{"checkbox" if many else "radio"}" name="{name}"'
+                    f'{" data-many" if many else ""} value="{escape(o["title"])}"> {escape(o["title"])}</label>'
+                    for o in question["options"])
+                rows.append(f"<div>{title}{boxes}</div>")
+            else:
+                kind_input = {"Numeric": "number", "Date": "date", "DateTime": "datetime-local"}.get(
+                    question["type"], "text")
+                hint = " (latitude, longitude)" if question["type"] == "Location" else ""
+                rows.append(f'<div><label>{title}{escape(hint)} <input type="{kind_input}" name="{name}" '
+                            f'aria-label="{title}"></label></div>')
+        return f'{start}{"".join(rows)}<button type="submit">Send answers</button></form>'
+    return (f'{start}<input type="text" name="answer" placeholder="Answer the {escape(message["kind"])} from '
             f'{escape(message["sender"])}" aria-label="Answer"> <button type="submit">Answer</button></form>')
 
 

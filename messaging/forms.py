@@ -1,16 +1,19 @@
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from connectors.models import Connector
 from groups.member_input import parse_lines
-from groups.models import Group
+from groups.models import Group, GroupMember
 from kaizala_console.text import has_visible_text
-from messaging.models import MAX_TEXT, Schedule
+from messaging import cards
+from messaging.media import EXTENSIONS, check_upload
+from messaging.models import MAX_TEXT, MessageKind, Schedule
 from messaging.recurrence import Rule, next_fire
-from messaging.services import Audience
+from messaging.services import Audience, Upload
 
 WEEKDAYS = [(0, "Mon"), (1, "Tue"), (2, "Wed"), (3, "Thu"), (4, "Fri"), (5, "Sat"), (6, "Sun")]
 # Further ahead than this is almost surely a typo (year 9999), and far past any token's life.
@@ -55,8 +58,57 @@ def _future(value, what="That time"):
     return value
 
 
+def _lines(value: str) -> list[str]:
+    return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+class AnyChoiceField(forms.MultipleChoiceField):
+    """Offers the listed choices, takes any value: the form checks it and says what is wrong in its own words."""
+
+    def valid_value(self, value):
+        return True
+
+
+class MemberCheckboxes(forms.CheckboxSelectMultiple):
+    """Each member's box names the groups it belongs to (data-groups), so the page shows those of the chosen
+    groups."""
+
+    member_groups: dict = {}
+
+    def create_option(self, name, value, label, selected, index, subindex=None, attrs=None):
+        option = super().create_option(name, value, label, selected, index, subindex=subindex, attrs=attrs)
+        option["attrs"]["data-groups"] = self.member_groups.get(value, "")
+        return option
+
+
+class SurveyQuestionForm(forms.Form):
+    title = forms.CharField(max_length=500, required=False, label="Question")
+    type = forms.ChoiceField(choices=cards.QUESTION_TYPES, initial="SingleOption", label="Answer")
+    options = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}), label="Options",
+                              help_text="One a line (choice questions).")
+    required = forms.BooleanField(required=False, initial=True, label="Required",
+                                  widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+
+
+SurveyQuestionFormSet = forms.formset_factory(SurveyQuestionForm, extra=1, max_num=30, absolute_max=30)
+TEXT_LABEL = forms.Textarea(attrs={"rows": 3})
+
+
 class ComposeForm(forms.Form):
     NOW, ONCE, RECURRING = "now", "once", "recurring"
+    # The kind's own fields (compose.html shows a kind's section only when it is chosen).
+    KIND_FIELDS = {
+        MessageKind.ANNOUNCEMENT: ("ann_title", "ann_message", "media_file"),
+        MessageKind.POLL: ("poll_question", "poll_choices", "due_at"),
+        MessageKind.SURVEY: ("survey_title", "survey_anonymous", "survey_multiple", "due_at"),
+        MessageKind.JOB: ("job_title", "job_assignees", "due_at"),
+        MessageKind.LETS_MEET: ("meet_title", "meet_start", "meet_duration", "meet_place", "meet_latitude",
+                                "meet_longitude", "meet_agenda"),
+        **{kind: ("media_file", "caption") for kind in cards.MEDIA_KINDS},
+    }
+
+    kind = forms.ChoiceField(choices=MessageKind.choices, initial=MessageKind.TEXT, required=False, label="Post",
+                             widget=forms.RadioSelect)
 
     # A checklist (compose.html renders each box with the group's sending phone user), searched by compose.js.
     groups = forms.ModelMultipleChoiceField(
@@ -86,12 +138,63 @@ class ComposeForm(forms.Form):
         required=False, widget=forms.Textarea(attrs={"rows": 2}), label="To chosen subscribers",
         help_text="One mobile number a line.",
     )
+    # --- the kinds' fields (all optional here; `_clean_card` requires what the chosen kind needs) ---
+    ann_title = forms.CharField(max_length=200, required=False, label="Title")
+    ann_message = forms.CharField(max_length=MAX_TEXT, required=False, widget=TEXT_LABEL, label="Message")
+    poll_question = forms.CharField(max_length=500, required=False, label="Question")
+    poll_choices = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 4}), label="Choices",
+                                   help_text=f"One a line, {cards.MIN_CHOICES} to {cards.MAX_CHOICES}.")
+    survey_title = forms.CharField(max_length=200, required=False, label="Title")
+    survey_anonymous = forms.BooleanField(required=False, label="Anonymous answers",
+                                          widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+    survey_multiple = forms.BooleanField(required=False, label="A member may answer more than once",
+                                         widget=forms.CheckboxInput(attrs={"class": "form-check-input"}))
+    job_title = forms.CharField(max_length=200, required=False, label="Title")
+    job_assignees = AnyChoiceField(required=False, label="Assigned to",
+                                   widget=MemberCheckboxes(attrs={"class": "form-check-input"}))
+    due_at = forms.DateTimeField(required=False, input_formats=DATETIME_FORMATS, widget=DATETIME_WIDGET,
+                                 label="Due / closes at",
+                                 help_text="Empty: a poll stays open 30 days, a survey or a job 24 hours. A recurring "
+                                           "post stays open as long as its first one.")
+    meet_title = forms.CharField(max_length=200, required=False, label="Title")
+    meet_start = forms.DateTimeField(required=False, input_formats=DATETIME_FORMATS, widget=DATETIME_WIDGET,
+                                     label="Starts at")
+    meet_duration = forms.IntegerField(required=False, min_value=5, max_value=24 * 60, initial=30,
+                                       label="Duration (minutes)")
+    meet_place = forms.CharField(max_length=200, required=False, label="Place")
+    meet_latitude = forms.FloatField(required=False, min_value=-90, max_value=90, label="Latitude (optional)")
+    meet_longitude = forms.FloatField(required=False, min_value=-180, max_value=180, label="Longitude (optional)")
+    meet_agenda = forms.CharField(max_length=2000, required=False, widget=TEXT_LABEL, label="Agenda")
+    media_file = forms.FileField(required=False, label="File")
+    caption = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
+                              label="Caption")
 
-    def __init__(self, *args, time_zone: str, **kwargs):
+    def __init__(self, *args, time_zone: str, preview: bool = False, **kwargs):
         super().__init__(*args, **kwargs)
         self.time_zone = time_zone
+        # A preview is of the card only: the file (not sent with it) and the groups may still be missing.
+        self.preview = preview
         self.fields["groups"].queryset = sendable_groups()
         self.fields["start_date"].initial = timezone.localdate()
+        kind = (self.data.get("kind") or MessageKind.TEXT) if self.is_bound else MessageKind.TEXT
+        # The text box is the text kind's only; a preview shows the text as typed so far.
+        if kind != MessageKind.TEXT or preview:
+            self.fields["text"] = forms.CharField(required=False, widget=self.fields["text"].widget)
+        self.questions = SurveyQuestionFormSet(self.data if self.is_bound and "q-TOTAL_FORMS" in self.data else None,
+                                               prefix="q")
+        # The members a job can be assigned to: those of every sendable group (compose.js shows those of the
+        # chosen groups), one query.
+        self.members = {}
+        if "job_assignees" in self.fields:
+            for group_id, phone, name in GroupMember.objects.filter(
+                    group__in=self.fields["groups"].queryset, state=GroupMember.State.ADDED).values_list(
+                    "group_id", "mobile_number", "name").order_by("mobile_number"):
+                entry = self.members.setdefault(phone, {"name": name, "groups": set()})
+                entry["groups"].add(group_id)
+            self.fields["job_assignees"].choices = [(phone, f"{m['name']} {phone}".strip())
+                                                    for phone, m in self.members.items()]
+            self.fields["job_assignees"].widget.member_groups = {
+                phone: " ".join(str(pk) for pk in sorted(m["groups"])) for phone, m in self.members.items()}
 
     def clean_subscribers(self):
         # The groups' parser: the same limits and error summary as every other box of numbers.
@@ -117,7 +220,185 @@ class ComposeForm(forms.Form):
                                                  "only public groups, or send to the whole group.")
         if data.get("to_all_subscribers") and data.get("subscribers"):
             self.add_error("subscribers", "Choose all subscribers or a list of them, not both.")
+        kind = data.get("kind") or MessageKind.TEXT
+        data["kind"] = kind
+        if kind == MessageKind.TEXT:
+            if not self.preview and "text" not in self.errors and not data.get("text"):
+                self.add_error("text", "Write the message text.")
+        else:
+            self._clean_card(kind, data)
         return data
+
+    def posted_at(self, data):
+        """When the post goes out (for "due in hours"): now, the chosen time, or a recurrence's first fire."""
+        now = timezone.now()
+        if data.get("when") == self.ONCE and data.get("send_at"):
+            return data["send_at"]
+        if data.get("when") == self.RECURRING and data.get("rule"):
+            return next_fire(data["rule"], now) or now
+        return now
+
+    def _due_hours(self, data, what: str) -> dict:
+        due = data.get("due_at")
+        if due is None:
+            return {}
+        posted = self.posted_at(data)
+        if due <= timezone.now():
+            self.add_error("due_at", f"The {what} is in the past; choose a later one.")
+        elif due <= posted:
+            self.add_error("due_at", f"The {what} is before the post goes out "
+                                     f"({timezone.localtime(posted):%Y-%m-%d %H:%M}); choose a later one.")
+        elif due > timezone.now() + MAX_AHEAD:
+            self.add_error("due_at", f"The {what} is more than two years ahead; choose an earlier date.")
+        else:
+            return {"hours": cards.hours_until(due, posted), "at": due.astimezone(UTC).isoformat()}
+        return {}
+
+    def _require(self, data, name: str, message: str) -> str:
+        value = (data.get(name) or "").strip()
+        if not value and name not in self.errors:
+            self.add_error(name, message)
+        return value
+
+    def _clean_card(self, kind: str, data) -> None:
+        """Build `data["card"]` (messaging.cards) and `data["upload"]`, or add the errors of the kind's fields."""
+        card: dict = {}
+        if kind == MessageKind.ANNOUNCEMENT:
+            card = {"title": (data.get("ann_title") or "").strip(),
+                    "message": self._require(data, "ann_message", "Write the announcement message.")}
+        elif kind == MessageKind.POLL:
+            card = {"question": self._require(data, "poll_question", "Write the poll question."),
+                    "choices": self._poll_choices(data.get("poll_choices"))}
+            due = self._due_hours(data, "closing time")
+            card["expiry_hours"] = due.get("hours", 720)
+            if due:
+                card["expires_at"] = due["at"]
+        elif kind == MessageKind.SURVEY:
+            card = {"title": self._require(data, "survey_title", "Write the survey title."),
+                    "questions": self._survey_questions(),
+                    "anonymous": bool(data.get("survey_anonymous")),
+                    "multiple_responses": bool(data.get("survey_multiple"))}
+            due = self._due_hours(data, "due date")
+            card["due_hours"] = due.get("hours", 24)
+            if due:
+                card["due_at"] = due["at"]
+        elif kind == MessageKind.JOB:
+            card = {"title": self._require(data, "job_title", "Write the job title."),
+                    "assignees": self._assignees(data)}
+            due = self._due_hours(data, "due date")
+            card["due_hours"] = due.get("hours", 24)
+            if due:
+                card["due_at"] = due["at"]
+        elif kind == MessageKind.LETS_MEET:
+            card = self._meeting(data)
+        else:
+            card = {"caption": (data.get("caption") or "").strip()}
+        self._clean_file(kind, data, card)
+        data["card"] = card
+
+    def _poll_choices(self, raw) -> list[str]:
+        choices = _lines(raw)
+        seen = set()
+        for choice in choices:
+            if choice.casefold() in seen:
+                self.add_error("poll_choices", f"“{choice}” is there twice: give each choice once.")
+                return choices
+            seen.add(choice.casefold())
+        if len(choices) < cards.MIN_CHOICES:
+            self.add_error("poll_choices", f"A poll needs at least {cards.MIN_CHOICES} choices (one a line); it has "
+                                           f"{len(choices)}.")
+        elif len(choices) > cards.MAX_CHOICES:
+            self.add_error("poll_choices", f"A poll has at most {cards.MAX_CHOICES} choices; it has {len(choices)}.")
+        elif any(len(c) > 200 for c in choices):
+            self.add_error("poll_choices", "A choice has at most 200 characters.")
+        return choices
+
+    def _survey_questions(self) -> list[dict]:
+        if not self.questions.is_bound or not self.questions.is_valid():
+            if self.questions.is_bound and self.questions.non_form_errors():
+                self.add_error(None, "The survey questions: " + " ".join(self.questions.non_form_errors()))
+            elif self.questions.is_bound:
+                self.add_error(None, "Check the survey questions (marked below).")
+            else:
+                self.add_error(None, "Add at least one question to the survey.")
+            return []
+        questions = []
+        for number, question in enumerate(self.questions.cleaned_data, start=1):
+            title = (question.get("title") or "").strip()
+            options = _lines(question.get("options"))
+            if not title and not options:
+                continue  # an empty row: ignored
+            if not title:
+                self.add_error(None, f"Question {number} has options but no question: write it.")
+                continue
+            entry = {"title": title, "type": question["type"], "required": bool(question.get("required"))}
+            if question["type"] in cards.CHOICE_TYPES:
+                if len(options) < 2:
+                    self.add_error(None, f"Question {number} (“{title}”) is a choice question: give it at least two "
+                                         "options, one a line.")
+                elif len({o.casefold() for o in options}) != len(options):
+                    self.add_error(None, f"Question {number} (“{title}”) has an option twice.")
+                entry["options"] = options
+            questions.append(entry)
+        if not questions and not self.errors.get("__all__"):
+            self.add_error(None, "Add at least one question to the survey.")
+        return questions
+
+    def _assignees(self, data) -> list[str]:
+        assignees = list(dict.fromkeys(data.get("job_assignees") or []))
+        if not assignees:
+            self.add_error("job_assignees", "Assign the job to at least one member of the group.")
+            return []
+        for group in data.get("groups") or []:
+            outsiders = [p for p in assignees if group.pk not in self.members.get(p, {}).get("groups", ())]
+            if outsiders:
+                self.add_error("job_assignees", f"{', '.join(outsiders[:5])} "
+                                                f"{'is' if len(outsiders) == 1 else 'are'} not a member of "
+                                                f"“{group.name}”: a job goes to the group's members.")
+                break
+        return assignees
+
+    def _meeting(self, data) -> dict:
+        card = {"title": self._require(data, "meet_title", "Write the meeting title."),
+                "duration_minutes": data.get("meet_duration") or 30, "place": (data.get("meet_place") or "").strip(),
+                "latitude": data.get("meet_latitude"), "longitude": data.get("meet_longitude"),
+                "agenda": (data.get("meet_agenda") or "").strip()}
+        if (card["latitude"] is None) != (card["longitude"] is None):
+            self.add_error("meet_latitude", "Give both the latitude and the longitude, or neither.")
+        start = data.get("meet_start")
+        if start is None:
+            if "meet_start" not in self.errors:
+                self.add_error("meet_start", "Choose when the meeting starts.")
+        elif start <= timezone.now():
+            self.add_error("meet_start", "The meeting start is in the past; choose a later time.")
+        elif start > timezone.now() + MAX_AHEAD:
+            self.add_error("meet_start", "The meeting start is more than two years ahead; choose an earlier date.")
+        else:
+            card["starting_time"] = start.astimezone(UTC).isoformat()
+        return card
+
+    def _clean_file(self, kind: str, data, card: dict) -> None:
+        uploaded = data.get("media_file")
+        data["upload"] = None
+        file_kind = "image" if kind == MessageKind.ANNOUNCEMENT else kind
+        if file_kind not in EXTENSIONS:
+            return
+        if uploaded is None:
+            if kind != MessageKind.ANNOUNCEMENT and not self.preview and "media_file" not in self.errors:
+                self.add_error("media_file", f"Choose the {kind} file to post.")
+            return
+        name = uploaded.name or "file"
+        max_bytes = settings.MEDIA_MAX_BYTES
+        # Larger than allowed: refused without reading it.
+        content = uploaded.read() if uploaded.size <= max_bytes else b""
+        try:
+            checked = check_upload(kind=file_kind, name=name, data=content, max_bytes=max_bytes, size=uploaded.size)
+        except ValidationError as exc:
+            self.add_error("media_file", exc)
+            return
+        data["upload"] = Upload(name=name, data=content, content_type=checked.content_type)
+        if kind in cards.MEDIA_KINDS:
+            card["file"] = {"name": name, "size": checked.size, "content_type": checked.content_type}
 
     def _clean_recurrence(self, data):
         frequency = data.get("frequency")

@@ -74,6 +74,25 @@ class AttemptOutcome(models.TextChoices):
     DEFERRED = "deferred", "Deferred (rate limit, re-authentication or a deactivated connector)"
 
 
+class MediaFile(models.Model):
+    """A file an admin uploaded to post (a media post, or an announcement's image): its bytes under
+    MEDIA_ROOT, served only to logged-in users (messaging.views.media_file), never by a public URL.
+
+    One file serves every message of a broadcast and every fire of a schedule; each message uploads it to
+    Kaizala itself (the upload is per phone user) and keeps the `mediaResource` it got (Message.media_resource).
+    """
+
+    file = models.FileField(upload_to="messages/%Y/%m/")
+    name = models.CharField(max_length=255, help_text="The file's name as uploaded.")
+    content_type = models.CharField(max_length=100)
+    size = models.PositiveBigIntegerField()
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self):
+        return self.name
+
+
 class Schedule(models.Model):
     """A recurrence: at `local_time` in `time_zone`, daily, on chosen weekdays, or monthly.
 
@@ -89,6 +108,8 @@ class Schedule(models.Model):
     text = models.TextField(max_length=MAX_TEXT)
     # The kind's content as the console composed it (question, choices, survey questions, …); {} for text.
     card = models.JSONField(default=dict, blank=True)
+    # The file a media post (or an announcement's image) posts at every fire.
+    media = models.ForeignKey(MediaFile, null=True, blank=True, on_delete=models.PROTECT, related_name="schedules")
     to_all_subscribers = models.BooleanField(default=False)
     subscribers = models.JSONField(default=list, blank=True)
     frequency = models.CharField(max_length=10, choices=Frequency.choices)
@@ -132,6 +153,10 @@ class Message(models.Model):
     text = models.TextField(max_length=MAX_TEXT)
     # The kind's content as the console composed it (question, choices, survey questions, …); {} for text.
     card = models.JSONField(default=dict, blank=True)
+    media = models.ForeignKey(MediaFile, null=True, blank=True, on_delete=models.PROTECT, related_name="messages")
+    # What Kaizala's upload of `media` answered (§11.1), kept as soon as it succeeds: a retry of the post
+    # reuses it instead of uploading again.
+    media_resource = models.TextField(blank=True)
     to_all_subscribers = models.BooleanField(default=False)
     subscribers = models.JSONField(default=list, blank=True)
     # One compose action may target several groups: its messages share a broadcast id.

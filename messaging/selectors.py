@@ -9,7 +9,7 @@ from connectors import selectors as connector_selectors
 from connectors.models import Connector, PhoneUser
 from groups.models import Group
 from kaizala_console.hourly import per_hour
-from messaging.models import OVERDUE_AFTER, Message, Schedule
+from messaging.models import OVERDUE_AFTER, MediaFile, Message, Schedule
 
 Status = Message.Status
 
@@ -20,12 +20,16 @@ def message_list() -> QuerySet[Message]:
 
 
 def message_detail(pk) -> Message:
-    return Message.objects.select_related("group__phone_user__connector", "schedule", "created_by").get(pk=pk)
+    return Message.objects.select_related("group__phone_user__connector", "schedule", "created_by", "media").get(pk=pk)
+
+
+def media_files() -> QuerySet[MediaFile]:
+    return MediaFile.objects.all()
 
 
 def schedule_list() -> QuerySet[Schedule]:
     # Meta.ordering does not apply to an aggregate query: order explicitly, or pages may overlap.
-    return (Schedule.objects.select_related("created_by").prefetch_related("groups")
+    return (Schedule.objects.select_related("created_by", "media").prefetch_related("groups")
             .annotate(message_count=Count("messages")).order_by("-created_at", "-id"))
 
 

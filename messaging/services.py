@@ -37,7 +37,8 @@ from connectors.services import ConnectorInactive, ReauthRequired, describe_erro
 from groups.models import Group
 from kaizala_console import metrics
 from kaizala_console.wake import dispatcher_wake_on_commit
-from messaging.models import Attempt, Message, Schedule
+from messaging import cards
+from messaging.models import Attempt, MediaFile, Message, Schedule
 from messaging.recurrence import Rule, next_fire
 from messaging.signals import message_status_changed
 
@@ -87,24 +88,72 @@ def check_groups_sendable(groups) -> None:
         raise ComposeError("Cannot send: " + "; ".join(problems) + ".")
 
 
+@dataclass(frozen=True)
+class Upload:
+    """A file to post, already checked (messaging.media.check_upload): it is stored with the message."""
+
+    name: str
+    data: bytes
+    content_type: str
+
+
+def check_card(*, kind: str, card: dict, groups, upload: Upload | None) -> None:
+    """The rules of a card that need the database or hold for every caller (form or API): a job's assignees
+    are members of every group it goes to; a media post has its file."""
+    if cards.needs_file(kind) and upload is None:
+        raise ComposeError(f"Choose the {kind} file to post.")
+    if kind == Message.Kind.JOB:
+        assignees = list(card.get("assignees") or [])
+        if not assignees:
+            raise ComposeError("Assign the job to at least one member.")
+        from groups.models import GroupMember
+
+        members = set(GroupMember.objects.filter(
+            group__in=[g.pk for g in groups], mobile_number__in=assignees, state=GroupMember.State.ADDED,
+        ).values_list("group_id", "mobile_number"))
+        missing = [f"{phone} is not a member of “{g.name}”" for g in groups for phone in assignees
+                   if (g.pk, phone) not in members]
+        if missing:
+            raise ComposeError("A job goes to members of its group: " + "; ".join(missing[:5]) + ".")
+
+
+def _store_upload(upload: Upload | None, created_by) -> MediaFile | None:
+    if upload is None:
+        return None
+    from django.core.files.base import ContentFile
+
+    media = MediaFile(name=upload.name[:255], content_type=upload.content_type, size=len(upload.data),
+                      created_by=created_by)
+    media.file.save(upload.name, ContentFile(upload.data), save=False)
+    media.save()
+    return media
+
+
 def message_create(
-    *, groups, text: str, send_at: datetime | None, audience: Audience = Audience(), created_by=None,
-    reply_to_reference_id: str = "", actor: Actor,
+    *, groups, text: str = "", send_at: datetime | None, audience: Audience = Audience(), created_by=None,
+    reply_to_reference_id: str = "", kind: str = Message.Kind.TEXT, card: dict | None = None,
+    upload: Upload | None = None, actor: Actor,
 ) -> list[Message]:
     """Send now (`send_at` None) or once at `send_at`: one message per group, sharing a broadcast id.
+    `kind` and `card` say what it posts (messaging.cards); a media post's file is `upload`.
 
     Messages due now are left to the dispatcher, woken after commit, so one path handles every send.
     """
     check_groups_sendable(groups)
+    card = card or {}
+    check_card(kind=kind, card=card, groups=groups, upload=upload)
+    text = cards.summary(kind, card, text)
     now = timezone.now()
     due = send_at or now
     if send_at is not None and send_at <= now:
         raise ComposeError("That time is in the past; choose a time in the future, or send now.")
     broadcast = uuid.uuid4()
     with transaction.atomic():
+        media = _store_upload(upload, created_by)
         messages = Message.objects.bulk_create([
             Message(
-                group=group, text=text, to_all_subscribers=audience.to_all_subscribers,
+                group=group, text=text, kind=kind, card=card, media=media,
+                to_all_subscribers=audience.to_all_subscribers,
                 subscribers=list(audience.subscribers), broadcast_id=broadcast, status=Status.SCHEDULED,
                 due_at=due, scheduled_for=due, status_changed_at=now, created_by=created_by,
                 reply_to_reference_id=reply_to_reference_id,
@@ -120,15 +169,21 @@ def message_create(
 
 
 def schedule_create(
-    *, groups, text: str, rule: Rule, audience: Audience = Audience(), created_by=None, actor: Actor
+    *, groups, text: str = "", rule: Rule, audience: Audience = Audience(), created_by=None,
+    kind: str = Message.Kind.TEXT, card: dict | None = None, upload: Upload | None = None, actor: Actor
 ) -> Schedule:
+    """A recurrence; each fire makes one message per group with the schedule's kind, card and file."""
     check_groups_sendable(groups)
+    card = card or {}
+    check_card(kind=kind, card=card, groups=groups, upload=upload)
+    text = cards.summary(kind, card, text)
     first = next_fire(rule, timezone.now())
     if first is None:
         raise ComposeError("This recurrence never fires: check its days and its end date.")
     with transaction.atomic():
         schedule = Schedule.objects.create(
-            text=text, to_all_subscribers=audience.to_all_subscribers, subscribers=list(audience.subscribers),
+            text=text, kind=kind, card=card, media=_store_upload(upload, created_by),
+            to_all_subscribers=audience.to_all_subscribers, subscribers=list(audience.subscribers),
             frequency=rule.frequency, weekdays=list(rule.weekdays), day_of_month=rule.day_of_month,
             local_time=rule.local_time, time_zone=rule.time_zone, start_date=rule.start_date,
             end_date=rule.end_date, next_fire_at=first, created_by=created_by,
@@ -242,6 +297,8 @@ def message_cancel(*, message: Message, actor: Actor) -> None:
 
 
 def message_edit(*, message: Message, text: str, send_at: datetime, actor: Actor) -> None:
+    if message.kind != Message.Kind.TEXT:
+        raise ComposeError("Only a text message can be edited; cancel this one and compose it again.")
     if send_at <= timezone.now():
         raise ComposeError("That time is in the past; choose a time in the future.")
     changes = {name: (before, after) for name, before, after in (
@@ -362,7 +419,8 @@ def schedules_fire_due(now: datetime | None = None) -> int:
                 _, made = Message.objects.get_or_create(
                     schedule=schedule, group=group, scheduled_for=fire_at,
                     defaults={
-                        "text": schedule.text, "to_all_subscribers": schedule.to_all_subscribers,
+                        "text": schedule.text, "kind": schedule.kind, "card": schedule.card,
+                        "media_id": schedule.media_id, "to_all_subscribers": schedule.to_all_subscribers,
                         "subscribers": schedule.subscribers, "broadcast_id": _fire_broadcast_id(schedule, fire_at),
                         "status": Status.SCHEDULED, "due_at": fire_at, "status_changed_at": now,
                         "created_by_id": schedule.created_by_id,
@@ -540,13 +598,16 @@ def message_send_run(message_id: int, loaded: Message | None = None) -> str | No
         attempt = Attempt.objects.create(message=message, started_at=started)
     group = message.group
     try:
-        result = kaizala_access.call_as(
-            group.phone_user,
-            lambda client: client.send_message(
-                group.kaizala_id, message.text, to_all_subscribers=message.to_all_subscribers,
-                subscribers=message.subscribers or None, reply_to_reference_id=message.reply_to_reference_id or None,
-            ),
-        )
+        if message.media_id and not message.media_resource:
+            try:
+                _upload_media(message)
+            except kaizala.KaizalaError as error:
+                return _after_upload_error(message, attempt, error)
+            except OSError:  # the stored file is gone (MEDIA_ROOT lost or moved): nothing can be posted
+                log.exception("message %s: its stored file cannot be read", message.pk)
+                return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
+                               "The stored file of this post cannot be read (was MEDIA_ROOT moved?); compose it again.")
+        result = kaizala_access.call_as(group.phone_user, lambda client: _post(client, message))
     except ReauthRequired as error:
         return _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,
                        due_at=timezone.now())
@@ -558,7 +619,46 @@ def message_send_run(message_id: int, loaded: Message | None = None) -> str | No
     failed = "; ".join(f"{f.subscriber}: {f.error_reason}" for f in getattr(result, "failed", ()) or ())
     return _finish(message, attempt, Status.SENT, Attempt.Outcome.SENT,
                    f"Some subscribers did not get it: {failed}" if failed else "",
-                   reference_id=result.reference_id or "", sent_at=timezone.now())
+                   reference_id=result.reference_id or "", action_id=result.action_id or "", sent_at=timezone.now())
+
+
+def _post(client: kaizala.KaizalaClient, message: Message):
+    """The one call that posts the message: a text message (§10), or an Action / media post (§12.1, §11.2)."""
+    targeting = {"to_all_subscribers": message.to_all_subscribers, "subscribers": message.subscribers or None,
+                 "reply_to_reference_id": message.reply_to_reference_id or None}
+    if message.kind == Message.Kind.TEXT:
+        return client.send_message(message.group.kaizala_id, message.text, **targeting)
+    action = cards.build_action(message.kind, message.card, message.media_resource)
+    return client.create_action(message.group.kaizala_id, action, **targeting)
+
+
+def _upload_media(message: Message) -> None:
+    """Upload the message's file (one more rate-limited call) and keep Kaizala's mediaResource at once, so a
+    retry of the post does not upload it again."""
+    media = message.media
+    with media.file.open("rb") as handle:
+        data = handle.read()
+    resource = kaizala_access.call_as(
+        message.group.phone_user, lambda client: client.upload_media(media.name, data, media.content_type))
+    _retry_database_outage(lambda: Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
+        media_resource=resource))
+    message.media_resource = resource
+
+
+def _after_upload_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError) -> str:
+    """An upload posts nothing to the group: one that may or may not have reached Kaizala is simply done again
+    (a retry, not `unconfirmed`); Kaizala refusing the file fails the message."""
+    if isinstance(error, kaizala.AmbiguousError | kaizala.MalformedResponse | kaizala.ServerError):
+        detail = f"Uploading the file: {describe_error(error)}"
+        if message.attempt_count < settings.SEND_MAX_ATTEMPTS:
+            return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.RETRY, detail, error,
+                           due_at=timezone.now() + timedelta(seconds=backoff_seconds(message.attempt_count)))
+        return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
+                       f"Gave up after {message.attempt_count} attempts. {detail}", error)
+    if isinstance(error, kaizala.RateLimited | kaizala.ConnectError | kaizala.EndpointMoved):
+        return _after_error(message, attempt, error)
+    return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
+                   f"Kaizala refused the file: {describe_error(error)}", error)
 
 
 def _after_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError) -> str:

@@ -2,10 +2,11 @@
 
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib import messages as flash
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.http import Http404, HttpResponseNotAllowed
+from django.http import FileResponse, Http404, HttpResponseNotAllowed
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -74,33 +75,68 @@ def message_export(request):
 def compose(request):
     zone = user_time_zone_name(request.user)
     initial = {"groups": [request.GET["group"]]} if request.GET.get("group", "").isdigit() else {}
-    form = ComposeForm(request.POST or None, time_zone=zone, initial=initial)
+    if request.GET.get("kind") in Message.Kind.values:
+        initial["kind"] = request.GET["kind"]
+    form = ComposeForm(request.POST or None, request.FILES or None, time_zone=zone, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             return submit_once(request, lambda: _compose_create(request, form))
         except ValidationError as exc:
             form.add_error(None, exc)
-    return render(request, "messaging/compose.html", {"form": form, "time_zone": zone, "max_text": MAX_TEXT})
+    return render(request, "messaging/compose.html", {"form": form, "time_zone": zone, "max_text": MAX_TEXT,
+                                                      "media_max_bytes": settings.MEDIA_MAX_BYTES})
 
 
 def _compose_create(request, form):
     data = form.cleaned_data
+    what = {"kind": data["kind"], "card": data.get("card") or {}, "upload": data.get("upload")}
     if data["when"] == ComposeForm.RECURRING:
         schedule = services.schedule_create(groups=list(data["groups"]), text=data["text"], rule=data["rule"],
                                             audience=form.audience(), created_by=request.user,
-                                            actor=actor_from_request(request))
+                                            actor=actor_from_request(request), **what)
         flash.success(request, "Recurring schedule saved.")
         return redirect("messaging:schedule", pk=schedule.pk)
     created = services.message_create(
         groups=list(data["groups"]), text=data["text"],
         send_at=data["send_at"] if data["when"] == ComposeForm.ONCE else None,
-        audience=form.audience(), created_by=request.user, actor=actor_from_request(request),
+        audience=form.audience(), created_by=request.user, actor=actor_from_request(request), **what,
     )
-    flash.success(request, f"{len(created)} message{'s' if len(created) != 1 else ''} "
+    noun = "message" if data["kind"] == Message.Kind.TEXT else Message.Kind(data["kind"]).label.lower()
+    flash.success(request, f"{len(created)} {noun}{'s' if len(created) != 1 else ''} "
                   f"{'scheduled' if data['when'] == ComposeForm.ONCE else 'on the way'}.")
     if len(created) == 1:
         return redirect("messaging:detail", pk=created[0].pk)
     return redirect(f"{reverse('messaging:list')}?broadcast={created[0].broadcast_id}")
+
+
+@role_required(Role.OPERATOR)
+@require_POST
+def compose_preview(request):
+    """The card as it will look, from the compose form's fields (htmx, while the admin types): nothing saved.
+    The file is not sent with it; the page names the chosen file itself."""
+    form = ComposeForm(request.POST, time_zone=user_time_zone_name(request.user), preview=True)
+    form.is_valid()
+    kind = form.cleaned_data.get("kind") or request.POST.get("kind") or Message.Kind.TEXT
+    fields = set(ComposeForm.KIND_FIELDS.get(kind, ())) | ({"text"} if kind == Message.Kind.TEXT else set())
+    problems = [e for name, errors in form.errors.items() if name in fields for e in errors]
+    if kind == Message.Kind.SURVEY:
+        problems += list(form.non_field_errors())
+    return render(request, "messaging/partials/card_preview.html", {
+        "kind": kind, "kind_label": dict(Message.Kind.choices).get(kind, kind), "problems": problems,
+        "card": form.cleaned_data.get("card") or {}, "text": form.cleaned_data.get("text") or "",
+    })
+
+
+@read_only_page
+def media_file(request, pk):
+    """A stored file of a post, to logged-in users only (MEDIA_ROOT has no public URL)."""
+    media = get_object_or_404(selectors.media_files(), pk=pk)
+    # Shown inline only when it is an image the browser renders; anything else is a download.
+    inline = media.content_type in ("image/jpeg", "image/png")
+    response = FileResponse(media.file.open("rb"), as_attachment=not inline, filename=media.name,
+                            content_type=media.content_type)
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def _message_or_404(pk) -> Message:
@@ -129,6 +165,9 @@ def message_detail(request, pk):
 @role_required(Role.OPERATOR)
 def message_edit(request, pk):
     message = _message_or_404(pk)
+    if message.kind != Message.Kind.TEXT:
+        flash.error(request, "Only a text message can be edited; cancel this one and compose it again.")
+        return redirect("messaging:detail", pk=pk)
     form = EditMessageForm(request.POST or None, initial={"text": message.text, "send_at": message.due_at})
     if request.method == "POST" and form.is_valid():
         try:
@@ -280,6 +319,9 @@ def schedule_edit(request, pk):
     schedule = get_object_or_404(Schedule, pk=pk)
     if schedule.state == Schedule.State.ENDED:
         flash.error(request, "This schedule has ended; an ended schedule cannot be edited.")
+        return redirect("messaging:schedule", pk=pk)
+    if schedule.kind != Message.Kind.TEXT:
+        flash.error(request, "Only a schedule of text messages can be edited; end this one and compose it again.")
         return redirect("messaging:schedule", pk=pk)
     form = ScheduleEditForm(request.POST or None, time_zone=schedule.time_zone,
                             initial=ScheduleEditForm.initial_for(schedule))

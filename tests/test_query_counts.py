@@ -47,6 +47,7 @@ PINNED = {
     "messaging:detail": 8,
     "messaging:schedules": 7,
     "messaging:schedule": 8,
+    "messaging:media": 6,
     "events:list": 6,
     "events:detail": 6,
     "events:conversation": 9,
@@ -77,7 +78,7 @@ NOT_PAGES = {
     "events:receiver", "events:process_again", "events:listen", "events:stop", "events:reenable", "events:reply",
     "events:inbox_read",
     "actions:refresh", "actions:remind", "actions:reminder_schedule", "actions:reminder_stop",
-    "messaging:bulk", "messaging:schedule_edit",
+    "messaging:bulk", "messaging:schedule_edit", "messaging:preview",
     # CSV exports: streamed, so a page's count does not apply; their chunked queries: tests/lists/test_exports.py
     "messaging:export", "connectors:calls_export", "groups:members_export", "actions:export",
     # The REST API (its own tests, tests/api) and its docs page, which reads nothing from the database.

@@ -60,6 +60,46 @@
       });
     }
     if (button) { button.textContent = button.dataset["label" + value.charAt(0).toUpperCase() + value.slice(1)]; }
+    // The chosen kind's fields only (a page without the kind picker, the schedule edit, is text).
+    var picked = form.querySelector("input[name=kind]:checked");
+    var kind = picked ? picked.value : "text";
+    form.querySelectorAll(".kind-section").forEach(function (section) {
+      section.hidden = section.dataset.kinds.split(" ").indexOf(kind) === -1;
+    });
+    form.querySelectorAll("[data-kinds-label]").forEach(function (label) {
+      label.hidden = label.dataset.kindsLabel.split(" ").indexOf(kind) === -1;
+    });
+    // A job's members: those of the chosen groups (a ticked one stays in sight).
+    var chosen = options.filter(function (option) { return option.querySelector("input").checked; })
+      .map(function (option) { return option.querySelector("input").value; });
+    form.querySelectorAll("[data-member-option]").forEach(function (option) {
+      var box = option.querySelector("input");
+      var groups = (box.dataset.groups || "").split(" ");
+      option.hidden = !box.checked && !chosen.some(function (pk) { return groups.indexOf(pk) !== -1; });
+    });
+    showFileName();
+  }
+  // The preview is rendered without the file (it is not sent with every keystroke): name it here.
+  var fileInput = form.querySelector("input[name=media_file]");
+  function showFileName() {
+    var name = fileInput && fileInput.files && fileInput.files.length ? fileInput.files[0].name : "";
+    document.querySelectorAll("#card-preview [data-file-name]").forEach(function (slot) {
+      slot.textContent = name ? "Attached: " + name : "No file chosen yet";
+    });
+  }
+  document.body.addEventListener("htmx:afterSwap", showFileName);
+  // Survey questions: one more blank question from the formset's empty form.
+  var add = document.getElementById("add-question");
+  var template = document.getElementById("survey-question-template");
+  var total = form.querySelector("input[name=q-TOTAL_FORMS]");
+  if (add && template && total) {
+    add.hidden = false;
+    add.addEventListener("click", function () {
+      var index = parseInt(total.value, 10);
+      var html = template.innerHTML.replace(/__prefix__/g, String(index)).replace("Question </label>", "Question " + (index + 1) + "</label>");
+      document.getElementById("survey-questions").insertAdjacentHTML("beforeend", html);
+      total.value = String(index + 1);
+    });
   }
   form.addEventListener("change", update);
   update();

@@ -94,3 +94,36 @@ def test_a_phone_answers_a_poll_and_a_job_from_its_page(sandbox, user, receiver)
     outsider = requests.post(f"{sandbox.base_url}/_sandbox/groups/{gid_path(group_id)}/actions/{poll['actionId']}"
                              "/answer", json={"from": C, "answer": "No"}, timeout=5)
     assert outsider.status_code == 403
+
+
+def test_the_phone_page_shows_every_kind_of_card_and_links_the_stored_file(sandbox, user, receiver):
+    group_id = user.create_group(members=[B])
+    assert subscribe(user, receiver, group_id, ["SurveyResponse", "JobResponse"]).status_code == 200
+    path = f"v1/groups/{gid_path(group_id)}/actions"
+    resource = user.ok("POST", "v1/media", files={"files": ("plan.pdf", b"%PDF-1.4 plan", "application/pdf")})
+    user.ok("POST", path, json={"actionType": "Document", "actionBody": {"mediaResource": resource["mediaResource"],
+                                                                         "caption": "The plan"}})
+    user.ok("POST", path, json={"actionType": "Announcement", "actionBody": {"Title": "Closed", "Message": "Friday"}})
+    user.ok("POST", path, json={"actionType": "LetsMeet", "actionBody": {
+        "title": "Review", "startingTime": "2031-05-06T09:30:00Z", "duration": 45, "place": {"name": "Room 4"}}})
+    survey = user.ok("POST", path, json={"actionType": "Survey", "actionBody": {"title": "Kit", "questions": [
+        {"title": "Helmet?", "type": "SingleOption", "options": [{"title": "Yes"}, {"title": "No"}]},
+        {"title": "Where", "type": "Location"}]}})
+    job = user.ok("POST", path, json={"actionType": "Job", "actionBody": {"title": "Fix it", "assignedTo": [B]}})
+    page = requests.get(f"{sandbox.base_url}/_sandbox/", params={"mobileNumber": B}, timeout=5).text
+    for seen in ("The plan", "plan.pdf", "Closed", "Friday", "Review", "Room 4", "Helmet?", "Fix it",
+                 'name="answer_1"', "Mark “Fix it” done"):
+        assert seen in page, seen
+    media_id = resource["mediaId"]
+    assert f"/_sandbox/media/{media_id}/file" in page
+    assert requests.get(f"{sandbox.base_url}/_sandbox/media/{media_id}/file", timeout=5).content == b"%PDF-1.4 plan"
+    answer = f"groups/{gid_path(group_id)}/actions/{survey['actionId']}/answer"
+    control(sandbox, "POST", answer, json={"from": B, "answer_0": "Yes", "answer_1": "12.5, 77.6"})
+    control(sandbox, "POST", f"groups/{gid_path(group_id)}/actions/{job['actionId']}/answer",
+            json={"from": B, "answer": "done"})
+    assert receiver.wait_for(lambda: len(receiver.events) == 2)
+    by_type = {body["eventType"]: body["data"] for body, _ in receiver.events}
+    details = by_type["SurveyResponse"]["responseDetails"]
+    assert details["response"]["answers"] == ["Yes", {"lt": 12.5, "lg": 77.6, "n": ""}]
+    assert [q["answer"] for q in details["responseWithQuestions"]] == ["Yes", {"lt": 12.5, "lg": 77.6, "n": ""}]
+    assert by_type["JobResponse"]["responseDetails"]["response"] == {"isCompleted": True}

@@ -31,6 +31,7 @@ class Row:
     keep: str = ""  # for "accepted": the text that must be stored exactly
     method: str = "POST"  # "GET": `url` carries the input in its query string (list filters)
     create_form: bool = True  # a POST to a create form carries its one-time token (an action button does not)
+    settings: dict = field(default_factory=dict)  # settings for this row only (a small upload limit, say)
 
 
 ONBOARD = "/phone-users/onboard/"
@@ -46,6 +47,25 @@ def onboard(number):
 
 def compose(text, **more):
     return {"groups": "{group}", "text": text, "when": "now", **more}
+
+
+def post(kind, **fields):
+    """A compose of another kind than text (messaging/forms.py names its fields)."""
+    return {"groups": "{group}", "when": "now", "kind": kind, **fields}
+
+
+def survey(**questions):
+    count = len({key.split("-")[1] for key in questions})
+    return post("survey", survey_title="Kit check", **{"q-TOTAL_FORMS": str(count), "q-INITIAL_FORMS": "0"},
+                **questions)
+
+
+def media(kind, filename, content, **fields):
+    return {"data": post(kind, **fields), "files": {"media_file": (filename, content)}}
+
+
+PDF = b"%PDF-1.4\n" + b"%" * 2000
+WORLD_MEMBER = "+919800022222"  # tests/security/world.py
 
 
 def once(at, text="Scheduled"):
@@ -88,6 +108,39 @@ TABLE = [
         "only spaces or invisible characters"),
     Row("text", "right-to-left override kept in a text", COMPOSE, compose("abc\u202edef"), 302, "1 message on the way",
         outcome="accepted", keep="abc\u202edef"),
+    # --- actions and media (compose of another kind) ---
+    Row("actions", "poll with one choice", COMPOSE, post("poll", poll_question="Lunch?", poll_choices="Rice"), 200,
+        "A poll needs at least 2 choices"),
+    Row("actions", "poll with 11 choices", COMPOSE, post("poll", poll_question="Lunch?",
+        poll_choices="\n".join(f"Choice {n}" for n in range(11))), 200, "A poll has at most 10 choices; it has 11."),
+    Row("actions", "poll with an empty question", COMPOSE, post("poll", poll_question="  ", poll_choices="A\nB"), 200,
+        "Write the poll question."),
+    Row("actions", "poll with duplicate choices", COMPOSE, post("poll", poll_question="Lunch?", poll_choices="Rice\nRoti\nrice"),
+        200, "“rice” is there twice"),
+    Row("actions", "survey with no questions", COMPOSE, survey(), 200, "Add at least one question to the survey."),
+    Row("actions", "survey: a choice question without options", COMPOSE,
+        survey(**{"q-0-title": "Colour?", "q-0-type": "SingleOption", "q-0-options": ""}), 200,
+        "is a choice question: give it at least two options"),
+    Row("actions", "job with no assignee", COMPOSE, post("job", job_title="Fix the pump"), 200,
+        "Assign the job to at least one member"),
+    Row("actions", "job for someone who is not a member", COMPOSE,
+        post("job", job_title="Fix the pump", job_assignees="+919899999999"), 200,
+        "+919899999999 is not a member of “World”"),
+    Row("actions", "due date in the past", COMPOSE,
+        post("job", job_title="Fix the pump", job_assignees=WORLD_MEMBER, due_at="2020-01-01T10:00"), 200,
+        "The due date is in the past"),
+    Row("actions", "meeting that starts in the past", COMPOSE,
+        post("letsmeet", meet_title="Review", meet_start="2020-01-01T10:00", meet_duration="30"), 200,
+        "The meeting start is in the past"),
+    Row("media", "a file of a type Kaizala refuses", COMPOSE, status=200, sees="Kaizala does not take a .txt file as a document",
+        **media("document", "notes.txt", b"plain words")),
+    Row("media", "a file over the size limit", COMPOSE, status=200, sees="at most 1000", settings={"MEDIA_MAX_BYTES": 1000},
+        **media("document", "report.pdf", PDF)),
+    Row("media", "content not matching its extension", COMPOSE, status=200, sees="The content of the file is not .png",
+        **media("image", "photo.png", PDF)),
+    Row("media", "an announcement image that is not an image", COMPOSE, status=200, sees="Kaizala does not take a .pdf file as an image",
+        **media("announcement", "flyer.pdf", PDF, ann_title="Flyer", ann_message="See the flyer")),
+    Row("media", "a media post without its file", COMPOSE, post("video", caption="Site"), 200, "Choose the video file to post."),
     # --- schedules (compose, once; the Admin's time zone is Europe/London) ---
     Row("schedule", "in the past", COMPOSE, once("2020-01-01T10:00"), 200, "in the past"),
     Row("schedule", "year 9999", COMPOSE, once("9999-12-31T23:59"), 200, "more than two years ahead"),

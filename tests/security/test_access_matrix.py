@@ -108,6 +108,8 @@ MATRIX = {
     "messaging:export": {"GET": READ, "POST": NO_POST},
     "messaging:schedule_edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:compose": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
+    "messaging:preview": post_only("operator", 200),  # an empty form: the preview says what is missing
+    "messaging:media": {"GET": READ, "POST": NO_POST},  # a stored file: to logged-in users only
     "messaging:detail": {"GET": READ, "POST": NO_POST},
     "messaging:edit": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "messaging:action": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},  # cancel: asks first

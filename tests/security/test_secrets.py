@@ -10,6 +10,7 @@ import re
 import pytest
 from celery.signals import before_task_publish, task_prerun
 from django.conf import settings
+from django.core.files.base import ContentFile
 from django.test import Client
 
 from accounts.roles import Role
@@ -20,7 +21,7 @@ from connectors.models import ApiCall, Connector, PhoneUser
 from events.models import Event, Subscription
 from groups.models import Group, GroupMember, GroupSubscriber
 from messaging import services
-from messaging.models import Message, Schedule
+from messaging.models import MediaFile, Message, Schedule
 from tests.security.test_access_matrix import CONSOLE, MATRIX
 from tests.security.world import concrete
 
@@ -105,10 +106,13 @@ def test_no_secret_in_pages_logs_error_pages_call_records_or_task_arguments(
                                                state=Subscription.State.ACTIVE)
     secrets["callBackToken"] = subscription.callback_token
     event = Event.objects.create(subscription=subscription, event_id="secret-scan-event", raw={"eventId": "x"})
+    media = MediaFile(name="notes.pdf", content_type="application/pdf", size=17)
+    media.file.save("notes.pdf", ContentFile(b"%PDF-1.4 harmless"), save=False)
+    media.save()
     world = {"user": admin, "connector": connector, "phone_user": phone_user, "group": group, "member": member,
              "subscriber": subscriber, "message": Message.objects.filter(status="unconfirmed").first(),
              "schedule": schedule, "call": ApiCall.objects.order_by("-pk").first(),
-             "subscription": subscription, "event": event}
+             "subscription": subscription, "event": event, "media": media}
     places = {}
     for name, route in CONSOLE:
         if MATRIX[name]["GET"][3] == 200:

@@ -8,13 +8,14 @@ import re
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.urls import URLPattern, URLResolver, get_resolver
 from django.utils import timezone
 
 from connectors.models import ApiCall, Connector, PhoneUser
 from events.models import Event, Subscription
 from groups.models import Group, GroupMember, GroupSubscriber
-from messaging.models import Message, Schedule
+from messaging.models import MediaFile, Message, Schedule
 
 # Nothing listens on the discard port: a task a POST enqueues (eagerly, in tests) fails fast.
 DEAD_KAIZALA = "http://127.0.0.1:9"
@@ -71,6 +72,9 @@ def make_world(secret: str = "world-connector-secret-123", **text) -> dict:
                                   url=f"{DEAD_KAIZALA}/kms/v1/groups/g{n}@world/messages", status=500,
                                   duration_ms=3, request_body='{"message": "Hello"}',
                                   response_body=text.get("kaizala_error", '{"message": "oops"}'))
+    media = MediaFile(name="site.png", content_type="image/png", size=16)
+    media.file.save("site.png", ContentFile(b"\x89PNG\r\n\x1a\n" + b"\x00" * 8), save=False)
+    media.save()
     user = get_user_model().objects.create_user(username=f"world-user-{n}", email=f"world{n}@example.org")
     subscription = Subscription.objects.create(group=group, callback_token="world-callback-token-secret",
                                                state=Subscription.State.ACTIVE, webhook_id=f"wh-world-{n}")
@@ -80,7 +84,7 @@ def make_world(secret: str = "world-connector-secret-123", **text) -> dict:
         error=text.get("kaizala_error", "It failed."))
     return {"user": user, "connector": connector, "phone_user": phone_user, "group": group, "member": member,
             "subscriber": subscriber, "message": message, "schedule": schedule, "call": call,
-            "subscription": subscription, "event": event}
+            "subscription": subscription, "event": event, "media": media}
 
 
 def url_for(route: str, world: dict) -> str:
@@ -104,7 +108,7 @@ def concrete(name: str, route: str, world: dict) -> str:
         "messaging:schedule": "schedule", "messaging:schedule_action": "schedule",
         "events:listen": "group", "events:stop": "subscription", "events:reenable": "subscription",
         "events:conversation": "group", "events:conversation_items": "group", "events:reply": "group",
-        "messaging:schedule_edit": "schedule",
+        "messaging:schedule_edit": "schedule", "messaging:media": "media",
     }.get(name)
     if name.startswith("accounts:"):
         target = "user"
