@@ -11,6 +11,16 @@ def group_list() -> QuerySet[Group]:
     return Group.objects.select_related("phone_user", "parent")
 
 
+def group_menu() -> QuerySet:
+    """(pk, name) of every group, in name order, for a filter menu."""
+    return Group.objects.order_by("name", "id").values_list("id", "name")
+
+
+def group_chosen(pk) -> tuple[int, str] | None:
+    """(pk, name) of the group a filter names (a valid pk or ""), for its menu before the menu is opened."""
+    return Group.objects.filter(pk=pk).values_list("id", "name").first() if str(pk).isdigit() else None
+
+
 def group_detail(pk: int) -> Group:
     return Group.objects.select_related("phone_user__connector", "parent", "created_by").get(pk=pk)
 

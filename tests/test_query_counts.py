@@ -40,10 +40,11 @@ PINNED = {
     "connectors:calls": 7,
     "connectors:call": 6,
     "groups:list": 11,
+    "groups:menu": 6,
     "groups:detail": 17,  # + the group's listening (events)
     "groups:status": 8,
     "groups:sync_status": 7,
-    "messaging:list": 9,
+    "messaging:list": 8,  # the group menu's options come from groups:menu when it is opened
     "messaging:detail": 8,
     "messaging:schedules": 7,
     "messaging:schedule": 8,
@@ -51,7 +52,7 @@ PINNED = {
     "events:detail": 6,
     "events:conversation": 9,
     "events:conversation_items": 8,
-    "events:inbox": 8,
+    "events:inbox": 7,  # the group menu's options come from groups:menu when it is opened
     "accounts:users": 7,
     "audit:list": 7,
     "api:keys": 6,

@@ -60,3 +60,24 @@ def test_the_page_carries_the_numbers_and_the_scripts(client_for, make_messages)
     assert sum(data["day"]["sent"]) == 2
     assert "vendor/chartjs-4.6.1/chart.umd.min.js" in page and "js/dashboard_chart.js" in page
     assert re.search(r"<script>\s*[^<]", page) is None  # no inline script (the CSP allows none)
+
+
+def test_the_totals_are_kept_for_the_configured_seconds_and_the_page_says_when_they_were_counted(
+        client_for, make_messages, settings):
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.DASHBOARD_TOTALS_SECONDS = 60
+    client = client_for(Role.VIEWER)
+    outcome(make_messages, S.FAILED, timedelta(minutes=5))
+    first = client.get(reverse("dashboard")).content.decode()
+    outcome(make_messages, S.FAILED, timedelta(minutes=5), n=2)
+    kept = client.get(reverse("dashboard")).content.decode()
+    counted_at = re.search(r'data-testid="totals-as-of">Counts and charts as of (\d\d:\d\d:\d\d) \(recounted at most '
+                           r'every 60 s\)', kept)
+    assert counted_at and counted_at.group(1) in first
+    failed = r'status=failed">\s*<div class="card-body py-2"><div class="small text-secondary">Failed</div>' \
+             r'<div class="display-6">(\d+)</div>'
+    assert re.search(failed, first).group(1) == re.search(failed, kept).group(1) == "1"  # kept, not recounted
+    cache.clear()
+    assert re.search(failed, client.get(reverse("dashboard")).content.decode()).group(1) == "3"
