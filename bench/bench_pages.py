@@ -220,11 +220,11 @@ def wrk_load(port, path, cookie, clients, duration) -> dict:
                       '  io.write(string.format("P50 %d\\nP95 %d\\nREQ %d\\nERR %d\\n", latency:percentile(50),'
                       ' latency:percentile(95), summary.requests, summary.errors.status + summary.errors.connect'
                       ' + summary.errors.read + summary.errors.timeout))\nend\n')
-    out = subprocess.run(["wrk", "-t", "2", "-c", str(clients), "-d", f"{duration:g}s", "--timeout", "30s",
-                          "-H", f"Cookie: sessionid={cookie}", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
+    out = subprocess.run(["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{duration:g}s",
+                          "--timeout", "30s", "-H", f"Cookie: sessionid={cookie}", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
                          capture_output=True, text=True, check=True).stdout
     fields = dict(re.findall(r"^(P50|P95|REQ|ERR) (\d+)$", out, re.M))
-    return {"tool": "wrk -t 2", "requests": int(fields["REQ"]), "errors": int(fields["ERR"]),
+    return {"tool": f"wrk -t {min(2, clients)}", "requests": int(fields["REQ"]), "errors": int(fields["ERR"]),
             "reqPerSec": round(int(fields["REQ"]) / duration, 1), "p50ms": round(int(fields["P50"]) / 1000, 1),
             "p95ms": round(int(fields["P95"]) / 1000, 1)}
 
@@ -276,6 +276,7 @@ def main() -> None:
     parser.add_argument("--gunicorn-threads", type=int, default=4, help="as README's Production section")
     parser.add_argument("--reseed", action="store_true", help="empty and seed the pages database again")
     parser.add_argument("--skip-concurrent", action="store_true")
+    parser.add_argument("--only-concurrent", action="store_true", help="only the gunicorn part (no in-process pages)")
     args = parser.parse_args()
 
     services = harness.Services(db=PAGES_DB).start(sandbox_url="http://127.0.0.1:8700", require_postgres=True)
@@ -296,17 +297,18 @@ def main() -> None:
             cursor.execute("ANALYZE")
         print(f"in-process, {args.repeat} requests per page (p95 target <= 150 ms):", flush=True)
         load_before = harness.load()
-        pages = measure_in_process(args.repeat)
-        export = measure_export()
+        pages = [] if args.only_concurrent else measure_in_process(args.repeat)
+        export = None if args.only_concurrent else measure_export()
         concurrent = [] if args.skip_concurrent else concurrent_run(args.clients, args.duration, args.gunicorn_workers,
                                                                     args.gunicorn_threads, services)
     finally:
         services.stop()
 
     print(f"\nPages at scale ({'; '.join(services.notes)}; load {load_before}); seed took {seeded} s")
-    print(harness.table(["page", "kind", "rows", "queries", "p50 ms", "p95 ms", "max ms"],
-                        [[p["page"], p["kind"], p["rowsShown"], p["queries"], p["p50ms"], p["p95ms"], p["maxms"]]
-                         for p in pages]))
+    if pages:
+        print(harness.table(["page", "kind", "rows", "queries", "p50 ms", "p95 ms", "max ms"],
+                            [[p["page"], p["kind"], p["rowsShown"], p["queries"], p["p50ms"], p["p95ms"], p["maxms"]]
+                             for p in pages]))
     if concurrent:
         first = concurrent[0]
         print(f"\n{first['clients']} concurrent clients through gunicorn (--workers {first['gunicornWorkers']} "

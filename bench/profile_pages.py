@@ -21,7 +21,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("urls", nargs="+")
     parser.add_argument("--repeat", type=int, default=30)
-    parser.add_argument("--top", type=int, default=25)
+    parser.add_argument("--top", type=int, default=25, help="0: no profiler, only the CPU and wall time")
     parser.add_argument("--explain", action="store_true", help="EXPLAIN ANALYZE every query of one request")
     args = parser.parse_args()
     harness.Services(db=PAGES_DB).start(sandbox_url="http://127.0.0.1:8700", require_postgres=True, extra_env={
@@ -44,16 +44,18 @@ def main() -> None:
             body = client.get(url, secure=True).content
         cpu, wall = time.process_time(), time.perf_counter()
         profile = cProfile.Profile()
-        profile.enable()
+        if args.top:
+            profile.enable()
         for _ in range(args.repeat):
             client.get(url, secure=True)
         profile.disable()
         cpu, wall = (time.process_time() - cpu) / args.repeat * 1000, (time.perf_counter() - wall) / args.repeat * 1000
         print(f"\n=== {url}: {len(captured)} queries, {len(body):,} bytes, {cpu:.1f} ms CPU / {wall:.1f} ms wall "
-              f"per request under the profiler (load {harness.load()})")
-        stats = pstats.Stats(profile).strip_dirs()
-        stats.sort_stats("cumulative").print_stats(args.top)
-        stats.sort_stats("tottime").print_stats(args.top)
+              f"per request{' under the profiler' if args.top else ''} (load {harness.load()})")
+        if args.top:
+            stats = pstats.Stats(profile).strip_dirs()
+            stats.sort_stats("cumulative").print_stats(args.top)
+            stats.sort_stats("tottime").print_stats(args.top)
         if args.explain:
             with connection.cursor() as cursor:
                 for sql, params in captured:

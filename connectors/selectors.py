@@ -40,6 +40,19 @@ def api_call_list() -> QuerySet[ApiCall]:
     return ApiCall.objects.select_related("connector", "phone_user").defer("request_body", "response_body")
 
 
+def api_call_page() -> QuerySet[ApiCall]:
+    """The call log page: only the columns its table shows, with the phone user's number; not the connector's or
+    the phone user's secrets (decrypted for every row, never shown)."""
+    return ApiCall.objects.select_related("phone_user").only(
+        "id", "created_at", "method", "url", "status", "duration_ms", "error_class", "error_code",
+        "phone_user__mobile_number")
+
+
+def connector_menu() -> QuerySet[Connector]:
+    """Connectors for a filter menu: name and pk only (not the secret, decrypted for nothing)."""
+    return Connector.objects.only("pk", "name")
+
+
 def phone_user_usage(phone_user: PhoneUser) -> dict:
     """What depends on a phone user: the groups that send through it, and their messages and schedules
     still to come (for the confirmation before it is removed or onboarded again)."""

@@ -296,11 +296,11 @@ def phone_user_remove(request, pk):
 
 @read_only_page
 def api_call_list(request):
-    listing = filter_list(ApiCallFilter, request, selectors.api_call_list())
+    listing = filter_list(ApiCallFilter, request, selectors.api_call_page())
     return render(request, "connectors/api_call_list.html", {
         "page": keyset_page(request, listing.qs, order=("-created_at", "-id"), size=PAGE_SIZE, date_field="created_at"),
         "filter": listing, "filters": listing.form.data,
-        "connectors": Connector.objects.all(), "status_choices": listing.form.fields["status"].choices[1:],
+        "connectors": selectors.connector_menu(), "status_choices": listing.form.fields["status"].choices[1:],
         "methods": listing.form.fields["method"].choices[1:],
     })
 

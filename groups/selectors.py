@@ -7,8 +7,10 @@ from groups.models import Group, GroupAccess, GroupMember, GroupSubscriber, Grou
 
 
 def group_list() -> QuerySet[Group]:
-    """Every group; the list's filters are groups.filters.GroupFilter."""
-    return Group.objects.select_related("phone_user", "parent")
+    """Every group; the list's filters are groups.filters.GroupFilter. The phone user's encrypted fields stay
+    unread (a list shows its number; a read field is decrypted for every row)."""
+    return Group.objects.select_related("phone_user", "parent").defer(
+        "phone_user__pin", "phone_user__refresh_token", "phone_user__access_token")
 
 
 def group_menu() -> QuerySet:
