@@ -48,6 +48,16 @@ def api_call_page() -> QuerySet[ApiCall]:
         "phone_user__mobile_number")
 
 
+def phone_user_menu() -> QuerySet:
+    """(pk, number) of every phone user, in number order, for a filter menu."""
+    return PhoneUser.objects.order_by("mobile_number", "id").values_list("id", "mobile_number")
+
+
+def phone_user_chosen(pk) -> tuple[int, str] | None:
+    """(pk, number) of the phone user a filter names (a valid pk or ""), for its menu before it is opened."""
+    return PhoneUser.objects.filter(pk=pk).values_list("id", "mobile_number").first() if str(pk).isdigit() else None
+
+
 def connector_menu() -> QuerySet[Connector]:
     """Connectors for a filter menu: name and pk only (not the secret, decrypted for nothing)."""
     return Connector.objects.only("pk", "name")

@@ -2,8 +2,10 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Role, read_only_page, role_required
@@ -17,6 +19,7 @@ from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.exports import csv_response
 from kaizala_console.filters import filter_list
 from kaizala_console.keyset import keyset_page
+from kaizala_console.menus import select_options
 from kaizala_console.submit_once import FIELD as FORM_TOKEN_FIELD
 from kaizala_console.submit_once import submit_once
 from kaizala_console.text import clean_name
@@ -289,6 +292,14 @@ def phone_user_remove(request, pk):
         return redirect("connectors:phone_user", pk=pk)
     messages.success(request, f"Phone user {phone_user.mobile_number} removed; its tokens are deleted.")
     return redirect("connectors:phone_users")
+
+
+@read_only_page
+def phone_user_menu(request):
+    """The <option>s of a phone-user filter menu (the message list's), fetched when it is first opened (htmx),
+    so the page does not build and send one per phone user with every view. `?selected=<pk>` marks one."""
+    return HttpResponse(format_html('<option value="">Any phone user</option>{}', select_options(
+        selectors.phone_user_menu(), request.GET.get("selected", ""))))
 
 
 # --- API call log -------------------------------------------------------------------------------------

@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db.models import Count, QuerySet
 from django.utils import timezone
 
@@ -11,6 +10,7 @@ from connectors import selectors as connector_selectors
 from connectors.models import Connector, PhoneUser
 from groups.models import Group
 from kaizala_console.hourly import per_hour
+from kaizala_console.kept import kept
 from messaging.models import OVERDUE_AFTER, Message, Schedule
 
 Status = Message.Status
@@ -93,22 +93,13 @@ def sends_per_hour(now) -> dict:
 
 def dashboard_totals(now) -> dict:
     """The dashboard's figures over the whole message table (messages per status, sent in the last hour, the
-    sends-per-hour charts), kept DASHBOARD_TOTALS_SECONDS per process and time zone (0: not kept): counting
-    every message by status is a scan of the table, which a page reloaded by many people need not repeat each
-    time. `as_of` is when they were counted; the page shows it."""
-    seconds = settings.DASHBOARD_TOTALS_SECONDS
-    key = f"dashboard-totals:{timezone.get_current_timezone_name()}"
-    totals = cache.get(key) if seconds else None
-    if totals is None:
-        totals = {
-            "counts": dict(message_status_counts()),
-            "sent_last_hour": Message.objects.filter(status=Status.SENT, sent_at__gte=now - timedelta(hours=1)).count(),
-            "send_chart": sends_per_hour(now),
-            "as_of": now,
-        }
-        if seconds:
-            cache.set(key, totals, seconds)
-    return totals
+    sends-per-hour charts), kept a few seconds (kaizala_console/kept.py): counting every message by status is a
+    scan of the table."""
+    return kept("dashboard-messages", lambda: {
+        "counts": dict(message_status_counts()),
+        "sent_last_hour": Message.objects.filter(status=Status.SENT, sent_at__gte=now - timedelta(hours=1)).count(),
+        "send_chart": sends_per_hour(now),
+    })
 
 
 def dashboard() -> dict:

@@ -41,10 +41,11 @@ PINNED = {
     "connectors:call": 6,
     "groups:list": 11,
     "groups:menu": 6,
+    "connectors:phone_user_menu": 6,
     "groups:detail": 17,  # + the group's listening (events)
     "groups:status": 8,
     "groups:sync_status": 7,
-    "messaging:list": 8,  # the group menu's options come from groups:menu when it is opened
+    "messaging:list": 7,  # the group and phone-user menus' options come when they are opened (groups:menu, ...)
     "messaging:detail": 8,
     "messaging:schedules": 7,
     "messaging:schedule": 8,

@@ -1,5 +1,6 @@
-"""The group filter menus (message list, Inbox) carry only the chosen group; every group's option comes from
-groups:menu when the menu is first opened (htmx), so a page does not build and send thousands of options."""
+"""The group filter menus (message list, Inbox) and the message list's phone-user menu carry only the chosen
+row; every option comes from groups:menu (connectors:phone_user_menu) when the menu is first opened (htmx), so a
+page does not build and send thousands of options."""
 
 import pytest
 from django.urls import reverse
@@ -40,3 +41,18 @@ def test_a_bad_choice_selects_nothing(client_for, groups):
     assert " selected" not in client.get(reverse("groups:menu"), {"selected": "x<1"}).content.decode()
     page = client.get(reverse("messaging:list"), {"group": "999999"}).content.decode()
     assert "is not valid and was ignored" in page and "<option value=\"999999\"" not in page
+
+
+def test_the_message_lists_phone_user_menu_is_fetched_too(client_for, group):
+    from connectors.models import PhoneUser
+
+    other = PhoneUser.objects.create(connector=group.phone_user.connector, mobile_number="+919800000002")
+    client = client_for(Role.VIEWER)
+    page = client.get(reverse("messaging:list")).content.decode()
+    assert "+919800000002" not in page and f'hx-get="{reverse("connectors:phone_user_menu")}?selected="' in page
+    page = client.get(reverse("messaging:list"), {"phone_user": other.pk}).content.decode()
+    assert f'<option value="{other.pk}" selected>+919800000002</option>' in page
+    body = client.get(reverse("connectors:phone_user_menu"), {"selected": other.pk}).content.decode()
+    assert body.startswith('<option value="">Any phone user</option>')
+    assert body.index("+919800000002") < body.index("+919812345678")
+    assert f'<option value="{other.pk}" selected>+919800000002</option>' in body and body.count(" selected") == 1
