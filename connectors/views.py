@@ -113,14 +113,14 @@ def connector_set_active(request, pk, active):
 
 @read_only_page
 def phone_user_list(request):
-    listing = filter_list(PhoneUserFilter, request, selectors.phone_user_list())
+    listing = filter_list(PhoneUserFilter, request, selectors.phone_user_page())
     return render(request, "connectors/phone_user_list.html", {
         "page": keyset_page(request, listing.qs, order=("connector__name", "mobile_number", "id"), size=PAGE_SIZE,
                             labels=("Previous", "Next")),
         "states": PhoneUser.State.choices, "filter": listing,
         "state": listing.form.data.get("state", ""), "connector_id": listing.form.data.get("connector", ""),
         "q": listing.form.data.get("q", ""),
-        "warning_horizon": selectors.refresh_token_warning_horizon(), "connectors": Connector.objects.all(),
+        "warning_horizon": selectors.refresh_token_warning_horizon(), "connectors": selectors.connector_menu(),
     })
 
 
