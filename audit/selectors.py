@@ -32,7 +32,9 @@ def page_after(queryset, cursor: tuple[datetime, int] | None) -> tuple[list[Audi
     """One page of `queryset` (ordered newest first) after `cursor`, and the cursor of the next page."""
     if cursor is not None:
         at, pk = cursor
-        queryset = queryset.filter(Q(at__lt=at) | Q(at=at, id__lt=pk))
+        # at <= cursor at the top level too: PostgreSQL starts the index scan there, where the OR alone made it
+        # read (and throw away) every newer record first, as OFFSET did (kaizala_console/keyset.py).
+        queryset = queryset.filter(Q(at__lte=at), Q(at__lt=at) | Q(at=at, id__lt=pk))
     rows = list(queryset[:PAGE_SIZE + 1])
     return rows[:PAGE_SIZE], cursor_of(rows[PAGE_SIZE - 1]) if len(rows) > PAGE_SIZE else None
 

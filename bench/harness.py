@@ -68,8 +68,9 @@ def machine() -> dict:
 class Services:
     """The database and Redis of a benchmark run, and the environment its processes share."""
 
-    def __init__(self, db: str = BENCH_DB):
-        self.db = db if db == BENCH_DB else db + os.environ.get("BENCH_DB_SUFFIX", "")
+    def __init__(self, db: str | None = None):
+        # A benchmark's own database (e.g. kaizala_bench_pages) takes the suffix too.
+        self.db = BENCH_DB if db is None else db + os.environ.get("BENCH_DB_SUFFIX", "")
         self.env: dict[str, str] = {}
         self.redis_proc = None
         self.notes: list[str] = []

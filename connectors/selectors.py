@@ -23,6 +23,16 @@ def phone_user_list(*, connector_id=None) -> QuerySet[PhoneUser]:
     return users
 
 
+# What a phone user's row holds encrypted: a list that shows none of it leaves it unread (each read field is
+# decrypted, for every row).
+PHONE_USER_SECRETS = ("pin", "refresh_token", "access_token", "connector__application_secret")
+
+
+def phone_user_page() -> QuerySet[PhoneUser]:
+    """Every phone user, for the list page (its table shows no secret)."""
+    return phone_user_list().defer(*PHONE_USER_SECRETS)
+
+
 def refresh_token_warning_horizon():
     return timezone.now() + timedelta(days=settings.REFRESH_TOKEN_WARNING_DAYS)
 
@@ -38,6 +48,29 @@ def phone_users_needing_attention() -> QuerySet[PhoneUser]:
 def api_call_list() -> QuerySet[ApiCall]:
     # Bodies stay out of the list query: they can be large and only the detail page shows them.
     return ApiCall.objects.select_related("connector", "phone_user").defer("request_body", "response_body")
+
+
+def api_call_page() -> QuerySet[ApiCall]:
+    """The call log page: only the columns its table shows, with the phone user's number; not the connector's or
+    the phone user's secrets (decrypted for every row, never shown)."""
+    return ApiCall.objects.select_related("phone_user").only(
+        "id", "created_at", "method", "url", "status", "duration_ms", "error_class", "error_code",
+        "phone_user__mobile_number")
+
+
+def phone_user_menu() -> QuerySet:
+    """(pk, number) of every phone user, in number order, for a filter menu."""
+    return PhoneUser.objects.order_by("mobile_number", "id").values_list("id", "mobile_number")
+
+
+def phone_user_chosen(pk) -> tuple[int, str] | None:
+    """(pk, number) of the phone user a filter names (a valid pk or ""), for its menu before it is opened."""
+    return PhoneUser.objects.filter(pk=pk).values_list("id", "mobile_number").first() if str(pk).isdigit() else None
+
+
+def connector_menu() -> QuerySet[Connector]:
+    """Connectors for a filter menu: name and pk only (not the secret, decrypted for nothing)."""
+    return Connector.objects.only("pk", "name")
 
 
 def phone_user_usage(phone_user: PhoneUser) -> dict:

@@ -13,6 +13,7 @@ urlpatterns = [
     path("connectors/<int:pk>/deactivate/", views.connector_set_active, {"active": False}, name="deactivate"),
     path("connectors/<int:pk>/activate/", views.connector_set_active, {"active": True}, name="activate"),
     path("phone-users/", views.phone_user_list, name="phone_users"),
+    path("phone-users/menu/", views.phone_user_menu, name="phone_user_menu"),
     path("phone-users/onboard/", views.phone_user_onboard, name="onboard"),
     path("phone-users/add-token/", views.phone_user_add_token, name="add_token"),
     path("phone-users/<int:pk>/", views.phone_user_detail, name="phone_user"),

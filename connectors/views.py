@@ -2,8 +2,10 @@
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.roles import Role, read_only_page, role_required
@@ -17,6 +19,7 @@ from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.exports import csv_response
 from kaizala_console.filters import filter_list
 from kaizala_console.keyset import keyset_page
+from kaizala_console.menus import select_options
 from kaizala_console.submit_once import FIELD as FORM_TOKEN_FIELD
 from kaizala_console.submit_once import submit_once
 from kaizala_console.text import clean_name
@@ -110,14 +113,14 @@ def connector_set_active(request, pk, active):
 
 @read_only_page
 def phone_user_list(request):
-    listing = filter_list(PhoneUserFilter, request, selectors.phone_user_list())
+    listing = filter_list(PhoneUserFilter, request, selectors.phone_user_page())
     return render(request, "connectors/phone_user_list.html", {
         "page": keyset_page(request, listing.qs, order=("connector__name", "mobile_number", "id"), size=PAGE_SIZE,
                             labels=("Previous", "Next")),
         "states": PhoneUser.State.choices, "filter": listing,
         "state": listing.form.data.get("state", ""), "connector_id": listing.form.data.get("connector", ""),
         "q": listing.form.data.get("q", ""),
-        "warning_horizon": selectors.refresh_token_warning_horizon(), "connectors": Connector.objects.all(),
+        "warning_horizon": selectors.refresh_token_warning_horizon(), "connectors": selectors.connector_menu(),
     })
 
 
@@ -291,16 +294,24 @@ def phone_user_remove(request, pk):
     return redirect("connectors:phone_users")
 
 
+@read_only_page
+def phone_user_menu(request):
+    """The <option>s of a phone-user filter menu (the message list's), fetched when it is first opened (htmx),
+    so the page does not build and send one per phone user with every view. `?selected=<pk>` marks one."""
+    return HttpResponse(format_html('<option value="">Any phone user</option>{}', select_options(
+        selectors.phone_user_menu(), request.GET.get("selected", ""))))
+
+
 # --- API call log -------------------------------------------------------------------------------------
 
 
 @read_only_page
 def api_call_list(request):
-    listing = filter_list(ApiCallFilter, request, selectors.api_call_list())
+    listing = filter_list(ApiCallFilter, request, selectors.api_call_page())
     return render(request, "connectors/api_call_list.html", {
         "page": keyset_page(request, listing.qs, order=("-created_at", "-id"), size=PAGE_SIZE, date_field="created_at"),
         "filter": listing, "filters": listing.form.data,
-        "connectors": Connector.objects.all(), "status_choices": listing.form.fields["status"].choices[1:],
+        "connectors": selectors.connector_menu(), "status_choices": listing.form.fields["status"].choices[1:],
         "methods": listing.form.fields["method"].choices[1:],
     })
 

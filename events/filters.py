@@ -48,7 +48,9 @@ class InboxFilter(django_filters.FilterSet):
     def older(self, queryset, name, value):
         when, pk = (int(part) for part in value.split(":"))
         at = from_micros(when)
-        return queryset.filter(Q(posted_at__lt=at) | Q(posted_at=at, id__lt=pk))
+        # posted_at <= cursor at the top level too: PostgreSQL starts the index scan there, where the OR alone made
+        # it read (and throw away) every newer post first, as OFFSET did (kaizala_console/keyset.py).
+        return queryset.filter(Q(posted_at__lte=at), Q(posted_at__lt=at) | Q(posted_at=at, id__lt=pk))
 
 
 def inbox_cursor(post: InboundPost) -> str:

@@ -15,10 +15,10 @@ from events import selectors, services
 from events.filters import STATES, EventFilter, InboxFilter, inbox_cursor
 from events.forms import CursorForm, ReplyForm
 from events.models import Event, InboundPost
+from groups import selectors as group_selectors
 from groups.models import Group
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.filters import filter_list
-from kaizala_console.menus import select_options
 from kaizala_console.submit_once import submit_once
 
 PAGE_SIZE = 50
@@ -198,7 +198,8 @@ def inbox(request):
     return render(request, "events/inbox.html", {
         "posts": page, "older": inbox_cursor(page[-1]) if len(rows) > PAGE_SIZE else "",
         "seen_up_to": selectors.inbox_seen_up_to(request.user), "filters": filters, "filter_notes": listing.notes,
-        "group_options": select_options(Group.objects.order_by("name").values_list("id", "name"), filters["group"]),
+        # The group menu's options come when it is opened (groups:menu): only the chosen group here.
+        "chosen_group": group_selectors.group_chosen(filters["group"]),
         "newest": page[0].pk if page else 0,
     })
 

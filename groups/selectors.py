@@ -7,8 +7,20 @@ from groups.models import Group, GroupAccess, GroupMember, GroupSubscriber, Grou
 
 
 def group_list() -> QuerySet[Group]:
-    """Every group; the list's filters are groups.filters.GroupFilter."""
-    return Group.objects.select_related("phone_user", "parent")
+    """Every group; the list's filters are groups.filters.GroupFilter. The phone user's encrypted fields stay
+    unread (a list shows its number; a read field is decrypted for every row)."""
+    return Group.objects.select_related("phone_user", "parent").defer(
+        "phone_user__pin", "phone_user__refresh_token", "phone_user__access_token")
+
+
+def group_menu() -> QuerySet:
+    """(pk, name) of every group, in name order, for a filter menu."""
+    return Group.objects.order_by("name", "id").values_list("id", "name")
+
+
+def group_chosen(pk) -> tuple[int, str] | None:
+    """(pk, name) of the group a filter names (a valid pk or ""), for its menu before the menu is opened."""
+    return Group.objects.filter(pk=pk).values_list("id", "name").first() if str(pk).isdigit() else None
 
 
 def group_detail(pk: int) -> Group:

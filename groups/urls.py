@@ -8,6 +8,7 @@ app_name = "groups"
 urlpatterns = [
     path("", views.group_list, name="list"),
     path("new/", views.group_create, name="create"),
+    path("menu/", views.group_menu, name="menu"),
     path("sync/", views.sync_request, name="sync"),
     path("sync/status/", views.sync_status, name="sync_status"),
     path("<int:pk>/", views.group_detail, name="detail"),

@@ -4,9 +4,10 @@
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.html import format_html
 from django.views.decorators.http import require_POST
 
 from accounts.roles import Role, read_only_page, role_required
@@ -42,6 +43,15 @@ def _group_or_404(pk) -> Group:
 
 
 # --- list, create, sync --------------------------------------------------------------------------
+
+
+@read_only_page
+def group_menu(request):
+    """The <option>s of a group filter menu (the message list's, the Inbox's), fetched when the menu is first
+    opened (htmx): with thousands of groups they weigh ~50 bytes each, which those pages then built and sent
+    with every view. `?selected=<pk>` marks the chosen one."""
+    return HttpResponse(format_html('<option value="">Any group</option>{}', select_options(
+        selectors.group_menu(), request.GET.get("selected", ""))))
 
 
 @read_only_page

@@ -304,6 +304,9 @@ CELERY_BEAT_SCHEDULE = {
 # --- Health (kaizala_console/health.py): /healthz, /readyz, the banner for Admins ------------------------
 # The beat records a tick at most every 5 s and pings the workers every 15 s (a worker that answers is
 # recorded); either older than this is a problem.
+# The dashboard's counts over every message are recounted at most this often per web process (the page says
+# when they were counted); 0 counts them on every view.
+DASHBOARD_TOTALS_SECONDS = env.int("DASHBOARD_TOTALS_SECONDS", default=5)
 HEALTH_BEAT_STALE_SECONDS = env.int("HEALTH_BEAT_STALE_SECONDS", default=30)
 HEALTH_WORKER_STALE_SECONDS = env.int("HEALTH_WORKER_STALE_SECONDS", default=60)
 HEALTH_WORKER_PING_TIMEOUT = env.float("HEALTH_WORKER_PING_TIMEOUT", default=2.0)

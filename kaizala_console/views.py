@@ -12,6 +12,7 @@ from django.views.decorators.http import require_safe
 
 from events import selectors as events_selectors
 from kaizala_console import health, metrics
+from kaizala_console.kept import kept
 from messaging import selectors as messaging_selectors
 
 logger = logging.getLogger(__name__)
@@ -22,8 +23,10 @@ def dashboard(request):
     context = messaging_selectors.dashboard()
     # Worker and beat health joins "Needs attention" (read from Redis: no query).
     context["attention_health"] = problems = health.problems()
-    context["inbound_last_hour"] = events_selectors.inbound_last_hour()
-    context["inbound_chart"] = events_selectors.inbound_per_hour(timezone.now())
+    inbound = kept("dashboard-inbound", lambda: {"last_hour": events_selectors.inbound_last_hour(),
+                                                 "chart": events_selectors.inbound_per_hour(timezone.now())})
+    context["inbound_last_hour"], context["inbound_chart"] = inbound["last_hour"], inbound["chart"]
+    context["totals_as_of"] = min(context["totals_as_of"], inbound["as_of"])
     context["attention_subscriptions"] = subscriptions = events_selectors.subscriptions_needing_attention()
     context["nothing_needs_attention"] = context["nothing_needs_attention"] and not problems and not subscriptions
     return render(request, "dashboard.html", context)

@@ -16,8 +16,8 @@ from accounts.roles import Role, read_only_page, role_required
 from accounts.timezones import user_time_zone_name
 from audit.actor import actor_from_request
 from audit.selectors import history_for
-from connectors.models import PhoneUser
-from groups.models import Group
+from connectors import selectors as connector_selectors
+from groups import selectors as group_selectors
 from kaizala_console.bulk import selected_ids
 from kaizala_console.confirm import is_confirmed, render_confirm
 from kaizala_console.exports import csv_response
@@ -38,7 +38,7 @@ MESSAGE_ORDER = ("-due_at", "-id")
 
 @read_only_page
 def message_list(request):
-    listing = filter_list(MessageFilter, request, selectors.message_list())
+    listing = filter_list(MessageFilter, request, selectors.message_page())
     # What the menus show as chosen: the values that were kept (a bad one was dropped with a note).
     filters = {key: listing.form.data.get(key, "") for key in ("q", "status", "group", "phone_user", "from", "to",
                                                                 "broadcast", "created_by")}
@@ -46,9 +46,10 @@ def message_list(request):
         "page": keyset_page(request, listing.qs, order=MESSAGE_ORDER, size=PAGE_SIZE, date_field="due_at"),
         "filters": filters,
         "filter_notes": listing.notes, "statuses": Message.Status.choices,
-        "group_options": select_options(Group.objects.values_list("id", "name"), filters["group"]),
-        "phone_user_options": select_options(PhoneUser.objects.values_list("id", "mobile_number"),
-                                             filters["phone_user"]),
+        # The group and phone-user menus' options come when they are opened (groups:menu,
+        # connectors:phone_user_menu): only the chosen ones here.
+        "chosen_group": group_selectors.group_chosen(filters["group"]),
+        "chosen_phone_user": connector_selectors.phone_user_chosen(filters["phone_user"]),
         "creator_options": select_options(get_user_model().objects.order_by("username").values_list(
             "id", "username"), filters["created_by"]),
     })

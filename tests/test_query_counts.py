@@ -40,10 +40,12 @@ PINNED = {
     "connectors:calls": 7,
     "connectors:call": 6,
     "groups:list": 11,
+    "groups:menu": 6,
+    "connectors:phone_user_menu": 6,
     "groups:detail": 17,  # + the group's listening (events)
     "groups:status": 8,
     "groups:sync_status": 7,
-    "messaging:list": 9,
+    "messaging:list": 7,  # the group and phone-user menus' options come when they are opened (groups:menu, ...)
     "messaging:detail": 8,
     "messaging:schedules": 7,
     "messaging:schedule": 8,
@@ -52,7 +54,7 @@ PINNED = {
     "events:detail": 6,
     "events:conversation": 9,
     "events:conversation_items": 8,
-    "events:inbox": 8,
+    "events:inbox": 7,  # the group menu's options come from groups:menu when it is opened
     # the world's message is no action: the page says so (tests/actions pins the results of a real one)
     "actions:results": 6,
     "actions:live": 6,

@@ -29,10 +29,12 @@ _BADGE_BY_STATE = {
 }
 
 
-@register.inclusion_tag("partials/state_badge.html")
+@register.simple_tag
 def state_badge(value, label=None):
-    """A coloured badge for any state or status value; unknown values are grey."""
-    return {"css": _BADGE_BY_STATE.get(value, "secondary"), "label": label or value}
+    """A coloured badge for any state or status value; unknown values are grey. Built here, not by an inclusion
+    template: a list shows one per row, and a sub-template per row was a visible part of a page's time."""
+    return format_html('<span class="badge text-bg-{}">{}</span>', _BADGE_BY_STATE.get(value, "secondary"),
+                       label or value)
 
 
 @register.simple_tag(takes_context=True)

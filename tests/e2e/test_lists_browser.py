@@ -109,3 +109,26 @@ def test_the_dashboard_inbound_chart_is_drawn(live_server, page, screenshot, mak
     page.get_by_role("tab", name="Last day").last.click()
     page.locator("#posts-day.show").wait_for()
     screenshot(page, "dashboard-inbound-chart")
+
+
+def test_the_group_and_phone_user_menus_fill_when_opened_and_filter_the_list(live_server, page, make_user, group):
+    other = Group.objects.create(phone_user=group.phone_user, kaizala_id="g@menu", name="Menu team",
+                                 state=Group.State.ACTIVE)
+    messages(group, 2)
+    messages(other, 1)
+    make_user("vera", Role.VIEWER)
+    log_in(page, live_server, "vera")
+    page.goto(f"{live_server.url}/messages/")
+    menu = page.locator("select[name=group]")
+    assert menu.locator("option").count() == 1  # "Any group" until it is opened
+    menu.hover()  # htmx fetches every group's option (groups:menu)
+    menu.locator("option", has_text="Menu team").wait_for(state="attached")
+    assert menu.locator("option").count() == 3
+    menu.select_option(label="Menu team")
+    phone_users = page.locator("select[name=phone_user]")
+    phone_users.focus()  # the same for the phone-user menu (connectors:phone_user_menu)
+    phone_users.locator("option", has_text=group.phone_user.mobile_number).wait_for(state="attached")
+    page.get_by_role("button", name="Filter").click()
+    page.wait_for_url(f"**/messages/?*group={other.pk}*")
+    assert page.locator("[data-testid=message-row]").count() == 1
+    assert page.locator("select[name=group] option:checked").inner_text() == "Menu team"

@@ -87,6 +87,8 @@ MATRIX = {
     "connectors:call": {"GET": READ, "POST": NO_POST},
     # groups: read by all roles, changed by Operators and Admins
     "groups:list": {"GET": READ, "POST": NO_POST},
+    "groups:menu": {"GET": READ, "POST": NO_POST},  # a filter menu's options (htmx)
+    "connectors:phone_user_menu": {"GET": READ, "POST": NO_POST},  # a filter menu's options (htmx)
     "groups:create": {"GET": OPERATOR_FORM, "POST": OPERATOR_FORM},
     "groups:sync": post_only("operator", 302),  # no phone user named in the POST: back to the list, with a message
     "groups:sync_status": {"GET": READ, "POST": NO_POST},
