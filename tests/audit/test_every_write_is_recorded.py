@@ -73,7 +73,7 @@ NOT_A_PERSONS_WRITE = {
     "events.services.subscription_check_run": "periodic check of Kaizala's webhook list",
     "events.services.subscription_note_refusal": "the receiver noting a refused delivery",
     "events.services.inbox_mark_read": "a person's own read marker: no shared data changes",
-    "actions.services.counts_apply": "a step of response_store and of the response events' batch: running counts of what Kaizala reported",
+    "actions.services.counts_apply": "a step of storing what Kaizala reported: the running counts",
     "actions.services.response_store": "Kaizala reported it (a webhook event or a recorded refresh)",
     "actions.services.responses_tally_pending": "worker step: counting stored responses",
     "actions.services.action_refresh_run": "worker step of a recorded refresh",
