@@ -32,7 +32,7 @@ from audit.actor import Actor
 from audit.models import Kind
 from audit.services import audit_record, audit_record_many
 from connectors import kaizala_access
-from connectors.models import Connector, PhoneUser
+from connectors.models import ApiCall, Connector, PhoneUser
 from connectors.services import ConnectorInactive, ReauthRequired, describe_error
 from groups.models import Group
 from kaizala_console import metrics
@@ -448,18 +448,52 @@ def _enqueue(task, ids) -> None:
 
 def messages_send_run(message_ids) -> list[str | None]:
     """Send several queued messages one after another; one failing unexpectedly does not stop the rest
-    (it stays queued or sending, and the sweeper finds it)."""
-    # One query for the chunk's rows (with group, phone user, connector) instead of one per message. A
-    # queued message's text and audience no longer change; the token is re-read after a 401 anyway.
-    loaded = Message.objects.select_related("group__phone_user__connector").in_bulk(list(message_ids))
-    results = []
-    for pk in message_ids:
-        try:
-            results.append(message_send_run(pk, loaded=loaded.get(pk)))
-        except Exception:
-            log.exception("sending message %s failed unexpectedly; the sweeper will pick it up", pk)
-            results.append(None)
+    (it stays queued or sending, and the sweeper finds it).
+
+    The transaction that records a message's outcome also claims the next one, so a send costs one commit;
+    a message is still claimed only just before its own call (a worker killed mid-chunk leaves at most the
+    message it was sending in `sending`). The chunk's call-log rows are written together at the end.
+    """
+    message_ids = list(message_ids)
+    loaded = _load_chunk(message_ids)
+    call_log: list = []
+    results: list[str | None] = []
+    claim = None
+    try:
+        for index, pk in enumerate(message_ids):
+            following = message_ids[index + 1] if index + 1 < len(message_ids) else None
+            try:
+                status, claim = _send(pk, loaded.get(pk), claim if claim and claim.pk == pk else None, following,
+                                      call_log)
+            except Exception:
+                log.exception("sending message %s failed unexpectedly; the sweeper will pick it up", pk)
+                status, claim = None, None
+            results.append(status)
+    finally:
+        _write_call_log(call_log)
     return results
+
+
+def _load_chunk(message_ids) -> dict[int, Message]:
+    """The chunk's rows in two queries; each phone user loaded (and its token decrypted) once, shared by its
+    messages. A queued message's text and audience no longer change; the token is re-read after a 401."""
+    loaded = Message.objects.select_related("group").in_bulk(message_ids)
+    phone_users = PhoneUser.objects.select_related("connector").defer(
+        "pin", "refresh_token", "connector__application_secret",
+    ).in_bulk({message.group.phone_user_id for message in loaded.values()})
+    for message in loaded.values():
+        message.group.phone_user = phone_users[message.group.phone_user_id]
+    return loaded
+
+
+def _write_call_log(rows: list) -> None:
+    if not rows:
+        return
+    try:
+        ApiCall.objects.bulk_create(rows)
+    except Exception:
+        # A broken call log must not turn the sends it describes into failures (they are recorded already).
+        log.exception("writing %d call-log rows failed", len(rows))
 
 
 def dispatch(now: datetime | None = None) -> int:
@@ -506,50 +540,86 @@ def backoff_seconds(attempt: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
-def message_send_run(message_id: int, loaded: Message | None = None) -> str | None:
-    """Send one queued message; returns the status it ended in (None when another worker has it).
-    `loaded`: the row read (with select_related) before the claim, by `messages_send_run`."""
-    started = timezone.now()
-    # One commit for the claim and its attempt row (PostgreSQL waits for the WAL at every commit).
-    with transaction.atomic():
-        # The claim also re-reads the connector, in the same statement: it may have been deactivated since
-        # the dispatcher queued this message.
-        queued = Message.objects.filter(pk=message_id, status=Status.QUEUED)
-        if not queued.filter(_CONNECTOR_ACTIVE).update(
-            status=Status.SENDING, status_changed_at=started, attempt_count=F("attempt_count") + 1
-        ):
-            if queued.filter(~_CONNECTOR_ACTIVE).update(status=Status.HELD, status_changed_at=started,
-                                                         hold_reason=HOLD_REASON):
-                return Status.HELD
-            return None  # another worker has it
-        if loaded is not None and loaded.status == Status.QUEUED:
-            message = loaded
-            message.status, message.status_changed_at = Status.SENDING, started
-            message.attempt_count += 1
-        else:
-            message = Message.objects.select_related("group__phone_user__connector").get(pk=message_id)
-        attempt = Attempt.objects.create(message=message, started_at=started)
+@dataclass
+class _Claim:
+    pk: int
+    status: str | None  # sending (ours to send), held, or None (another worker has it)
+    at: datetime
+    attempt: Attempt | None = None
+
+
+@dataclass
+class _InFlight:
+    """A claimed message's attempt, and what the transaction recording its outcome also does."""
+
+    row: Attempt
+    then_claim: int | None = None  # the next message of the chunk, claimed in that transaction
+    claimed: _Claim | None = None
+
+
+def _claim(message_id: int, now: datetime) -> _Claim:
+    """Compare-and-set `queued → sending` (its attempt row created by the caller, in the same transaction).
+    It re-reads the connector in the same statement: it may have been deactivated since the dispatcher
+    queued this message (then the message is held)."""
+    queued = Message.objects.filter(pk=message_id, status=Status.QUEUED)
+    if queued.filter(_CONNECTOR_ACTIVE).update(status=Status.SENDING, status_changed_at=now,
+                                               attempt_count=F("attempt_count") + 1):
+        return _Claim(message_id, Status.SENDING, now, Attempt.objects.create(message_id=message_id, started_at=now))
+    if queued.filter(~_CONNECTOR_ACTIVE).update(status=Status.HELD, status_changed_at=now, hold_reason=HOLD_REASON):
+        return _Claim(message_id, Status.HELD, now)
+    return _Claim(message_id, None, now)
+
+
+def message_send_run(message_id: int) -> str | None:
+    """Send one queued message; returns the status it ended in (None when another worker has it)."""
+    call_log: list = []
+    try:
+        return _send(message_id, None, None, None, call_log)[0]
+    finally:
+        _write_call_log(call_log)
+
+
+def _send(message_id: int, loaded: Message | None, claim: _Claim | None, then_claim: int | None,
+          call_log: list) -> tuple[str | None, _Claim | None]:
+    """Send one message (claimed here unless `claim` says the previous send's transaction did); returns the
+    status it ended in and the claim of `then_claim` (None when not made)."""
+    if claim is None:
+        with transaction.atomic():  # the claim and its attempt row in one commit
+            claim = _claim(message_id, timezone.now())
+    if claim.status != Status.SENDING:
+        return claim.status, None
+    if loaded is not None and loaded.status == Status.QUEUED:
+        message = loaded
+        message.status, message.status_changed_at = Status.SENDING, claim.at
+        message.attempt_count += 1
+    else:
+        message = Message.objects.select_related("group__phone_user__connector").get(pk=message_id)
+    attempt = _InFlight(claim.attempt, then_claim)
     group = message.group
     try:
-        result = kaizala_access.call_as(
-            group.phone_user,
-            lambda client: client.send_message(
-                group.kaizala_id, message.text, to_all_subscribers=message.to_all_subscribers,
-                subscribers=message.subscribers or None, reply_to_reference_id=message.reply_to_reference_id or None,
-            ),
-        )
+        result = kaizala_access.call_as(group.phone_user, lambda client: _post(client, message), call_log=call_log)
     except ReauthRequired as error:
-        return _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,
-                       due_at=timezone.now())
+        status = _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,
+                         due_at=timezone.now())
     except ConnectorInactive as error:  # deactivated between the check above and a token refresh
-        return _finish(message, attempt, Status.HELD, Attempt.Outcome.DEFERRED, str(error), uncount=True,
-                       hold_reason=HOLD_REASON)
+        status = _finish(message, attempt, Status.HELD, Attempt.Outcome.DEFERRED, str(error), uncount=True,
+                         hold_reason=HOLD_REASON)
     except kaizala.KaizalaError as error:
-        return _after_error(message, attempt, error)
-    failed = "; ".join(f"{f.subscriber}: {f.error_reason}" for f in getattr(result, "failed", ()) or ())
-    return _finish(message, attempt, Status.SENT, Attempt.Outcome.SENT,
-                   f"Some subscribers did not get it: {failed}" if failed else "",
-                   reference_id=result.reference_id or "", sent_at=timezone.now())
+        status = _after_error(message, attempt, error)
+    else:
+        failed = "; ".join(f"{f.subscriber}: {f.error_reason}" for f in getattr(result, "failed", ()) or ())
+        status = _finish(message, attempt, Status.SENT, Attempt.Outcome.SENT,
+                         f"Some subscribers did not get it: {failed}" if failed else "",
+                         reference_id=result.reference_id or "", sent_at=timezone.now())
+    return status, attempt.claimed
+
+
+def _post(client: kaizala.KaizalaClient, message: Message):
+    """The one call that sends `message`."""
+    return client.send_message(
+        message.group.kaizala_id, message.text, to_all_subscribers=message.to_all_subscribers,
+        subscribers=message.subscribers or None, reply_to_reference_id=message.reply_to_reference_id or None,
+    )
 
 
 def _after_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError) -> str:
@@ -604,8 +674,9 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
         fields.setdefault("last_error", detail[:1000])
 
     def record() -> bool:
-        with transaction.atomic():  # the attempt's outcome and the message's state in one commit
-            Attempt.objects.filter(pk=attempt.pk, outcome="").update(  # an attempt is finished once
+        # The attempt's outcome, the message's state and the claim of the chunk's next message in one commit.
+        with transaction.atomic():
+            Attempt.objects.filter(pk=attempt.row.pk, outcome="").update(  # an attempt is finished once
                 finished_at=now, outcome=outcome, detail=detail[:1000],
                 http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
                 error_class=type(error).__name__ if error else "",
@@ -615,6 +686,8 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
             if moved and status in OUTCOMES:
                 message_status_changed.send(sender=Message, message=message, status=status, changed_at=now,
                                             reference_id=fields.get("reference_id", message.reference_id))
+            if attempt.then_claim is not None:
+                attempt.claimed = _claim(attempt.then_claim, timezone.now())
             return moved
 
     moved = _retry_database_outage(record)
