@@ -59,6 +59,8 @@ def _error_code(call: kaizala.CallRecord) -> str:
     """Kaizala's own errorCode: from the client's error, else from the response body."""
     if call.error_code:
         return call.error_code
+    if call.error is None:  # a success: its body carries no errorCode (the client treats one as an error)
+        return ""
     try:
         body = json.loads(call.response_body or "")
     except ValueError:
