@@ -113,6 +113,7 @@ def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
         except psutil.NoSuchProcess:
             continue
         add(label, root)
+        add(f"{label}.parent", root)  # also alone: a Celery worker's parent is the broker consumer, no sends
         for child in root.children(recursive=True):
             add(label, child)
     for proc in psutil.process_iter(["name"]):
