@@ -573,7 +573,7 @@ def _claim_sql() -> str:
 
 
 def _claim(message_id: int, now: datetime) -> _Claim:
-    """Compare-and-set `queued → sending` (its attempt row created by the caller, in the same transaction).
+    """Compare-and-set `queued → sending`, and the attempt row (the caller runs both in one transaction).
     It re-reads the connector in the same statement: it may have been deactivated since the dispatcher
     queued this message (then the message is held)."""
     with connection.cursor() as cursor:
@@ -640,7 +640,7 @@ def _post(client: kaizala.KaizalaClient, message: Message):
     )
 
 
-def _after_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError) -> str:
+def _after_error(message: Message, attempt: _InFlight, error: kaizala.KaizalaError) -> str:
     detail = describe_error(error)
     if isinstance(error, kaizala.RateLimited):
         # Not a failure: wait as long as Kaizala (or our own limiter) says, then go again.
