@@ -462,14 +462,16 @@ def messages_send_run(message_ids) -> list[str | None]:
     claim = None
     try:
         for index, pk in enumerate(message_ids):
-            following = message_ids[index + 1] if index + 1 < len(message_ids) else None
+            following = _Claim(message_ids[index + 1]) if index + 1 < len(message_ids) else None
             try:
-                status, claim = _send(pk, loaded.get(pk), claim if claim and claim.pk == pk else None, following,
-                                      call_log)
+                results.append(message_send_run(pk, loaded=loaded.get(pk), claim=claim, then_claim=following,
+                                                call_log=call_log))
             except Exception:
                 log.exception("sending message %s failed unexpectedly; the sweeper will pick it up", pk)
-                status, claim = None, None
-            results.append(status)
+                results.append(None)
+                # A claim made in a transaction that then failed was rolled back with it: claim afresh.
+                following = None
+            claim = following
     finally:
         _write_call_log(call_log)
     return results
@@ -544,18 +546,19 @@ def backoff_seconds(attempt: int) -> float:
 @dataclass
 class _Claim:
     pk: int
-    status: str | None  # sending (ours to send), held, or None (another worker has it)
-    at: datetime
+    status: str | None = None  # sending (ours to send), held, or None (another worker has it)
+    at: datetime | None = None
     attempt: Attempt | None = None
+    made: bool = False  # False: not tried yet (the next message of a chunk, until its predecessor's outcome)
 
 
 @dataclass
 class _InFlight:
-    """A claimed message's attempt, and what the transaction recording its outcome also does."""
+    """A claimed message's attempt, and the chunk's next message, claimed in the transaction that records
+    this one's outcome."""
 
     row: Attempt
-    then_claim: int | None = None  # the next message of the chunk, claimed in that transaction
-    claimed: _Claim | None = None
+    then_claim: _Claim | None = None
 
 
 @cache
@@ -572,40 +575,44 @@ def _claim_sql() -> str:
             f"WHERE id = %s AND status = %s AND EXISTS ({active})")
 
 
-def _claim(message_id: int, now: datetime) -> _Claim:
-    """Compare-and-set `queued → sending`, and the attempt row (the caller runs both in one transaction).
-    It re-reads the connector in the same statement: it may have been deactivated since the dispatcher
-    queued this message (then the message is held)."""
+def _claim(claim: _Claim, now: datetime) -> None:
+    """Compare-and-set `queued → sending` of `claim.pk` (the caller creates the attempt row in the same
+    transaction); the result is set on `claim`. The UPDATE re-reads the connector: it may have been
+    deactivated since the dispatcher queued this message (then the message is held)."""
+    claim.status, claim.at, claim.attempt, claim.made = None, now, None, True
     with connection.cursor() as cursor:
-        cursor.execute(_claim_sql(), [Status.SENDING, connection.ops.adapt_datetimefield_value(now), message_id,
+        cursor.execute(_claim_sql(), [Status.SENDING, connection.ops.adapt_datetimefield_value(now), claim.pk,
                                       Status.QUEUED, True])
         claimed = cursor.rowcount
     if claimed:
-        return _Claim(message_id, Status.SENDING, now, Attempt.objects.create(message_id=message_id, started_at=now))
-    queued = Message.objects.filter(pk=message_id, status=Status.QUEUED)
-    if queued.filter(~_CONNECTOR_ACTIVE).update(status=Status.HELD, status_changed_at=now, hold_reason=HOLD_REASON):
-        return _Claim(message_id, Status.HELD, now)
-    return _Claim(message_id, None, now)
+        claim.status = Status.SENDING
+    elif Message.objects.filter(pk=claim.pk, status=Status.QUEUED).filter(~_CONNECTOR_ACTIVE).update(
+            status=Status.HELD, status_changed_at=now, hold_reason=HOLD_REASON):
+        claim.status = Status.HELD
 
 
-def message_send_run(message_id: int) -> str | None:
-    """Send one queued message; returns the status it ended in (None when another worker has it)."""
-    call_log: list = []
-    try:
-        return _send(message_id, None, None, None, call_log)[0]
-    finally:
-        _write_call_log(call_log)
+def message_send_run(message_id: int, *, loaded: Message | None = None, claim: _Claim | None = None,
+                     then_claim: _Claim | None = None, call_log: list | None = None) -> str | None:
+    """Send one queued message; returns the status it ended in (None when another worker has it).
 
-
-def _send(message_id: int, loaded: Message | None, claim: _Claim | None, then_claim: int | None,
-          call_log: list) -> tuple[str | None, _Claim | None]:
-    """Send one message (claimed here unless `claim` says the previous send's transaction did); returns the
-    status it ended in and the claim of `then_claim` (None when not made)."""
-    if claim is None:
+    From `messages_send_run`: `loaded`, the row read with the chunk; `claim`, this message's claim when the
+    previous send's transaction made it; `then_claim`, the next message's, to make in this one's;
+    `call_log`, where the call-log rows go (written here when None).
+    """
+    if call_log is None:
+        call_log = []
+        try:
+            return message_send_run(message_id, loaded=loaded, claim=claim, then_claim=then_claim, call_log=call_log)
+        finally:
+            _write_call_log(call_log)
+    if claim is None or not claim.made:
+        claim = _Claim(message_id)
         with transaction.atomic():  # the claim and its attempt row in one commit
-            claim = _claim(message_id, timezone.now())
+            _claim(claim, timezone.now())
+            if claim.status == Status.SENDING:
+                claim.attempt = Attempt.objects.create(message_id=message_id, started_at=claim.at)
     if claim.status != Status.SENDING:
-        return claim.status, None
+        return claim.status
     if loaded is not None and loaded.status == Status.QUEUED:
         message = loaded
         message.status, message.status_changed_at = Status.SENDING, claim.at
@@ -629,7 +636,7 @@ def _send(message_id: int, loaded: Message | None, claim: _Claim | None, then_cl
         status = _finish(message, attempt, Status.SENT, Attempt.Outcome.SENT,
                          f"Some subscribers did not get it: {failed}" if failed else "",
                          reference_id=result.reference_id or "", sent_at=timezone.now())
-    return status, attempt.claimed
+    return status
 
 
 def _post(client: kaizala.KaizalaClient, message: Message):
@@ -704,8 +711,11 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
             if moved and status in OUTCOMES:
                 message_status_changed.send(sender=Message, message=message, status=status, changed_at=now,
                                             reference_id=fields.get("reference_id", message.reference_id))
-            if attempt.then_claim is not None:
-                attempt.claimed = _claim(attempt.then_claim, timezone.now())
+            following = attempt.then_claim
+            if following is not None:
+                _claim(following, timezone.now())
+                if following.status == Status.SENDING:
+                    following.attempt = Attempt.objects.create(message_id=following.pk, started_at=following.at)
             return moved
 
     moved = _retry_database_outage(record)
