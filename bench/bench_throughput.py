@@ -113,6 +113,7 @@ def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
         except psutil.NoSuchProcess:
             continue
         add(label, root)
+        add(f"{label}.parent", root)  # also alone: a Celery worker's parent is the broker consumer, no sends
         for child in root.children(recursive=True):
             add(label, child)
     for proc in psutil.process_iter(["name"]):
@@ -175,7 +176,8 @@ def run_console(groups, n_messages: int, concurrency: int, web_pid: int, port: i
         pids = {"web": web_pid, "worker": worker.pid, "beat": beat.pid, "dispatcher": dispatcher.pid,
                 "sandbox": harness.sandbox_pid}
         cpu_before = cpu_snapshot(pids)
-        with PeakRss({"web": web_pid, "worker": worker.pid, "beat": beat.pid}) as rss:
+        pg = harness.PgBackendCpu({"worker": worker.pid, "beat": beat.pid, "web": web_pid, "bench": os.getpid()})
+        with pg, PeakRss({"web": web_pid, "worker": worker.pid, "beat": beat.pid}) as rss:
             poller.start()
             due = harness.now()
             harness.create_messages(groups, [due] * n_messages)
@@ -191,9 +193,20 @@ def run_console(groups, n_messages: int, concurrency: int, web_pid: int, port: i
     last = Message.objects.aggregate(last=Max("sent_at"))["last"]
     seconds = (last - due).total_seconds() if last else float("nan")
     sent = counts.get("sent", 0)
+    pg_cpu = pg.report()
+    # Per message sent: the worker processes (parent and children), and the PostgreSQL backends serving the
+    # send path (the worker's and the beat's connections; not the web poller's nor this script's).
+    per_message = {
+        "workerCpuMs": round(cpu.get("worker", 0) / sent * 1000, 3) if sent else None,
+        "beatCpuMs": round(cpu.get("beat", 0) / sent * 1000, 3) if sent else None,
+        "postgresCpuMs": round((pg_cpu.get("worker", 0) + pg_cpu.get("beat", 0)) / sent * 1000, 3)
+        if sent and pg_cpu else None,
+        "postgresWorkerCpuMs": round(pg_cpu.get("worker", 0) / sent * 1000, 3) if sent and pg_cpu else None,
+    }
     return {"workerProcesses": concurrency, "messages": n_messages, "sent": sent, "statuses": counts,
             "seconds": round(seconds, 2), "perSec": round(sent / seconds, 1),
-            "peakRssMiB": rss.report(), "cpuSeconds": cpu,
+            "peakRssMiB": rss.report(), "cpuSeconds": cpu, "postgresBackendCpuSeconds": pg_cpu,
+            "cpuPerMessage": per_message,
             "webPolls": len(page_statuses), "webPollErrors": sum(s != 200 for s in page_statuses),
             "loadavgBefore": load_before, "loadavgAfter": harness.load()}
 
@@ -252,9 +265,19 @@ def main() -> None:
     for r in runs:
         print(f"  {r['workerProcesses']} worker proc: " + ", ".join(f"{k} {v}" for k, v in r["peakRssMiB"].items())
               + f"   statuses {r['statuses']}, load {r['loadavgBefore']} -> {r['loadavgAfter']}")
-    print("\nCPU seconds spent per process group during each run")
+    print("\nCPU seconds spent per process group during each run (postgres, redis-server: every such process on "
+          "the machine)")
     for r in runs:
         print(f"  {r['workerProcesses']} worker proc: " + ", ".join(f"{k} {v}" for k, v in r["cpuSeconds"].items()))
+    print("\nPostgreSQL backends of the benchmark database: CPU seconds per client process group")
+    for r in runs:
+        print(f"  {r['workerProcesses']} worker proc: "
+              + (", ".join(f"{k} {v}" for k, v in r["postgresBackendCpuSeconds"].items()) or "(not PostgreSQL)"))
+    print("\nCPU ms per message sent; targets: worker <= 2.5, PostgreSQL (worker + beat backends) <= 1")
+    print(harness.table(["worker proc", "worker", "beat", "PostgreSQL", "of which worker's", "load before"], [
+        [r["workerProcesses"], *(r["cpuPerMessage"][k] for k in ("workerCpuMs", "beatCpuMs", "postgresCpuMs",
+                                                               "postgresWorkerCpuMs")),
+         r["loadavgBefore"][0]] for r in runs]))
     harness.write_result("throughput", {
         "benchmark": "send throughput + memory", "machine": harness.machine(), "services": services.notes,
         "dispatch": "manage.py dispatcher, DISPATCH_BATCH from settings/env",

@@ -19,6 +19,7 @@ import platform
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from contextlib import contextmanager
 from datetime import timedelta
@@ -397,3 +398,95 @@ def cpu_used(before: dict[tuple[str, int], float], after: dict[tuple[str, int], 
     for (label, pid), seconds in after.items():
         used[label] = used.get(label, 0.0) + seconds - before.get((label, pid), 0.0)
     return {label: round(seconds, 2) for label, seconds in used.items()}
+
+
+def _proc_cpu_seconds(pid: int) -> float | None:
+    """utime + stime of one process from /proc/<pid>/stat (None once it has gone)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[1].split()  # after "pid (comm)": field 3 is fields[0]
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class PgBackendCpu:
+    """CPU seconds of the PostgreSQL backends serving the benchmark's database, per client process group.
+
+    Samples pg_stat_activity and /proc/<backend>/stat every `interval` s in a thread (a backend that ends
+    between two samples loses at most that much). A backend present at the start counts from its value
+    then, one that appears later from zero. Each backend is labelled by the process that owns its client
+    socket (`groups`: label -> root pid, whose process tree is searched); anything else is "other". The
+    sampler's own connection is left out. PostgreSQL's shared background processes (WAL writer,
+    checkpointer, ...) serve every database on the server, so they are not in these figures.
+    Linux only (/proc); on SQLite there are no backends and the figures stay empty.
+    """
+
+    def __init__(self, groups: dict[str, int], interval: float = 0.2):
+        self.groups = groups
+        self.interval = interval
+        self.base: dict[int, float] = {}
+        self.last: dict[int, float] = {}
+        self.label: dict[int, str] = {}
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.conn = None
+
+    def _owner(self, client_port: int | None) -> str:
+        import psutil
+
+        if not client_port or client_port < 0:
+            return "other"
+        owner = next((c.pid for c in psutil.net_connections(kind="tcp")
+                      if c.laddr and c.laddr.port == client_port and c.raddr and c.raddr.port == 5432), None)
+        if owner is None:
+            return "other"
+        for label, root in self.groups.items():
+            try:
+                tree = psutil.Process(root)
+                if owner == root or owner in {p.pid for p in tree.children(recursive=True)}:
+                    return label
+            except psutil.NoSuchProcess:
+                continue
+        return "other"
+
+    def sample(self, first: bool = False) -> None:
+        rows = self.conn.execute(
+            "SELECT pid, client_port FROM pg_stat_activity WHERE datname = current_database() "
+            "AND backend_type = 'client backend' AND pid <> pg_backend_pid()").fetchall()
+        for pid, client_port in rows:
+            cpu = _proc_cpu_seconds(pid)
+            if cpu is None:
+                continue
+            if pid not in self.label:
+                self.label[pid] = self._owner(client_port)
+                self.base[pid] = cpu if first else 0.0
+            self.last[pid] = cpu
+
+    def _run(self) -> None:
+        while not self.stop.wait(self.interval):
+            self.sample()
+
+    def __enter__(self):
+        if not os.environ.get("DATABASE_URL", "").startswith("postgres"):
+            return self
+        import psycopg
+
+        self.conn = psycopg.connect(os.environ["DATABASE_URL"], autocommit=True)
+        self.sample(first=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        if self.conn is None:
+            return
+        self.stop.set()
+        self.thread.join()
+        self.sample()
+        self.conn.close()
+
+    def report(self) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for pid, label in self.label.items():
+            out[label] = out.get(label, 0.0) + self.last[pid] - self.base[pid]
+        return {label: round(seconds, 3) for label, seconds in sorted(out.items())}

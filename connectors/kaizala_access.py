@@ -59,6 +59,8 @@ def _error_code(call: kaizala.CallRecord) -> str:
     """Kaizala's own errorCode: from the client's error, else from the response body."""
     if call.error_code:
         return call.error_code
+    if call.error is None:  # a success: its body carries no errorCode (the client treats one as an error)
+        return ""
     try:
         body = json.loads(call.response_body or "")
     except ValueError:
@@ -67,10 +69,13 @@ def _error_code(call: kaizala.CallRecord) -> str:
     return code if isinstance(code, str) else ""
 
 
-def recorder(connector: Connector | None, phone_user: PhoneUser | None) -> Recorder:
+def recorder(connector: Connector | None, phone_user: PhoneUser | None, call_log: list | None = None) -> Recorder:
+    """Writes each call's row at once, or appends it unsaved to `call_log` for the caller to write together
+    with what the call produced (a send writes it in the transaction that records the send's outcome)."""
+
     def record(call: kaizala.CallRecord) -> None:
         metrics.kaizala_call(method=call.method, url=call.url, status=call.status)
-        ApiCall.objects.create(
+        row = ApiCall(
             connector=connector,
             phone_user=phone_user,
             method=call.method,
@@ -82,6 +87,10 @@ def recorder(connector: Connector | None, phone_user: PhoneUser | None) -> Recor
             error_class=call.error or "",
             error_code=_error_code(call)[:100],
         )
+        if call_log is None:
+            row.save(force_insert=True)
+        else:
+            call_log.append(row)
 
     return record
 
@@ -138,39 +147,44 @@ def auth_client(connector: Connector, phone_user: PhoneUser | None = None) -> ka
     )
 
 
-def api_client(phone_user: PhoneUser) -> kaizala.KaizalaClient:
+def api_client(phone_user: PhoneUser, call_log: list | None = None) -> kaizala.KaizalaClient:
     return kaizala.KaizalaClient(
         check_endpoint_url(phone_user.endpoint_url),
         phone_user.access_token,
         timeouts=timeouts(),
-        recorder=recorder(phone_user.connector, phone_user),
+        recorder=recorder(phone_user.connector, phone_user, call_log),
         limiter=limiter(),
         limiter_keys=limiter_keys(phone_user.connector),
     )
 
 
-def call_as(phone_user: PhoneUser, operation: Callable[[kaizala.KaizalaClient], T]) -> T:
+def call_as(phone_user: PhoneUser, operation: Callable[[kaizala.KaizalaClient], T], *,
+            call_log: list | None = None) -> T:
     """Run `operation` with a client for `phone_user`: after a 401 refresh the token and retry once;
-    after a 308 store the new endpoint and retry (at most twice, so a redirect loop ends)."""
+    after a 308 store the new endpoint and retry (at most twice, so a redirect loop ends). The new token
+    or endpoint is also set on `phone_user`, so that a caller sending several calls with one instance
+    does not go on with the old one. `call_log`: see `recorder` (auth calls are written at once)."""
     from connectors.services import phone_user_move_endpoint, phone_user_refresh_access_token
 
     refreshed = False
     moves = 0
+    current = phone_user
     while True:
         try:
-            return operation(api_client(phone_user))
+            return operation(api_client(current, call_log))
         except kaizala.InvalidToken:
             if refreshed:
                 raise
             refreshed = True
-            phone_user = phone_user_refresh_access_token(
-                phone_user_id=phone_user.pk, failed_token=phone_user.access_token
-            )
+            current = phone_user_refresh_access_token(phone_user_id=current.pk, failed_token=current.access_token)
         except kaizala.EndpointMoved as moved:
             moves += 1
             if moves > 2:
                 raise
-            phone_user = phone_user_move_endpoint(phone_user=phone_user, endpoint_url=moved.endpoint_url)
+            current = phone_user_move_endpoint(phone_user=current, endpoint_url=moved.endpoint_url)
+        if current is not phone_user:
+            phone_user.access_token, phone_user.endpoint_url = current.access_token, current.endpoint_url
+            phone_user.access_token_expires_at = current.access_token_expires_at
 
 
 def refresh_lock(phone_user_id: int):

@@ -1,5 +1,5 @@
 """Log lines: a request id and a task id on every record, JSON lines when LOG_FORMAT=json, and the
-periodic housekeeping ticks (the dispatcher twice a second) moved down to DEBUG.
+periodic housekeeping ticks (the dispatcher twice a second) and the send tasks moved down to DEBUG.
 
 The request id comes from the request's X-Request-ID when it is a plain token (a proxy's), else it is
 made here; it is sent back in the answer and passed on to the tasks the request enqueues.
@@ -23,7 +23,10 @@ _GIVEN_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 HEADER = "X-Request-ID"
 # Tasks that run every few seconds: their "received", "succeeded" and "sending due task" lines say nothing
 # a person needs at INFO (they were three quarters of the quick start's output).
-TICK_TASKS = ("messaging.tasks.dispatch", "messaging.tasks.sweep", "groups.tasks.sweep", "connectors.tasks.sweep")
+# The send tasks too: two lines per task, which is per message with SEND_TASK_CHUNK=1, while each send's
+# outcome is in its message and attempt rows and each call in the call log.
+QUIET_TASKS = ("messaging.tasks.dispatch", "messaging.tasks.sweep", "groups.tasks.sweep", "connectors.tasks.sweep",
+              "messaging.tasks.send_messages[", "messaging.tasks.send_message[")
 
 
 def request_ids(get_response):
@@ -62,7 +65,7 @@ class QuietTicks(logging.Filter):
         if record.levelno != logging.INFO or not record.name.startswith("celery"):
             return True
         message = record.getMessage()
-        if not any(name in message for name in TICK_TASKS):
+        if not any(name in message for name in QUIET_TASKS):
             return True
         record.levelno, record.levelname = logging.DEBUG, "DEBUG"
         return logging.getLogger().isEnabledFor(logging.DEBUG)

@@ -20,6 +20,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -32,7 +33,7 @@ from audit.actor import Actor
 from audit.models import Kind
 from audit.services import audit_record, audit_record_many
 from connectors import kaizala_access
-from connectors.models import Connector, PhoneUser
+from connectors.models import ApiCall, Connector, PhoneUser
 from connectors.services import ConnectorInactive, ReauthRequired, describe_error
 from groups.models import Group
 from kaizala_console import metrics
@@ -515,18 +516,54 @@ def _enqueue(task, ids) -> None:
 
 def messages_send_run(message_ids) -> list[str | None]:
     """Send several queued messages one after another; one failing unexpectedly does not stop the rest
-    (it stays queued or sending, and the sweeper finds it)."""
-    # One query for the chunk's rows (with group, phone user, connector) instead of one per message. A
-    # queued message's text and audience no longer change; the token is re-read after a 401 anyway.
-    loaded = Message.objects.select_related("group__phone_user__connector").in_bulk(list(message_ids))
-    results = []
-    for pk in message_ids:
-        try:
-            results.append(message_send_run(pk, loaded=loaded.get(pk)))
-        except Exception:
-            log.exception("sending message %s failed unexpectedly; the sweeper will pick it up", pk)
-            results.append(None)
+    (it stays queued or sending, and the sweeper finds it).
+
+    The transaction that records a message's outcome also claims the next one, so a send costs one commit;
+    a message is still claimed only just before its own call (a worker killed mid-chunk leaves at most the
+    message it was sending in `sending`). The chunk's call-log rows are written together at the end.
+    """
+    message_ids = list(message_ids)
+    loaded = _load_chunk(message_ids)
+    call_log: list = []
+    results: list[str | None] = []
+    claim = None
+    try:
+        for index, pk in enumerate(message_ids):
+            following = _Claim(message_ids[index + 1]) if index + 1 < len(message_ids) else None
+            try:
+                results.append(message_send_run(pk, loaded=loaded.get(pk), claim=claim, then_claim=following,
+                                                call_log=call_log))
+            except Exception:
+                log.exception("sending message %s failed unexpectedly; the sweeper will pick it up", pk)
+                results.append(None)
+                # A claim made in a transaction that then failed was rolled back with it: claim afresh.
+                following = None
+            claim = following
+    finally:
+        _write_call_log(call_log)
     return results
+
+
+def _load_chunk(message_ids) -> dict[int, Message]:
+    """The chunk's rows in two queries; each phone user loaded (and its token decrypted) once, shared by its
+    messages. A queued message's text and audience no longer change; the token is re-read after a 401."""
+    loaded = Message.objects.select_related("group").in_bulk(message_ids)
+    phone_users = PhoneUser.objects.select_related("connector").defer(
+        "pin", "refresh_token", "connector__application_secret",
+    ).in_bulk({message.group.phone_user_id for message in loaded.values()})
+    for message in loaded.values():
+        message.group.phone_user = phone_users[message.group.phone_user_id]
+    return loaded
+
+
+def _write_call_log(rows: list) -> None:
+    if not rows:
+        return
+    try:
+        ApiCall.objects.bulk_create(rows)
+    except Exception:
+        # A broken call log must not turn the sends it describes into failures (they are recorded already).
+        log.exception("writing %d call-log rows failed", len(rows))
 
 
 def dispatch(now: datetime | None = None) -> int:
@@ -573,53 +610,110 @@ def backoff_seconds(attempt: int) -> float:
     return base * random.uniform(0.8, 1.2)
 
 
-def message_send_run(message_id: int, loaded: Message | None = None) -> str | None:
+@dataclass
+class _Claim:
+    pk: int
+    status: str | None = None  # sending (ours to send), held, or None (another worker has it)
+    at: datetime | None = None
+    attempt: Attempt | None = None
+    made: bool = False  # False: not tried yet (the next message of a chunk, until its predecessor's outcome)
+
+
+@dataclass
+class _InFlight:
+    """A claimed message's attempt, and the chunk's next message, claimed in the transaction that records
+    this one's outcome."""
+
+    row: Attempt
+    then_claim: _Claim | None = None
+
+
+@cache
+def _claim_sql() -> str:
+    """`queued → sending` of one message whose group's connector is active: the UPDATE the ORM would make of
+    `filter(pk=…, status=…).filter(_CONNECTOR_ACTIVE).update(…)`, written once because building that
+    EXISTS for every send was the largest share of a send's CPU."""
+    q = connection.ops.quote_name
+    message, group, phone_user, connector = (q(m._meta.db_table) for m in (Message, Group, PhoneUser, Connector))
+    # Identifiers from the models' metadata; every value is a parameter.
+    active = (f"SELECT 1 FROM {group} g INNER JOIN {phone_user} p ON p.id = g.phone_user_id "  # noqa: S608
+              f"INNER JOIN {connector} c ON c.id = p.connector_id WHERE g.id = {message}.group_id AND c.is_active = %s")
+    return (f"UPDATE {message} SET status = %s, status_changed_at = %s, attempt_count = attempt_count + 1 "  # noqa: S608
+            f"WHERE id = %s AND status = %s AND EXISTS ({active})")
+
+
+def _claim(claim: _Claim, now: datetime) -> None:
+    """Compare-and-set `queued → sending` of `claim.pk` (the caller creates the attempt row in the same
+    transaction); the result is set on `claim`. The UPDATE re-reads the connector: it may have been
+    deactivated since the dispatcher queued this message (then the message is held)."""
+    claim.status, claim.at, claim.attempt, claim.made = None, now, None, True
+    with connection.cursor() as cursor:
+        cursor.execute(_claim_sql(), [Status.SENDING, connection.ops.adapt_datetimefield_value(now), claim.pk,
+                                      Status.QUEUED, True])
+        claimed = cursor.rowcount
+    if claimed:
+        claim.status = Status.SENDING
+    elif Message.objects.filter(pk=claim.pk, status=Status.QUEUED).filter(~_CONNECTOR_ACTIVE).update(
+            status=Status.HELD, status_changed_at=now, hold_reason=HOLD_REASON):
+        claim.status = Status.HELD
+
+
+def message_send_run(message_id: int, *, loaded: Message | None = None, claim: _Claim | None = None,
+                     then_claim: _Claim | None = None, call_log: list | None = None) -> str | None:
     """Send one queued message; returns the status it ended in (None when another worker has it).
-    `loaded`: the row read (with select_related) before the claim, by `messages_send_run`."""
-    started = timezone.now()
-    # One commit for the claim and its attempt row (PostgreSQL waits for the WAL at every commit).
-    with transaction.atomic():
-        # The claim also re-reads the connector, in the same statement: it may have been deactivated since
-        # the dispatcher queued this message.
-        queued = Message.objects.filter(pk=message_id, status=Status.QUEUED)
-        if not queued.filter(_CONNECTOR_ACTIVE).update(
-            status=Status.SENDING, status_changed_at=started, attempt_count=F("attempt_count") + 1
-        ):
-            if queued.filter(~_CONNECTOR_ACTIVE).update(status=Status.HELD, status_changed_at=started,
-                                                         hold_reason=HOLD_REASON):
-                return Status.HELD
-            return None  # another worker has it
-        if loaded is not None and loaded.status == Status.QUEUED:
-            message = loaded
-            message.status, message.status_changed_at = Status.SENDING, started
-            message.attempt_count += 1
-        else:
-            message = Message.objects.select_related("group__phone_user__connector").get(pk=message_id)
-        attempt = Attempt.objects.create(message=message, started_at=started)
+
+    From `messages_send_run`: `loaded`, the row read with the chunk; `claim`, this message's claim when the
+    previous send's transaction made it; `then_claim`, the next message's, to make in this one's;
+    `call_log`, where the call-log rows go (written here when None).
+    """
+    if call_log is None:
+        call_log = []
+        try:
+            return message_send_run(message_id, loaded=loaded, claim=claim, then_claim=then_claim, call_log=call_log)
+        finally:
+            _write_call_log(call_log)
+    if claim is None or not claim.made:
+        claim = _Claim(message_id)
+        with transaction.atomic():  # the claim and its attempt row in one commit
+            _claim(claim, timezone.now())
+            if claim.status == Status.SENDING:
+                claim.attempt = Attempt.objects.create(message_id=message_id, started_at=claim.at)
+    if claim.status != Status.SENDING:
+        return claim.status
+    if loaded is not None and loaded.status == Status.QUEUED:
+        message = loaded
+        message.status, message.status_changed_at = Status.SENDING, claim.at
+        message.attempt_count += 1
+    else:
+        message = Message.objects.select_related("group__phone_user__connector").get(pk=message_id)
+    attempt = _InFlight(claim.attempt, then_claim)
     group = message.group
     try:
         if message.media_id and not message.media_resource:
             try:
-                _upload_media(message)
+                _upload_media(message, call_log)
             except kaizala.KaizalaError as error:
                 return _after_upload_error(message, attempt, error)
             except OSError:  # the stored file is gone (MEDIA_ROOT lost or moved): nothing can be posted
                 log.exception("message %s: its stored file cannot be read", message.pk)
                 return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
                                "The stored file of this post cannot be read (was MEDIA_ROOT moved?); compose it again.")
-        result = kaizala_access.call_as(group.phone_user, lambda client: _post(client, message))
+        result = kaizala_access.call_as(group.phone_user, lambda client: _post(client, message), call_log=call_log)
     except ReauthRequired as error:
-        return _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,
-                       due_at=timezone.now())
+        status = _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,
+                         due_at=timezone.now())
     except ConnectorInactive as error:  # deactivated between the check above and a token refresh
-        return _finish(message, attempt, Status.HELD, Attempt.Outcome.DEFERRED, str(error), uncount=True,
-                       hold_reason=HOLD_REASON)
+        status = _finish(message, attempt, Status.HELD, Attempt.Outcome.DEFERRED, str(error), uncount=True,
+                         hold_reason=HOLD_REASON)
     except kaizala.KaizalaError as error:
-        return _after_error(message, attempt, error)
-    failed = "; ".join(f"{f.subscriber}: {f.error_reason}" for f in getattr(result, "failed", ()) or ())
-    return _finish(message, attempt, Status.SENT, Attempt.Outcome.SENT,
-                   f"Some subscribers did not get it: {failed}" if failed else "",
-                   reference_id=result.reference_id or "", action_id=result.action_id or "", sent_at=timezone.now())
+        status = _after_error(message, attempt, error)
+    else:
+        failed = "; ".join(f"{f.subscriber}: {f.error_reason}" for f in getattr(result, "failed", ()) or ())
+        status = _finish(message, attempt, Status.SENT, Attempt.Outcome.SENT,
+                         f"Some subscribers did not get it: {failed}" if failed else "",
+                         reference_id=result.reference_id or "", action_id=result.action_id or "",
+                         sent_at=timezone.now())
+    return status
 
 
 def _post(client: kaizala.KaizalaClient, message: Message):
@@ -632,20 +726,21 @@ def _post(client: kaizala.KaizalaClient, message: Message):
     return client.create_action(message.group.kaizala_id, action, **targeting)
 
 
-def _upload_media(message: Message) -> None:
+def _upload_media(message: Message, call_log: list) -> None:
     """Upload the message's file (one more rate-limited call) and keep Kaizala's mediaResource at once, so a
     retry of the post does not upload it again."""
     media = message.media
     with media.file.open("rb") as handle:
         data = handle.read()
     resource = kaizala_access.call_as(
-        message.group.phone_user, lambda client: client.upload_media(media.name, data, media.content_type))
+        message.group.phone_user, lambda client: client.upload_media(media.name, data, media.content_type),
+        call_log=call_log)
     _retry_database_outage(lambda: Message.objects.filter(pk=message.pk, status=Status.SENDING).update(
         media_resource=resource))
     message.media_resource = resource
 
 
-def _after_upload_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError) -> str:
+def _after_upload_error(message: Message, attempt: _InFlight, error: kaizala.KaizalaError) -> str:
     """An upload posts nothing to the group: one that may or may not have reached Kaizala is simply done again
     (a retry, not `unconfirmed`); Kaizala refusing the file fails the message."""
     if isinstance(error, kaizala.AmbiguousError | kaizala.MalformedResponse | kaizala.ServerError):
@@ -661,7 +756,7 @@ def _after_upload_error(message: Message, attempt: Attempt, error: kaizala.Kaiza
                    f"Kaizala refused the file: {describe_error(error)}", error)
 
 
-def _after_error(message: Message, attempt: Attempt, error: kaizala.KaizalaError) -> str:
+def _after_error(message: Message, attempt: _InFlight, error: kaizala.KaizalaError) -> str:
     detail = describe_error(error)
     if isinstance(error, kaizala.RateLimited):
         # Not a failure: wait as long as Kaizala (or our own limiter) says, then go again.
@@ -713,8 +808,9 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
         fields.setdefault("last_error", detail[:1000])
 
     def record() -> bool:
-        with transaction.atomic():  # the attempt's outcome and the message's state in one commit
-            Attempt.objects.filter(pk=attempt.pk, outcome="").update(  # an attempt is finished once
+        # The attempt's outcome, the message's state and the claim of the chunk's next message in one commit.
+        with transaction.atomic():
+            Attempt.objects.filter(pk=attempt.row.pk, outcome="").update(  # an attempt is finished once
                 finished_at=now, outcome=outcome, detail=detail[:1000],
                 http_status=getattr(error, "status", None) if error else 200 if status == Status.SENT else None,
                 error_class=type(error).__name__ if error else "",
@@ -724,6 +820,11 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
             if moved and status in OUTCOMES:
                 message_status_changed.send(sender=Message, message=message, status=status, changed_at=now,
                                             reference_id=fields.get("reference_id", message.reference_id))
+            following = attempt.then_claim
+            if following is not None:
+                _claim(following, timezone.now())
+                if following.status == Status.SENDING:
+                    following.attempt = Attempt.objects.create(message_id=following.pk, started_at=following.at)
             return moved
 
     moved = _retry_database_outage(record)
