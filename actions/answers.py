@@ -14,6 +14,10 @@ from datetime import UTC, datetime, timedelta
 from django.utils.dateparse import parse_datetime
 
 CHOICE_TYPES = ("SingleOption", "MultiOption")
+# How a question's type reads on the page (the compose card's words).
+TYPE_LABELS = {"SingleOption": "one choice", "MultiOption": "several choices", "Text": "text", "Numeric": "a number",
+               "Date": "a date", "DateTime": "a date and time", "Location": "a location", "Image": "a photo",
+               "AttachmentList": "files"}
 # Kinds whose responses are answers to questions (a job's is "completed or not").
 ANSWERED_KINDS = ("poll", "survey", "job", "letsmeet")
 

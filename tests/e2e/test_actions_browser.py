@@ -168,3 +168,77 @@ def test_compose_an_image_post(live_server, page, screenshot, make_user, sandbox
     assert message.kind == Message.Kind.IMAGE and message.media.name == "site-visit.png"
     link = page.get_by_role("link", name="site-visit.png")
     assert link.get_attribute("href") == f"/messages/media/{message.media_id}/"
+
+
+SURVEY = {"title": "Site safety check", "due_hours": 48, "anonymous": False, "multiple_responses": False,
+          "questions": [
+              {"title": "Is every worker wearing a helmet?", "type": "SingleOption", "options": ["Yes", "No"],
+               "required": True},
+              {"title": "Tools on site", "type": "MultiOption", "options": ["Drill", "Saw", "Tape"],
+               "required": False},
+              {"title": "How many workers?", "type": "Numeric", "options": [], "required": False},
+              {"title": "Inspection day", "type": "Date", "options": [], "required": False},
+              {"title": "Where", "type": "Location", "options": [], "required": False},
+              {"title": "Notes", "type": "Text", "options": [], "required": False}]}
+
+
+def test_results_and_message_pages_of_every_kind(live_server, page, screenshot, make_user, sandbox, group):
+    """The results of a survey and a job (answered on the sandbox, read with "Refresh from Kaizala"), and the
+    message page of every kind, as a person reads them."""
+    from audit.actor import SYSTEM
+    from messaging import services
+    from tests.actions.conftest import add_members, join_at_sandbox, send_action
+
+    people = MEMBERS[:3]
+    for person in people:
+        join_at_sandbox(sandbox, group, person)
+    add_members(group, people)
+    survey = send_action(group, "survey", SURVEY)
+    job = send_action(group, "job", {"title": "Fix the pump at the north field", "assignees": people[:2],
+                                     "due_hours": 24})
+    answer = f"groups/{group.kaizala_id}/actions/{survey.action_id}/answer"
+    sandbox._control("POST", answer, json={"from": people[0], "answer_0": "Yes", "answer_1": ["Drill", "Tape"],
+                                           "answer_2": "12", "answer_3": "2026-03-01", "answer_4": "12.97, 77.59",
+                                           "answer_5": "All good"})
+    sandbox._control("POST", answer, json={"from": people[1], "answer_0": "No", "answer_2": "7.5"})
+    sandbox._control("POST", f"groups/{group.kaizala_id}/actions/{job.action_id}/answer",
+                     json={"from": people[0], "answer": "done"})
+    others = [services.message_create(actor=SYSTEM, groups=[group], send_at=None, kind=kind, card=card,
+                                      upload=upload)[0] for kind, card, upload in [
+        (Message.Kind.ANNOUNCEMENT, {"title": "Office closed", "message": "Friday is a holiday."}, None),
+        (Message.Kind.POLL, {"question": "Lunch on Friday?", "choices": ["Rice", "Roti"], "expiry_hours": 24}, None),
+        (Message.Kind.LETS_MEET, {"title": "Monthly review", "starting_time": "2031-05-06T09:30:00+00:00",
+                                  "duration_minutes": 45, "place": "Room 4", "latitude": None, "longitude": None,
+                                  "agenda": "The numbers"}, None),
+        (Message.Kind.IMAGE, {"caption": "The new pump house"},
+         services.Upload(name="pump.png", data=PNG, content_type="image/png")),
+    ]]
+    services.dispatch()
+
+    _login(page, live_server, make_user)
+    for message, expected in ((survey, "2"), (job, "1")):
+        page.goto(f"{live_server.url}/actions/{message.pk}/")
+        page.get_by_test_id("refresh").click()
+        page.get_by_test_id("response-count").get_by_text(expected).wait_for()
+        page.reload()
+        screenshot(page, f"action-{message.kind}-results")
+    page.goto(f"{live_server.url}/actions/{survey.pk}/")
+    table = page.get_by_test_id("responses").inner_text()
+    for seen in ("Drill; Tape", "12", "7.5", "2026-03-01", "(12.97, 77.59)", "All good"):
+        assert seen in table, seen
+    assert "12.0" not in table and "(Numeric)" not in page.content()
+    page.goto(f"{live_server.url}/actions/{job.pk}/")
+    assert page.get_by_test_id("completed-count").inner_text() == "1"
+    # A job's row: its completion under "Completed", one cell per heading.
+    heads = page.get_by_test_id("responses").locator("thead th").all_inner_texts()
+    assert heads == ["Responded", "Responder", "Completed", "Source"]
+    assert page.get_by_test_id("responses").locator("tbody tr").first.locator("td").all_inner_texts()[2] == "Yes"
+
+    for message in (survey, job, *others):
+        message.refresh_from_db()
+        page.goto(f"{live_server.url}/messages/{message.pk}/")
+        card = page.get_by_test_id("card").first
+        card.wait_for()
+        if message.kind == Message.Kind.LETS_MEET:
+            assert "6 May 2031" in card.inner_text() and "T09:30" not in card.inner_text()
+        screenshot(page, f"message-detail-{message.kind}")
