@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.utils.dateparse import parse_datetime
 
 CHOICE_TYPES = ("SingleOption", "MultiOption")
+# How a question's type reads on the page (the compose card's words).
+TYPE_LABELS = {"SingleOption": "one choice", "MultiOption": "several choices", "Text": "text", "Numeric": "a number",
+               "Date": "a date", "DateTime": "a date and time", "Location": "a location", "Image": "a photo",
+               "AttachmentList": "files"}
 # Kinds whose responses are answers to questions (a job's is "completed or not").
 ANSWERED_KINDS = ("poll", "survey", "job", "letsmeet")
 
@@ -161,6 +165,15 @@ def display(answer, question: Question | None) -> str:
             return "; ".join(titles)
     if isinstance(answer, str):
         return answer
+    kind = question.type if question is not None else ""
+    if isinstance(answer, (int, float)) and not isinstance(answer, bool):
+        if kind in ("Date", "DateTime") and abs(answer) < 1e14:
+            # §12.5: a date answers as epoch milliseconds.
+            when = datetime.fromtimestamp(answer / 1000, tz=UTC)
+            return f"{when:%Y-%m-%d}" if kind == "Date" else f"{when:%Y-%m-%d %H:%M} UTC"
+        if isinstance(answer, float) and answer.is_integer() and abs(answer) < 1e15:
+            return str(int(answer))
+        return str(answer)
     if isinstance(answer, dict) and {"lt", "lg"} <= answer.keys():
         return f"{answer.get('n') or ''} ({answer['lt']}, {answer['lg']})".strip()
     return json.dumps(answer, ensure_ascii=False, sort_keys=True)

@@ -13,7 +13,11 @@ RESPONSE_EVENTS = ("ActionResponse", "SurveyResponse", "JobResponse", "PollRespo
 def _lock_order(event: Event) -> tuple[str, str, str]:
     data = event.raw.get("data") if isinstance(event.raw, dict) else None
     data = data if isinstance(data, dict) else {}
-    return tuple(str(data.get(name) or "") for name in ("actionId", "responder", "responseId"))
+    details = data.get("responseDetails")
+    inner = details.get("response") if isinstance(details, dict) else None
+    # A JobResponse names its assignee inside the response (§14.7), not as `responder`.
+    responder = data.get("responder") or (inner.get("assignee") if isinstance(inner, dict) else None)
+    return (str(data.get("actionId") or ""), str(responder or ""), str(data.get("responseId") or ""))
 
 
 def responses_received(events: list[Event]) -> None:

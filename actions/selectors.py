@@ -42,6 +42,10 @@ class QuestionResult:
     options: list[Option] = field(default_factory=list)
     answered: int = 0
 
+    @property
+    def type_label(self) -> str:
+        return answer_rules.TYPE_LABELS.get(self.type, self.type)
+
 
 @dataclass
 class Results:
@@ -156,9 +160,14 @@ class ResponseRow:
 
 
 def response_rows(rows, questions) -> list[ResponseRow]:
+    """One cell per column of `column_titles`: per question, or (no known questions) the answers in one."""
+    def cells(answers) -> list[str]:
+        found = answer_rules.cells(questions, answers)
+        return found if questions else ["; ".join(c for c in found if c)]
+
     return [ResponseRow(responder_phone=r.responder_phone, responder_name=r.responder_name,
                         responded_at=r.responded_at, source=r.get_source_display(), is_completed=r.is_completed,
-                        has_unexpected=r.has_unexpected, cells=answer_rules.cells(questions, r.answers))
+                        has_unexpected=r.has_unexpected, cells=cells(r.answers))
             for r in rows]
 
 

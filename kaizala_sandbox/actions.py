@@ -273,18 +273,26 @@ def respond(call, group_id, action_id):
         response = {"responseId": str(uuid.uuid4()), "responder": responder, "body": answer,
                     "at": call.store.now(), "updates": 0}
         action["responses"].append(response)
-    data = {"actionId": action["actionId"], "groupId": group["groupId"], "responseId": response["responseId"],
-            "isUpdateResponse": response["updates"] > 0, "responder": responder, "responderName": responder,
-            "responderProfilePic": "", "isAnonymous": action["fields"].get("isAnonymous", False),
-            "responseDetails": {"response": answer}}
+    name = _member_name(call.store, responder)
+    data = {"actionId": action["actionId"], "groupId": group["groupId"], "responseId": response["responseId"]}
     if "answers" in answer:
-        # §14.7's shape of the answers: each with its question.
-        data["responseDetails"]["responseWithQuestions"] = _with_questions(action, answer["answers"])
+        # §14.7's documented shape, and only it: the responder beside the answers, each with its question.
+        data.update({"isUpdateResponse": response["updates"] > 0, "responder": responder, "responderName": name,
+                     "responderProfilePic": "", "isAnonymous": action["fields"].get("isAnonymous", False),
+                     "responseDetails": {"responseWithQuestions": _with_questions(action, answer["answers"])}})
+    else:
+        # JobResponse (§14.7): the assignee inside the response, no responder beside it.
+        data["responseDetails"] = {"response": {"assignee": responder, "assigneeName": name,
+                                                "assigneeProfilePic": "", **answer}}
     call.emit(group=group, event_type="ActionResponse", from_user=responder, action=action, data=data)
     specific = RESPONSE_EVENTS.get(action["actionType"])
     if specific:
         call.emit(group=group, event_type=specific, from_user=responder, action=action, data=data)
     return {"responseId": response["responseId"]}
+
+
+def _member_name(store, phone: str) -> str:
+    return store.user(phone).get("name") or phone
 
 
 def _with_questions(action, answers) -> list:

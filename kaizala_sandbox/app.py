@@ -35,7 +35,7 @@ G = "/v1/groups/<group_id>"
 
 
 # Routes whose request body the call log keeps (posts only: no secret travels in them).
-RECORDED_BODIES = {"createAction", "sendMessage"}
+RECORDED_BODIES = {"createAction", "sendMessage", "remindAction"}
 
 
 @dataclass(frozen=True)

@@ -84,8 +84,9 @@ def _phone_card(store, phone: str, writable: bool = False) -> str:
         feed = [m for m in store.messages if m["groupId"] == group["groupId"] and _sees(phone, group, m)]
         parts.extend(_thread(feed[-20:], store))
         if writable:
+            # One form per action: a reminder of it is no second post to answer.
             parts.extend(_answer_form(group, phone, m, store.actions.get(m["actionId"]))
-                         for m in feed[-20:] if m.get("actionId"))
+                         for m in feed[-20:] if m.get("actionId") and m.get("kind") != "reminder")
             parts.append(_write_form(group, phone, feed[-20:]))
     if writable:
         parts.extend(_join_form(group, phone) for group in store.groups.values()
@@ -147,7 +148,9 @@ def _card(action) -> str:
 def _message(message, css="msg", action=None) -> str:
     media = "".join(f' <a href="{escape(m["mediaUrl"])}">{escape(m["mediaFileName"])}</a>'
                     for m in message.get("media") or [] if m["mediaUrl"].startswith(("http://", "https://")))
-    content = _card(action) if action else f'{escape(message["text"])}{media}'
+    # A reminder names its action in its text; the action's card is the post it reminds of.
+    reminder = message.get("kind") == "reminder"
+    content = _card(action) if action and not reminder else f'{escape(message["text"])}{media}'
     return (f'<div class="{css}" data-ref="{escape(message["referenceId"])}">{content}'
             f'<div class="meta">from {escape(message["sender"])} · {escape(_time(message["arrivedAt"]))} · '
             f'{escape(message["via"])}</div></div>')

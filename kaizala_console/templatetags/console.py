@@ -42,3 +42,15 @@ def one_time_token(context):
     """The hidden one-time token of a create form (kaizala_console/submit_once.py): fresh on each render."""
     return format_html('<input type="hidden" name="{}" value="{}">', submit_once.FIELD,
                        submit_once.issue_token(context["request"].user))
+
+
+@register.filter
+def iso_datetime(value):
+    """A card's ISO 8601 time (as it is stored and sent) as a datetime, so `date` shows it in the viewer's zone;
+    anything unreadable comes back as it was."""
+    from django.utils.dateparse import parse_datetime
+
+    try:
+        return parse_datetime(value) or value if isinstance(value, str) else value
+    except ValueError:
+        return value

@@ -8,6 +8,7 @@ import pytest
 from django.utils import timezone
 
 import kaizala
+from actions.answers import questions_of
 from connectors.kaizala_access import call_as
 from events import services as event_services
 from events.models import Event, Subscription
@@ -87,10 +88,22 @@ def listening(group) -> Subscription:
 
 def response_event(message: Message, *, response_id: str, phone: str, answers=None, event_type="ActionResponse",
                    is_update=False, event_id: str | None = None, completed=None, data_extra=None) -> dict:
-    response = {"answers": answers} if completed is None else {"isCompleted": completed}
-    data = {"actionId": message.action_id, "groupId": message.group.kaizala_id, "responseId": response_id,
-            "isUpdateResponse": is_update, "responder": phone, "responderName": phone, "isAnonymous": False,
-            "responseDetails": {"response": response}, **(data_extra or {})}
+    """The event Kaizala delivers, in §14.7's documented shapes only: a job's completion names its assignee
+    inside `responseDetails.response`; other answers come as `responseWithQuestions`, one per question."""
+    data = {"actionId": message.action_id, "groupId": message.group.kaizala_id, "responseId": response_id}
+    if completed is not None:
+        data["responseDetails"] = {"response": {"assignee": phone, "assigneeName": phone, "assigneeProfilePic": "",
+                                                "isCompleted": completed}}
+    else:
+        questions = questions_of(message.kind, message.card)
+        given = answers if isinstance(answers, list) else [answers]
+        items = [{"title": q.title, "type": q.type, "options": [{"title": o} for o in q.options], "answer": a}
+                 for q, a in zip(questions, given, strict=False)]
+        items += [{"title": "", "type": "Text", "options": [], "answer": a} for a in given[len(questions):]]
+        data.update({"isUpdateResponse": is_update, "responder": phone, "responderName": phone,
+                     "responderProfilePic": "", "isAnonymous": False,
+                     "responseDetails": {"responseWithQuestions": items}})
+    data.update(data_extra or {})
     return {"objectId": message.group.kaizala_id, "objectType": "Group", "eventType": event_type,
             "eventId": event_id or f"ev-{uuid.uuid4()}", "data": data, "fromUser": phone, "fromUserName": phone}
 

@@ -1,5 +1,5 @@
-"""How Kaizala's response payloads are read: the three shapes seen (§14.7's responseWithQuestions, the
-sandbox's response.answers, a job's assignee/isCompleted, and §12.3's flat details row), and which answers
+"""How Kaizala's response payloads are read: the three shapes seen (§14.7's responseWithQuestions, an
+undocumented response.answers, a job's assignee/isCompleted, and §12.3's flat details row), and which answers
 fit their question. Pure functions: no database."""
 
 from datetime import UTC, datetime
@@ -53,6 +53,14 @@ def test_cells_show_titles_and_raw_json():
     assert cells([SINGLE, MULTI], [1, ["Saw", "Tape"]]) == ["Evening", "Saw; Tape"]
     assert cells([SINGLE], [{"odd": "<b>"}]) == ['{"odd": "<b>"}']
     assert cells([], ["a", 2]) == ["a", "2"]
+
+
+def test_numbers_and_dates_read_as_a_person_writes_them():
+    # §12.5: Numeric and Date answer as numbers (a date in epoch milliseconds).
+    when = int(datetime(2026, 3, 1, 9, 30, tzinfo=UTC).timestamp() * 1000)
+    questions = [Question("Hours", "Numeric"), Question("Weight", "Numeric"), Question("Day", "Date"),
+                 Question("At", "DateTime")]
+    assert cells(questions, [3.0, 2.5, when, when]) == ["3", "2.5", "2026-03-01", "2026-03-01 09:30 UTC"]
 
 
 def test_questions_and_due_date_from_the_card():

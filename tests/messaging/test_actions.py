@@ -229,6 +229,32 @@ def test_a_poll_goes_to_several_groups_and_to_chosen_subscribers_of_a_public_gro
     assert set(Message.objects.values_list("status", flat=True)) == {Status.SENT}
 
 
+def test_a_reminder_goes_to_the_audience_of_its_action(make_group, tenant_admin, sandbox, dispatch,
+                                                       django_capture_on_commit_callbacks):
+    """§19: in a public group the reminder carries the action's chosen subscribers (or sendToAllSubscribers);
+    elsewhere it has no body and reaches the group. Checked on the body the sandbox received."""
+    from actions import services as action_services
+
+    team, public = make_group("Team"), make_group("Public", phone_user=tenant_admin, group_type="ConnectGroup")
+    card = {"question": "Open on Sunday?", "choices": ["Yes", "No"], "expiry_hours": 24}
+    [to_group] = services.message_create(actor=SYSTEM, groups=[team], send_at=None, kind=Kind.POLL, card=card)
+    [chosen] = services.message_create(actor=SYSTEM, groups=[public], send_at=None, kind=Kind.POLL, card=card,
+                                       audience=services.Audience(subscribers=("+919800077777", "+919800077778")))
+    [everyone] = services.message_create(actor=SYSTEM, groups=[public], send_at=None, kind=Kind.POLL, card=card,
+                                         audience=services.Audience(to_all_subscribers=True))
+    dispatch()
+    for message in (to_group, chosen, everyone):
+        message.refresh_from_db()
+        assert message.status == Status.SENT and message.action_id, message.last_error
+        with django_capture_on_commit_callbacks(execute=True):
+            action_services.action_remind(message=message, actor=SYSTEM)
+    received = {call["path"].split("/actions/")[1].split("/")[0]: json.loads(call["body"] or "{}")
+                for call in sandbox.calls(route="remindAction")}
+    assert received == {to_group.action_id: {},
+                        chosen.action_id: {"subscribers": ["+919800077777", "+919800077778"]},
+                        everyone.action_id: {"sendToAllSubscribers": True}}
+
+
 def test_an_announcement_with_an_image_posts_the_upload_as_its_media_resource(group, sandbox, dispatch):
     upload = services.Upload(name="flyer.png", data=PNG, content_type="image/png")
     message = send(group, Kind.ANNOUNCEMENT, {"title": "Fair", "message": "Saturday at 10"}, upload)

@@ -89,8 +89,13 @@ def test_a_phone_answers_a_poll_and_a_job_from_its_page(sandbox, user, receiver)
     assert receiver.wait_for(lambda: len(receiver.events) == 4)
     by_type = {body["eventType"]: body["data"] for body, _ in receiver.events}
     assert by_type["PollResponse"]["actionId"] == poll["actionId"] and by_type["PollResponse"]["responder"] == B
-    assert by_type["PollResponse"]["responseDetails"]["response"]["answers"] == ["Yes"]
-    assert by_type["JobResponse"]["responseDetails"]["response"] == {"isCompleted": True}
+    assert by_type["PollResponse"]["responseDetails"] == {"responseWithQuestions": [
+        {"title": "Lunch?", "type": "SingleOption", "options": [{"title": "Yes"}, {"title": "No"}], "answer": "Yes"}]}
+    # §14.7's JobResponse: the assignee inside the response, nothing beside it.
+    job_data = by_type["JobResponse"]
+    assert "responder" not in job_data and job_data["responseDetails"]["response"] == {
+        "assignee": B, "assigneeName": job_data["responseDetails"]["response"]["assigneeName"],
+        "assigneeProfilePic": "", "isCompleted": True}
     outsider = requests.post(f"{sandbox.base_url}/_sandbox/groups/{gid_path(group_id)}/actions/{poll['actionId']}"
                              "/answer", json={"from": C, "answer": "No"}, timeout=5)
     assert outsider.status_code == 403
@@ -124,6 +129,6 @@ def test_the_phone_page_shows_every_kind_of_card_and_links_the_stored_file(sandb
     assert receiver.wait_for(lambda: len(receiver.events) == 2)
     by_type = {body["eventType"]: body["data"] for body, _ in receiver.events}
     details = by_type["SurveyResponse"]["responseDetails"]
-    assert details["response"]["answers"] == ["Yes", {"lt": 12.5, "lg": 77.6, "n": ""}]
+    assert set(details) == {"responseWithQuestions"}
     assert [q["answer"] for q in details["responseWithQuestions"]] == ["Yes", {"lt": 12.5, "lg": 77.6, "n": ""}]
-    assert by_type["JobResponse"]["responseDetails"]["response"] == {"isCompleted": True}
+    assert by_type["JobResponse"]["responseDetails"]["response"]["isCompleted"] is True

@@ -74,7 +74,8 @@ def test_action_level_subscription(user, receiver):
                                                                      "actionBody": {"answers": ["A"]}})
     assert receiver.wait_for(lambda: len(receiver.events) == 2)
     assert {e[0]["eventType"] for e in receiver.events} == {"ActionResponse", "SurveyResponse"}
-    assert receiver.events[0][0]["data"]["responseDetails"]["response"]["answers"] == ["A"]
+    assert receiver.events[0][0]["data"]["responseDetails"]["responseWithQuestions"] == [
+        {"title": "Q", "type": "Text", "options": [], "answer": "A"}]
 
 
 def test_handshake_failure_and_url_rules(user, receiver):
