@@ -3,6 +3,10 @@
 The beat records a tick while it publishes (kaizala_console/celery.py) and pings the workers every 15 s,
 recording that one answered; both go to a database row (the truth) and to a Redis copy that pages read
 without a query. Readiness checks each dependency itself and says which one failed, never how it is configured.
+
+The dispatcher (messaging/dispatcher.py) holds a lease in Redis while it runs, and its active holder copies a
+heartbeat there for the pages. Without one nothing scheduled is sent, but the web serves: a banner and an
+`optional` check in /readyz that does not make it answer 503.
 """
 
 import contextlib
@@ -23,6 +27,7 @@ logger = logging.getLogger(__name__)
 
 BEAT = "beat"
 WORKER = "worker"
+DISPATCHER = "dispatcher"
 
 
 def redis_key(name: str) -> str:
@@ -40,6 +45,8 @@ def heartbeat_record(*, name: str, now: datetime | None = None) -> None:
 
 
 def _stale_after(name: str) -> float:
+    if name == DISPATCHER:  # the holder copies it at least every third of a lease; a standby takes over in one
+        return settings.DISPATCHER_LEASE_SECONDS + 5
     return settings.HEALTH_BEAT_STALE_SECONDS if name == BEAT else settings.HEALTH_WORKER_STALE_SECONDS
 
 
@@ -49,6 +56,8 @@ PROBLEMS = {
     WORKER: "No Celery worker has answered for over a minute: nothing is sent or refreshed until one runs.",
     BEAT: "The Celery beat has not ticked recently: scheduled messages are not dispatched until it runs "
           "(exactly one beat must run).",
+    DISPATCHER: "No dispatcher holds the lease: nothing scheduled or retried is sent until one runs "
+                "(manage.py dispatcher).",
     "unknown": "The state of the Celery worker and beat cannot be read (is Redis running?).",
 }
 
@@ -58,17 +67,20 @@ def problems() -> list[str]:
 
     A heartbeat missing from Redis (a fresh start, a flushed Redis) counts as not seen: the next heartbeat
     writes it again within seconds. The worker is judged only while the beat ticks, as the beat is what
-    pings the workers."""
+    pings the workers; the dispatcher is judged on its own."""
     try:
-        beat, worker = redis_client().mget([redis_key(BEAT), redis_key(WORKER)])
+        beat, worker, dispatcher = redis_client().mget([redis_key(BEAT), redis_key(WORKER), redis_key(DISPATCHER)])
     except Exception:  # a page must render without Redis
         return [PROBLEMS["unknown"]]
     now = time.time()
+    found = []
     if beat is None or now - float(beat) > _stale_after(BEAT):
-        return [PROBLEMS[BEAT]]
-    if worker is None or now - float(worker) > _stale_after(WORKER):
-        return [PROBLEMS[WORKER]]
-    return []
+        found.append(PROBLEMS[BEAT])
+    elif worker is None or now - float(worker) > _stale_after(WORKER):
+        found.append(PROBLEMS[WORKER])
+    if dispatcher is None or now - float(dispatcher) > _stale_after(DISPATCHER):
+        found.append(PROBLEMS[DISPATCHER])
+    return found
 
 
 # --- readiness ----------------------------------------------------------------------------------------
@@ -121,24 +133,33 @@ def _beat() -> str:
     return ""
 
 
+def _dispatcher() -> str:
+    from messaging.dispatcher import lease_holder  # messaging imports this module's callers
+
+    return "" if lease_holder() else "no dispatcher holds the lease: nothing scheduled is sent"
+
+
 def readiness() -> tuple[bool, dict]:
     """Check every dependency; (ready, {name: {"ok": bool, "error": sentence}}). The worker ping goes
-    through Redis, and the beat's row is in the database: each is skipped when its carrier is down."""
+    through Redis, and the beat's row is in the database: each is skipped when its carrier is down.
+    An `optional` check is shown but does not decide readiness: the web serves without a dispatcher."""
     checks = {}
 
-    def run(name, check, needs=None):
+    def run(name, check, needs=None, optional=False):
+        flag = {"optional": True} if optional else {}
         if needs and not checks[needs]["ok"]:
-            checks[name] = {"ok": False, "error": f"not checked: {needs} is down"}
+            checks[name] = {"ok": False, "error": f"not checked: {needs} is down", **flag}
             return
         try:
             error = check()
         except Exception as exc:  # any failure means not ready; the class says which kind
             logger.warning("readiness: %s failed: %s", name, type(exc).__name__)
             error = f"{name} unreachable ({type(exc).__name__})"
-        checks[name] = {"ok": not error, **({"error": error} if error else {})}
+        checks[name] = {"ok": not error, **({"error": error} if error else {}), **flag}
 
     run("database", _database)
     run("redis", _redis)
     run("worker", _workers, needs="redis")
     run("beat", _beat, needs="database")
-    return all(c["ok"] for c in checks.values()), checks
+    run("dispatcher", _dispatcher, needs="redis", optional=True)
+    return all(c["ok"] for c in checks.values() if not c.get("optional")), checks

@@ -56,12 +56,14 @@ def metrics_view(request):
 @login_not_required
 @require_safe
 def readyz(request):
-    """Readiness: database, Redis, a worker and the beat; 503 names what is down (no address or setting)."""
+    """Readiness: database, Redis, a worker and the beat; 503 names what is down (no address or setting).
+    The dispatcher's check is shown too, but is optional: the web serves without one."""
     ready, checks = health.readiness()
     response = JsonResponse({"status": "ok" if ready else "unavailable", "checks": checks},
                             status=200 if ready else 503)
     if not ready:
         # One warning naming the checks, instead of Django's ERROR line for every 503 a prober collects.
-        logger.warning("not ready: %s", ", ".join(name for name, check in checks.items() if not check["ok"]))
+        logger.warning("not ready: %s", ", ".join(name for name, check in checks.items()
+                                                  if not check["ok"] and not check.get("optional")))
         response._has_been_logged = True
     return response

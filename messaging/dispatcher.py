@@ -29,6 +29,7 @@ from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections, connection
 from django.utils import timezone
 
+from kaizala_console.health import DISPATCHER, redis_key
 from kaizala_console.redis_client import redis_client
 from kaizala_console.wake import WAKE_CHANNEL
 from messaging import selectors, services
@@ -54,6 +55,7 @@ class Dispatcher:
         self.active = False
         self.stopping = threading.Event()
         self._pubsub = None
+        self._heartbeat_at = 0.0
 
     # --- the lease ------------------------------------------------------------------------------------
 
@@ -64,6 +66,7 @@ class Dispatcher:
             if not self.active:
                 self.active = True
                 log.info("dispatcher %s is active again (lease %s)", self.name, self.token)
+            self._heartbeat(client)
             return True
         if self.active:
             log.warning("dispatcher %s lost its lease (a stall longer than %s s, or Redis lost it)",
@@ -71,7 +74,15 @@ class Dispatcher:
         was_active, self.active = self.active, bool(client.set(LEASE_KEY, self.token, nx=True, px=self.lease_ms))
         if self.active and not was_active:
             log.info("dispatcher %s is active (lease %s)", self.name, self.token)
+            self._heartbeat(client)
         return self.active
+
+    def _heartbeat(self, client) -> None:
+        """The pages' copy of "a dispatcher holds the lease" (kaizala_console/health.py), at most once a second:
+        a backlog's passes come back to back."""
+        if time.monotonic() - self._heartbeat_at >= 1.0:
+            client.set(redis_key(DISPATCHER), time.time())
+            self._heartbeat_at = time.monotonic()
 
     def _give_back_lease(self) -> None:
         if self.active:
@@ -101,6 +112,7 @@ class Dispatcher:
             with contextlib.suppress(redis.RedisError):
                 self._pubsub.close()
             self._pubsub = None
+        self._heartbeat_at = 0.0
 
     # --- the loop -------------------------------------------------------------------------------------
 

@@ -325,6 +325,17 @@ def message_mark_sent(*, message: Message, actor: Actor) -> None:
     with transaction.atomic():
         _audited(actor, Kind.MESSAGE_MARKED_SENT, message, _move(message.pk, froms, to, **fields),
                  "Only an unconfirmed message can be marked as sent.")
+        _announce([message], to, fields["sent_at"])
+
+
+def _announce(messages, status: str, changed_at: datetime) -> None:
+    """Tell subscribers (API callbacks) that `messages` moved into `status`, in the caller's transaction and
+    only for rows its compare-and-set moved. Cancelled and retried messages reach no announced state."""
+    if status not in OUTCOMES:
+        return
+    for message in messages:
+        message_status_changed.send(sender=Message, message=message, status=status, changed_at=changed_at,
+                                    reference_id=message.reference_id)
 
 
 # --- operator actions on many messages ----------------------------------------------------------------
@@ -376,6 +387,8 @@ def messages_bulk_act(*, action: str, message_ids, actor: Actor) -> list[BulkOut
     if movable:
         Message.objects.filter(pk__in=movable, status__in=froms).update(
             status=to, status_changed_at=timezone.now(), **fields)
+        if to in OUTCOMES:  # the rows are locked: exactly these moved
+            _announce(Message.objects.filter(pk__in=movable).order_by("pk"), to, timezone.now())
         kind = {"cancel": Kind.MESSAGE_CANCELLED, "retry": Kind.MESSAGE_RETRIED,
                 "mark-sent": Kind.MESSAGE_MARKED_SENT}[action]
         audit_record_many(actor=actor, kind=kind, objects=[
@@ -594,10 +607,16 @@ def messages_sweep(now: datetime | None = None) -> dict:
             Message.objects.filter(pk__in=requeue, status=Status.QUEUED).update(status_changed_at=now)
             transaction.on_commit(lambda: _enqueue(send_message, requeue))
     stale_sending = now - timedelta(seconds=settings.SENDING_TIMEOUT)
-    abandoned = Message.objects.filter(status=Status.SENDING, status_changed_at__lt=stale_sending).update(
-        status=Status.UNCONFIRMED, status_changed_at=now,
-        last_error="The worker stopped while sending: the message may or may not have arrived.",
-    )
+    with transaction.atomic():
+        # Locked, then moved by their ids with the status checked again: the rows announced are exactly the
+        # rows moved. A row a worker is finishing right now is locked by it: skipped, its outcome stands.
+        stuck = list(Message.objects.select_for_update(skip_locked=True, of=("self",)).filter(
+            status=Status.SENDING, status_changed_at__lt=stale_sending).order_by("pk"))
+        abandoned = Message.objects.filter(pk__in=[m.pk for m in stuck], status=Status.SENDING).update(
+            status=Status.UNCONFIRMED, status_changed_at=now,
+            last_error="The worker stopped while sending: the message may or may not have arrived.",
+        ) if stuck else 0
+        _announce(stuck, Status.UNCONFIRMED, now)
     return {"requeued": len(requeue), "unconfirmed": abandoned}
 
 
@@ -820,6 +839,10 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
             if moved and status in OUTCOMES:
                 message_status_changed.send(sender=Message, message=message, status=status, changed_at=now,
                                             reference_id=fields.get("reference_id", message.reference_id))
+            elif moved and "due_at" in fields:
+                # Due again (a retry, a deferral): the dispatcher may be asleep until a later row or its
+                # re-check; a wake makes it read the new due time.
+                dispatcher_wake_on_commit()
             following = attempt.then_claim
             if following is not None:
                 _claim(following, timezone.now())

@@ -219,3 +219,53 @@ def test_a_key_not_subscribed_to_posts_gets_no_post_event(api, receiver, client,
     with django_capture_on_commit_callbacks(execute=True):
         assert deliver_event(client, make_subscription(), text_event("cb-quiet")).status_code == 200
     assert not Delivery.objects.exists() and receiver.received == []
+
+
+def _events():
+    return sorted((d.event_type, d.payload["data"]["message"]["id"]) for d in Delivery.objects.all())
+
+
+def test_the_sweeper_giving_up_on_a_stuck_send_announces_unconfirmed_once(api, world, receiver, settings):
+    from messaging import services as messaging_services
+
+    register(api(Role.OPERATOR), receiver)
+    message = world["message"]
+    long_ago = timezone.now() - timedelta(seconds=settings.SENDING_TIMEOUT + 60)
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.SENDING, status_changed_at=long_ago)
+    assert messaging_services.messages_sweep()["unconfirmed"] == 1
+    assert messaging_services.messages_sweep()["unconfirmed"] == 0  # moved once: announced once
+    assert _events() == [("message.unconfirmed", message.pk)]
+
+
+def test_an_operator_marking_sent_announces_sent_once_and_cancelling_announces_nothing(api, world, receiver):
+    from audit.actor import SYSTEM
+    from messaging import services as messaging_services
+
+    register(api(Role.OPERATOR), receiver)
+    message = world["message"]
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.UNCONFIRMED)
+    messaging_services.message_mark_sent(message=message, actor=SYSTEM)
+    with pytest.raises(messaging_services.ComposeError):  # already sent: nothing moves, nothing announced
+        messaging_services.message_mark_sent(message=message, actor=SYSTEM)
+    assert _events() == [("message.sent", message.pk)]
+    # Cancelled is not an event the callbacks announce.
+    Message.objects.filter(pk=message.pk).update(status=Message.Status.SCHEDULED)
+    messaging_services.message_cancel(message=message, actor=SYSTEM)
+    assert _events() == [("message.sent", message.pk)]
+
+
+def test_a_bulk_mark_sent_announces_each_moved_message_once(api, world, receiver):
+    from audit.actor import SYSTEM
+    from messaging import services as messaging_services
+
+    register(api(Role.OPERATOR), receiver)
+    first = world["message"]
+    Message.objects.filter(pk=first.pk).update(status=Message.Status.UNCONFIRMED)
+    second = Message.objects.get(pk=first.pk)
+    second.pk, second.broadcast_id, second.status = None, messaging_services.uuid.uuid4(), Message.Status.SCHEDULED
+    second.save()
+    outcomes = messaging_services.messages_bulk_act(action="mark-sent", message_ids=[first.pk, second.pk],
+                                                    actor=SYSTEM)
+    assert [o.done for o in outcomes] == [True, False]
+    messaging_services.messages_bulk_act(action="mark-sent", message_ids=[first.pk], actor=SYSTEM)
+    assert _events() == [("message.sent", first.pk)]

@@ -54,6 +54,7 @@ NOT_A_PERSONS_WRITE = {
     "messaging.services.schedules_fire_due": "periodic task: the fires of a recorded schedule",
     "messaging.services.messages_claim_due": "the dispatcher",
     "messaging.services.message_send_run": "worker step of a recorded message",
+    "messaging.services.messages_send_run": "worker step of several recorded messages (message_send_run each)",
     "messaging.services.messages_sweep": "periodic task",
     "messaging.services.messages_hold_and_release": "the dispatcher: held by a recorded deactivation",
     "connectors.services.phone_users_sweep": "periodic task",

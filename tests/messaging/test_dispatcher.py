@@ -95,3 +95,14 @@ def test_one_of_two_dispatchers_is_active_and_the_standby_takes_over_when_it_is_
     [message] = services.message_create(actor=SYSTEM, groups=[group], text="after the takeover", send_at=None)
     wait_for(sent(message), timeout=20, message="the message to be sent by dispatcher-b")
     assert [m["text"] for m in sandbox.messages(group.kaizala_id)] == ["while a is active", "after the takeover"]
+
+
+def test_a_retry_the_worker_schedules_wakes_the_dispatcher(group, sandbox, dispatchers):
+    dispatchers("dispatcher-retry", **NO_RECHECK)
+    wait_for(active("dispatcher-retry"), timeout=30, message="the dispatcher to take the lease")
+    sandbox.inject_fault(method="POST", path="*/messages", count=1, status=503)
+    [message] = services.message_create(actor=SYSTEM, groups=[group], text="again", send_at=None)
+    # The worker's first attempt ends `retrying`, due in a few seconds (RETRY_BACKOFF_BASE); the dispatcher,
+    # asleep for its 60 s re-check, sends it again only if that outcome woke it.
+    wait_for(sent(message), timeout=20, message="the retried message to be sent (only a wake can have found it)")
+    assert Message.objects.get(pk=message.pk).attempt_count == 2

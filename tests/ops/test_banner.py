@@ -1,4 +1,4 @@
-"""Worker and beat health on the pages: a banner for Admins on every page, and the dashboard's
+"""Worker, beat and dispatcher health on the pages: a banner for Admins on every page, and the dashboard's
 "Needs attention" for everyone; read from the heartbeats' Redis copies, with no query."""
 
 from datetime import timedelta
@@ -58,8 +58,20 @@ def test_a_beat_that_has_not_ticked_shows_the_banner_and_a_dashboard_line(client
 
 @pytest.mark.django_db
 def test_heartbeats_never_written_count_as_not_seen(clients):
-    redis_client().delete(health.redis_key(health.BEAT), health.redis_key(health.WORKER))
-    assert banner(clients[Role.ADMIN], "/messages/") == [health.PROBLEMS[health.BEAT]]
+    redis_client().delete(*(health.redis_key(name) for name in (health.BEAT, health.WORKER, health.DISPATCHER)))
+    assert banner(clients[Role.ADMIN], "/messages/") == [health.PROBLEMS[health.BEAT],
+                                                         health.PROBLEMS[health.DISPATCHER]]
+
+
+@pytest.mark.django_db
+def test_no_dispatcher_holding_the_lease_shows_the_banner_and_a_dashboard_line(clients, settings):
+    # The holder's copy older than a lease and a margin: no dispatcher has held the lease since.
+    redis_client().set(health.redis_key(health.DISPATCHER),
+                       timezone.now().timestamp() - settings.DISPATCHER_LEASE_SECONDS - 10)
+    assert banner(clients[Role.ADMIN], "/groups/") == [health.PROBLEMS[health.DISPATCHER]]
+    page = clients[Role.VIEWER].get("/").content.decode()
+    assert health.PROBLEMS[health.DISPATCHER] in page.split("Needs attention")[1]
+    assert "data-health-banner" not in page
 
 
 @pytest.mark.django_db
@@ -89,8 +101,8 @@ def test_with_redis_down_pages_still_render_and_say_so(clients, settings):
     assert banner(clients[Role.ADMIN], "/messages/") == [health.PROBLEMS["unknown"]]
 
 
-def test_a_running_worker_and_beat_clear_the_banner(celery_beat, make_user):
-    redis_client().delete(health.redis_key(health.BEAT), health.redis_key(health.WORKER))
+def test_a_running_worker_beat_and_dispatcher_clear_the_banner(celery_beat, make_user):
+    redis_client().delete(*(health.redis_key(name) for name in (health.BEAT, health.WORKER, health.DISPATCHER)))
     admin = Client()
     admin.force_login(make_user("banner-live", Role.ADMIN))
     wait_for(lambda: banner(admin, "/messages/") == [], timeout=60, message="the banner to clear",

@@ -33,8 +33,10 @@ def spare_redis(tmp_path):
 
 
 def failing(response) -> dict:
+    """The failed checks that decide readiness (the dispatcher's is optional: see its own test)."""
     body = response.json()
-    return {name: check["error"] for name, check in body["checks"].items() if not check["ok"]}
+    return {name: check["error"] for name, check in body["checks"].items()
+            if not check["ok"] and not check.get("optional")}
 
 
 def test_with_the_database_down_readyz_names_it_and_healthz_stays_up(tmp_path):
@@ -68,6 +70,8 @@ def test_with_redis_stopped_readyz_names_it(client, settings, spare_redis):
     assert response.status_code == 503
     assert set(failing(response)) == {"redis", "worker"}
     assert failing(response)["worker"] == "not checked: redis is down"
+    assert response.json()["checks"]["dispatcher"] == {"ok": False, "error": "not checked: redis is down",
+                                                       "optional": True}
     assert str(proc.args[2]) not in response.content.decode()  # the port: no address in the answer
     assert client.get("/healthz").status_code == 200
 
@@ -99,6 +103,24 @@ def test_with_the_beat_stopped_readyz_names_the_beat(client, celery_worker):
     assert re.fullmatch(r"the Celery beat last ticked 30\d s ago", failing(client.get("/readyz"))["beat"])
 
 
+def test_without_a_dispatcher_readyz_stays_ready_and_names_it_as_optional(client, celery_worker, caplog):
+    from kaizala_console.redis_client import redis_client
+    from messaging.dispatcher import LEASE_KEY
+
+    health.heartbeat_record(name=health.BEAT)
+    redis_client().delete(LEASE_KEY)
+    response = client.get("/readyz")
+    assert response.status_code == 200, response.content  # the web serves; nothing scheduled goes out
+    assert response.json()["checks"]["dispatcher"] == {
+        "ok": False, "error": "no dispatcher holds the lease: nothing scheduled is sent", "optional": True}
+    assert not [r for r in caplog.records if "ready" in r.getMessage()]
+    redis_client().set(LEASE_KEY, "somewhere:1234abcd", px=60_000)
+    try:
+        assert client.get("/readyz").json()["checks"]["dispatcher"] == {"ok": True, "optional": True}
+    finally:
+        redis_client().delete(LEASE_KEY)
+
+
 def test_the_beats_pinger_records_a_worker_that_answers(celery_worker):
     import threading
 
@@ -117,5 +139,6 @@ def test_the_beats_pinger_records_a_worker_that_answers(celery_worker):
 def test_a_running_beat_records_its_ticks_and_readyz_is_ok(client, celery_beat):
     wait_for(lambda: client.get("/readyz").status_code == 200, timeout=60, message="/readyz to answer 200",
              detail=lambda: client.get("/readyz").content)
-    assert client.get("/readyz").json()["checks"] == {name: {"ok": True} for name in
-                                                      ("database", "redis", "worker", "beat")}
+    assert client.get("/readyz").json()["checks"] == {
+        **{name: {"ok": True} for name in ("database", "redis", "worker", "beat")},
+        "dispatcher": {"ok": True, "optional": True}}  # celery_beat runs a dispatcher too
