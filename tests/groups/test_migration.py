@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from connectors.models import Connector, PhoneUser
 from groups.models import Group, GroupAccess, GroupSubscriber, GroupSync
-from messaging.models import Message, Schedule
+from messaging.models import Message
 
 BEFORE = [("groups", "0003_identity_access_timestamps")]
 AFTER = [("groups", "0005_one_row_per_kaizala_group")]
@@ -32,9 +32,12 @@ def before_the_merge():
 
 @pytest.mark.django_db(transaction=True)
 def test_duplicate_rows_of_one_kaizala_group_are_merged(before_the_merge):
-    # The models of today match the tables at 0003 (0004 and 0005 change data and constraints only), except
-    # Group, which has gained created_by since (0006): its rows are made with the model of 0003.
-    OldGroup = MigrationExecutor(connection).loader.project_state(BEFORE).apps.get_model("groups", "Group")
+    # Group, Schedule and Message have gained columns since 0003 (a group's created_by, a message's kind and
+    # card): their rows are made with the models of the migrated-back state; the others' have not changed.
+    loader = MigrationExecutor(connection).loader
+    old = loader.project_state(list(loader.applied_migrations)).apps  # every app as migrating back left it
+    OldGroup, OldSchedule, OldMessage = (old.get_model(*name) for name in (
+        ("groups", "Group"), ("messaging", "Schedule"), ("messaging", "Message")))
     connector = Connector.objects.create(name="C", application_id="app", application_secret="s",
                                          auth_base_url="http://127.0.0.1:9")
     admin, member = (PhoneUser.objects.create(connector=connector, mobile_number=m, state="active")
@@ -50,13 +53,13 @@ def test_duplicate_rows_of_one_kaizala_group_are_merged(before_the_merge):
             group.members.create(mobile_number=number)
     twin.subscribers.create(mobile_number="+919844444444", state="added")
     now = timezone.now()
-    schedule = Schedule.objects.create(text="Daily", frequency="daily", local_time="09:00", time_zone="UTC",
+    schedule = OldSchedule.objects.create(text="Daily", frequency="daily", local_time="09:00", time_zone="UTC",
                                        start_date=now.date(), next_fire_at=now + timedelta(days=1))
     schedule.groups.set([kept.pk, twin.pk])
 
     def message(group, **fields):
-        return Message.objects.create(group_id=group.pk, text="Hi", broadcast_id=uuid4(), due_at=now, scheduled_for=now,
-                                      status_changed_at=now, **fields)
+        return OldMessage.objects.create(group_id=group.pk, text="Hi", broadcast_id=uuid4(), due_at=now,
+                                         scheduled_for=now, status_changed_at=now, **fields)
 
     fired_to_kept, fired_to_twin, sent_to_twin = message(kept, schedule=schedule), message(twin, schedule=schedule), \
         message(twin)
