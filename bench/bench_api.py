@@ -146,12 +146,12 @@ def main() -> None:
                 env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
         while not harness.port_open("127.0.0.1", port):
             time.sleep(0.1)
-        print(f"gunicorn on :{port}; starting the worker and the beat", flush=True)
-        with harness.fleet(args.worker_concurrency, env) as (worker, beat):
+        print(f"gunicorn on :{port}; starting the worker, the beat and the dispatcher", flush=True)
+        with harness.fleet(args.worker_concurrency, env) as (worker, beat, dispatcher):
             post_load(port, key, groups, 4, 2.0, 2)  # warm every gunicorn worker
             load_before = harness.load()
             print(f"{args.clients} clients for {args.duration:g} s (load {load_before})", flush=True)
-            pids = {"web": web.pid, "worker": worker.pid, "beat": beat.pid}
+            pids = {"web": web.pid, "worker": worker.pid, "beat": beat.pid, "dispatcher": dispatcher.pid}
             cpu_before = harness.cpu_snapshot(pids)
             load = post_load(port, key, groups, args.clients, args.duration, args.processes)
             # While the clients posted (the worker sent the earlier messages meanwhile): where the cores went.
