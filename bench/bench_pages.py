@@ -267,14 +267,13 @@ CONCURRENT_PAGES = ("/messages/", "/")  # the message list and the dashboard (is
 def concurrent_run(clients: int, duration: float, workers: int, threads: int, services) -> list[dict]:
     """Each of CONCURRENT_PAGES in turn, `clients` keep-alive clients for `duration` seconds, through one gunicorn
     started as in production (DEBUG off, plain HTTP as behind the TLS proxy)."""
-    from django.core.management import call_command
-
-    call_command("collectstatic", interactive=False, verbosity=0)  # DEBUG off serves the hashed files
     cookie = logged_in_client().cookies["sessionid"].value
     port = harness.free_port()
     harness.LOGS.mkdir(parents=True, exist_ok=True)
     env = {**os.environ, **services.env, **harness.production_env(), "ALLOWED_HOSTS": "127.0.0.1",
            "SECURE_SSL_REDIRECT": "false"}
+    # With DEBUG off (as gunicorn runs), so the hashed files and their manifest are what it serves.
+    subprocess.run([sys.executable, "manage.py", "collectstatic", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     with (harness.LOGS / "gunicorn-pages.log").open("w") as log:
         web = subprocess.Popen([sys.executable, "-m", "gunicorn", "kaizala_console.wsgi", "-b", f"127.0.0.1:{port}",
                                 "--workers", str(workers), "--threads", str(threads)], cwd=ROOT, env=env, stdout=log,
