@@ -245,12 +245,17 @@ def _respondent_rows(body) -> list:
     return rows if isinstance(rows, list) else []
 
 
+def _requested(message_id: int, field: str) -> ActionWork | None:
+    """The action's work row when `field` says a refresh or reminder is asked for, with the group's phone user."""
+    return ActionWork.objects.select_related("message__group__phone_user").filter(
+        message_id=message_id, **{f"{field}__isnull": False}).first()
+
+
 def action_refresh_run(message_id: int, *, attempt: int = 0) -> None:
     """The worker's half: one details call, then every response stored (inserted or replaced)."""
     from groups.kaizala_calls import CallFailed, TryAgain, run
 
-    work = ActionWork.objects.select_related("message__group__phone_user").filter(
-        message_id=message_id, refresh_requested_at__isnull=False).first()
+    work = _requested(message_id, "refresh_requested_at")
     if work is None:
         return
     requested_at, message = work.refresh_requested_at, work.message
@@ -314,8 +319,7 @@ def action_remind_run(message_id: int, *, attempt: int = 0) -> None:
     group get it again; the group otherwise)."""
     from groups.kaizala_calls import CallFailed, TryAgain, run
 
-    work = ActionWork.objects.select_related("message__group__phone_user").filter(
-        message_id=message_id, remind_requested_at__isnull=False).first()
+    work = _requested(message_id, "remind_requested_at")
     if work is None:
         return
     requested_at, message = work.remind_requested_at, work.message

@@ -6,24 +6,17 @@ A transient Kaizala failure raises `TryAgain` (groups.kaizala_calls): the task r
 from celery import shared_task
 
 from actions import services
-from groups.kaizala_calls import RETRY_DELAYS, TryAgain
-
-
-def _run_with_retries(task, run, pk: int) -> None:
-    try:
-        run(pk, attempt=task.request.retries)
-    except TryAgain as again:
-        raise task.retry(countdown=again.delay, max_retries=len(RETRY_DELAYS)) from None
+from groups.kaizala_calls import run_with_retries
 
 
 @shared_task(bind=True)
 def refresh_action(self, message_id: int) -> None:
-    _run_with_retries(self, services.action_refresh_run, message_id)
+    run_with_retries(self, services.action_refresh_run, message_id)
 
 
 @shared_task(bind=True)
 def remind_action(self, message_id: int) -> None:
-    _run_with_retries(self, services.action_remind_run, message_id)
+    run_with_retries(self, services.action_remind_run, message_id)
 
 
 @shared_task

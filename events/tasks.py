@@ -6,14 +6,7 @@ A transient Kaizala failure raises `TryAgain` (groups.kaizala_calls): the task r
 from celery import shared_task
 
 from events import services
-from groups.kaizala_calls import RETRY_DELAYS, TryAgain
-
-
-def _run_with_retries(task, run, pk: int) -> None:
-    try:
-        run(pk, attempt=task.request.retries)
-    except TryAgain as again:
-        raise task.retry(countdown=again.delay, max_retries=len(RETRY_DELAYS)) from None
+from groups.kaizala_calls import run_with_retries
 
 
 @shared_task
@@ -33,22 +26,22 @@ def sweep() -> int:
 
 @shared_task(bind=True)
 def create_webhook(self, subscription_id: int) -> None:
-    _run_with_retries(self, services.subscription_create_run, subscription_id)
+    run_with_retries(self, services.subscription_create_run, subscription_id)
 
 
 @shared_task(bind=True)
 def delete_webhook(self, subscription_id: int) -> None:
-    _run_with_retries(self, services.subscription_remove_run, subscription_id)
+    run_with_retries(self, services.subscription_remove_run, subscription_id)
 
 
 @shared_task(bind=True)
 def check_webhook(self, subscription_id: int) -> None:
-    _run_with_retries(self, services.subscription_check_run, subscription_id)
+    run_with_retries(self, services.subscription_check_run, subscription_id)
 
 
 @shared_task(bind=True)
 def reenable_webhook(self, subscription_id: int) -> None:
-    _run_with_retries(self, services.subscription_reenable_run, subscription_id)
+    run_with_retries(self, services.subscription_reenable_run, subscription_id)
 
 
 @shared_task

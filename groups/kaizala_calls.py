@@ -28,6 +28,15 @@ class TryAgain(Exception):
         self.delay = delay
 
 
+def run_with_retries(task, run, pk: int) -> None:
+    """Run a `_run` service from a bound Celery task; a TryAgain retries the task after its delay (the
+    service records the failure itself on the last attempt)."""
+    try:
+        run(pk, attempt=task.request.retries)
+    except TryAgain as again:
+        raise task.retry(countdown=again.delay, max_retries=len(RETRY_DELAYS)) from None
+
+
 class CallFailed(Exception):
     """A failure that another try will not mend; `message` is for the page, `error` what Kaizala said."""
 

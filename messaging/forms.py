@@ -238,6 +238,15 @@ class ComposeForm(forms.Form):
             return next_fire(data["rule"], now) or now
         return now
 
+    def _with_due(self, card: dict, data, what: str, *, hours: str, at: str, default: int) -> dict:
+        """`card` with its window in hours from posting (`hours`; `default` without a due date) and, when one
+        was chosen, the due date itself (`at`)."""
+        due = self._due_hours(data, what)
+        card[hours] = due.get("hours", default)
+        if due:
+            card[at] = due["at"]
+        return card
+
     def _due_hours(self, data, what: str) -> dict:
         due = data.get("due_at")
         if due is None:
@@ -267,28 +276,19 @@ class ComposeForm(forms.Form):
             card = {"title": (data.get("ann_title") or "").strip(),
                     "message": self._require(data, "ann_message", "Write the announcement message.")}
         elif kind == MessageKind.POLL:
-            card = {"question": self._require(data, "poll_question", "Write the poll question."),
-                    "choices": self._poll_choices(data.get("poll_choices"))}
-            due = self._due_hours(data, "closing time")
-            card["expiry_hours"] = due.get("hours", 720)
-            if due:
-                card["expires_at"] = due["at"]
+            card = self._with_due({"question": self._require(data, "poll_question", "Write the poll question."),
+                                   "choices": self._poll_choices(data.get("poll_choices"))},
+                                  data, "closing time", hours="expiry_hours", at="expires_at", default=720)
         elif kind == MessageKind.SURVEY:
-            card = {"title": self._require(data, "survey_title", "Write the survey title."),
-                    "questions": self._survey_questions(),
-                    "anonymous": bool(data.get("survey_anonymous")),
-                    "multiple_responses": bool(data.get("survey_multiple"))}
-            due = self._due_hours(data, "due date")
-            card["due_hours"] = due.get("hours", 24)
-            if due:
-                card["due_at"] = due["at"]
+            card = self._with_due({"title": self._require(data, "survey_title", "Write the survey title."),
+                                   "questions": self._survey_questions(),
+                                   "anonymous": bool(data.get("survey_anonymous")),
+                                   "multiple_responses": bool(data.get("survey_multiple"))},
+                                  data, "due date", hours="due_hours", at="due_at", default=24)
         elif kind == MessageKind.JOB:
-            card = {"title": self._require(data, "job_title", "Write the job title."),
-                    "assignees": self._assignees(data)}
-            due = self._due_hours(data, "due date")
-            card["due_hours"] = due.get("hours", 24)
-            if due:
-                card["due_at"] = due["at"]
+            card = self._with_due({"title": self._require(data, "job_title", "Write the job title."),
+                                   "assignees": self._assignees(data)},
+                                  data, "due date", hours="due_hours", at="due_at", default=24)
         elif kind == MessageKind.LETS_MEET:
             card = self._meeting(data)
         else:
