@@ -27,11 +27,14 @@ form.answer{border:1px dashed #c5ccd8;border-radius:8px;padding:.3rem .5rem}
 """
 
 # Posts each phone form as JSON (the control API takes state changes as JSON only), then reloads.
-# Reloads every 2 s too, unless a field holds text, so posts from the console show up.
+# Reloads every 2 s too, so posts from the console show up, unless someone is filling in a form (text typed or
+# focused, a choice ticked) or a form is on its way (its own reload follows).
 SCRIPT = """
+var sending = false;
 document.querySelectorAll('form[data-post]').forEach(function (form) {
   form.addEventListener('submit', function (event) {
     event.preventDefault();
+    sending = true;
     var body = {};
     new FormData(form).forEach(function (value, key) {
       if (value === '') { return; }
@@ -41,13 +44,17 @@ document.querySelectorAll('form[data-post]').forEach(function (form) {
     fetch(form.dataset.post, {method: 'POST', headers: {'Content-Type': 'application/json'},
                               body: JSON.stringify(body)})
       .then(function (r) { return r.json().then(function (j) { return [r.ok, j]; }); })
-      .then(function (res) { if (res[0]) { location.reload(); } else { alert(res[1].message || 'Refused'); } });
+      .then(function (res) {
+        if (res[0]) { location.reload(); } else { sending = false; alert(res[1].message || 'Refused'); }
+      });
   });
 });
 setInterval(function () {
-  var busy = Array.prototype.some.call(document.querySelectorAll('input[type=text]'),
-                                       function (i) { return i.value !== '' || i === document.activeElement; });
-  if (!busy) location.reload();
+  var typing = Array.prototype.some.call(document.querySelectorAll('input[type=text]'),
+                                         function (i) { return i.value !== '' || i === document.activeElement; });
+  var ticked = document.querySelector('form[data-post] input[type=radio]:checked, '
+                                      + 'form[data-post] input[type=checkbox]:checked') !== null;
+  if (!typing && !ticked && !sending) location.reload();
 }, 2000);
 """
 

@@ -35,9 +35,17 @@ def _login(page, live_server, make_user):
 
 
 def _phone(browser):
-    phone = browser.new_context(viewport={"width": 900, "height": 900}).new_page()
-    phone.set_default_timeout(15_000)
-    return phone
+    return browser.new_context(viewport={"width": 900, "height": 900}).new_page()
+
+
+def _phone_of(phone, url: str):
+    """`url` in a new page of the phone's context: the old page reloads itself every 2 s, and its reload could
+    interrupt a navigation made from it."""
+    fresh = phone.context.new_page()
+    phone.close()
+    fresh.set_default_timeout(15_000)
+    fresh.goto(url)
+    return fresh
 
 
 @pytest.mark.django_db(transaction=True)
@@ -57,7 +65,7 @@ def test_poll_composed_answered_on_phones_results_live_csv_and_reminder(
     # Four people join on their phones; the console learns of them from MemberAdded (through the worker).
     phone = _phone(browser)
     for person in MEMBERS:
-        phone.goto(f"{sandbox.base_url}/_sandbox/?mobileNumber={quote(person)}")
+        phone = _phone_of(phone, f"{sandbox.base_url}/_sandbox/?mobileNumber={quote(person)}")
         phone.get_by_role("button", name=f"Join “{group.name}”").click()
         phone.get_by_role("button", name=f"Join “{group.name}”").wait_for(state="detached")
     wait_for(lambda: GroupMember.objects.filter(group=group, mobile_number__in=MEMBERS).count() == 4, timeout=30,
@@ -87,7 +95,7 @@ def test_poll_composed_answered_on_phones_results_live_csv_and_reminder(
 
     # Three members vote on their phones, by clicking.
     for number, (person, choice) in enumerate(zip(MEMBERS, VOTES, strict=False), start=1):
-        phone.goto(f"{sandbox.base_url}/_sandbox/?mobileNumber={quote(person)}")
+        phone = _phone_of(phone, f"{sandbox.base_url}/_sandbox/?mobileNumber={quote(person)}")
         card = phone.locator(f"form.answer[data-action='{message.action_id}']")
         card.get_by_label(choice).check()
         card.get_by_role("button", name="Vote").click()
@@ -121,7 +129,7 @@ def test_poll_composed_answered_on_phones_results_live_csv_and_reminder(
     reminders = [m for m in sandbox.messages(group.kaizala_id) if m["kind"] == "reminder"]
     assert len(reminders) == 1 and reminders[0]["actionId"] == message.action_id
     screenshot(page, "action-poll-reminded")
-    phone.goto(f"{sandbox.base_url}/_sandbox/?mobileNumber={quote(MEMBERS[3])}")
+    phone = _phone_of(phone, f"{sandbox.base_url}/_sandbox/?mobileNumber={quote(MEMBERS[3])}")
     phone.get_by_text("[Reminder]").first.wait_for()
     screenshot(phone, "sandbox-poll-reminder")
 
