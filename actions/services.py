@@ -251,24 +251,32 @@ def _requested(message_id: int, field: str) -> ActionWork | None:
         message_id=message_id, **{f"{field}__isnull": False}).first()
 
 
-def action_refresh_run(message_id: int, *, attempt: int = 0) -> None:
-    """The worker's half: one details call, then every response stored (inserted or replaced)."""
+def _work_call(work: ActionWork, kind: str, requested_at, *, attempt: int, call) -> tuple[bool, object]:
+    """The Kaizala call of a refresh or a reminder (`kind`), as its phone user: a transient failure is noted and
+    raised (TryAgain: the task retries); a final one ends the request with its reason. (done, the answer)."""
     from groups.kaizala_calls import CallFailed, TryAgain, run
 
+    try:
+        return True, run(work.message.group.phone_user, call, attempt=attempt)
+    except TryAgain as again:
+        ActionWork.objects.filter(pk=work.pk).update(**{f"{kind}_error": f"{again.message} Trying again."[:500]})
+        raise
+    except CallFailed as failed:
+        ActionWork.objects.filter(pk=work.pk, **{f"{kind}_requested_at": requested_at}).update(
+            **{f"{kind}_requested_at": None, f"{kind}_error": failed.message[:500]})
+        return False, None
+
+
+def action_refresh_run(message_id: int, *, attempt: int = 0) -> None:
+    """The worker's half: one details call, then every response stored (inserted or replaced)."""
     work = _requested(message_id, "refresh_requested_at")
     if work is None:
         return
     requested_at, message = work.refresh_requested_at, work.message
     group = message.group
-    try:
-        details = run(group.phone_user, lambda c: c.get_action(group.kaizala_id, message.action_id, details=True),
-                      attempt=attempt)
-    except TryAgain as again:
-        ActionWork.objects.filter(pk=work.pk).update(refresh_error=f"{again.message} Trying again."[:500])
-        raise
-    except CallFailed as failed:
-        ActionWork.objects.filter(pk=work.pk, refresh_requested_at=requested_at).update(
-            refresh_requested_at=None, refresh_error=failed.message[:500])
+    done, details = _work_call(work, "refresh", requested_at, attempt=attempt, call=lambda c: c.get_action(
+        group.kaizala_id, message.action_id, details=True))
+    if not done:
         return
     rows = _respondent_rows(details.body)
     skipped = 0
@@ -317,23 +325,15 @@ def _remind_claim(message: Message) -> bool:
 def action_remind_run(message_id: int, *, attempt: int = 0) -> None:
     """The worker's half: the reminder to the same audience as the action (chosen subscribers of a public
     group get it again; the group otherwise)."""
-    from groups.kaizala_calls import CallFailed, TryAgain, run
-
     work = _requested(message_id, "remind_requested_at")
     if work is None:
         return
     requested_at, message = work.remind_requested_at, work.message
     group = message.group
-    try:
-        run(group.phone_user, lambda c: c.remind_action(
-            group.kaizala_id, message.action_id, to_all_subscribers=message.to_all_subscribers,
-            subscribers=None if message.to_all_subscribers else (message.subscribers or None)), attempt=attempt)
-    except TryAgain as again:
-        ActionWork.objects.filter(pk=work.pk).update(remind_error=f"{again.message} Trying again."[:500])
-        raise
-    except CallFailed as failed:
-        ActionWork.objects.filter(pk=work.pk, remind_requested_at=requested_at).update(
-            remind_requested_at=None, remind_error=failed.message[:500])
+    done, _ = _work_call(work, "remind", requested_at, attempt=attempt, call=lambda c: c.remind_action(
+        group.kaizala_id, message.action_id, to_all_subscribers=message.to_all_subscribers,
+        subscribers=None if message.to_all_subscribers else (message.subscribers or None)))
+    if not done:
         return
     ActionWork.objects.filter(pk=work.pk, remind_requested_at=requested_at).update(
         remind_requested_at=None, reminded_at=timezone.now(), remind_error="",

@@ -95,33 +95,6 @@ class PeakRss:
         return {label: round(max(self.peak.get(label, 0), self.hwm.get(label, 0)) / 2**20, 1) for label in self.peak}
 
 
-def cpu_snapshot(pids: dict[str, int]) -> dict[str, float]:
-    """CPU seconds (user + system) per labelled process tree, plus every postgres and redis-server process
-    on the machine (PostgreSQL's figure includes any other load on the shared server)."""
-    out: dict[str, float] = {}
-
-    def add(label, proc):
-        try:
-            t = proc.cpu_times()
-            out[label] = out.get(label, 0.0) + t.user + t.system
-        except psutil.NoSuchProcess:
-            pass
-
-    for label, pid in pids.items():
-        try:
-            root = psutil.Process(pid)
-        except psutil.NoSuchProcess:
-            continue
-        add(label, root)
-        add(f"{label}.parent", root)  # also alone: a Celery worker's parent is the broker consumer, no sends
-        for child in root.children(recursive=True):
-            add(label, child)
-    for proc in psutil.process_iter(["name"]):
-        if proc.info["name"] in ("postgres", "redis-server"):
-            add(proc.info["name"], proc)
-    return out
-
-
 def start_gunicorn(port: int) -> subprocess.Popen:
     harness.LOGS.mkdir(parents=True, exist_ok=True)
     with (harness.LOGS / "gunicorn.log").open("w") as log:
@@ -175,7 +148,7 @@ def run_console(groups, n_messages: int, concurrency: int, web_pid: int, port: i
     try:
         pids = {"web": web_pid, "worker": worker.pid, "beat": beat.pid, "dispatcher": dispatcher.pid,
                 "sandbox": harness.sandbox_pid}
-        cpu_before = cpu_snapshot(pids)
+        cpu_before = harness.cpu_snapshot(pids)
         pg = harness.PgBackendCpu({"worker": worker.pid, "beat": beat.pid, "web": web_pid, "bench": os.getpid()})
         with pg, PeakRss({"web": web_pid, "worker": worker.pid, "beat": beat.pid}) as rss:
             poller.start()
@@ -184,12 +157,15 @@ def run_console(groups, n_messages: int, concurrency: int, web_pid: int, port: i
             counts = harness.wait_until_settled(n_messages, timeout=300)
             stop_polling.set()
             poller.join()
-        cpu_after = cpu_snapshot(pids)
+        cpu_after = harness.cpu_snapshot(pids)
     finally:
         harness.stop(dispatcher)
         harness.stop(beat)
         harness.stop(worker)
-    cpu = {k: round(cpu_after.get(k, 0) - cpu_before.get(k, 0), 2) for k in cpu_after}
+    cpu = harness.cpu_used(cpu_before, cpu_after)
+    # Each root also alone: a Celery worker's parent is the broker consumer and sends nothing.
+    cpu |= {f"{label}.parent": round(cpu_after.get((label, pid), 0) - cpu_before.get((label, pid), 0), 2)
+            for label, pid in pids.items()}
     last = Message.objects.aggregate(last=Max("sent_at"))["last"]
     seconds = (last - due).total_seconds() if last else float("nan")
     sent = counts.get("sent", 0)
