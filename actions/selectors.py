@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from django.db.models import Count, Exists, OuterRef, Q
+from django.db.models import Count, Exists, OuterRef, Q, Subquery
 from django.utils import timezone
 
 from actions import answers as answer_rules
@@ -142,6 +142,13 @@ def results(message: Message) -> Results:
 def responses(message: Message):
     """The responses of an action, for the table (keyset-paged by the view) and the export."""
     return ActionResponse.objects.filter(action_id=message.action_id)
+
+
+def response_feed():
+    """Every stored response for the API's feed, with the console message that posted its action (None
+    while the send has not recorded the action id, or for an action the console did not post)."""
+    posted_by = Message.objects.filter(action_id=OuterRef("action_id")).exclude(action_id="").values("pk")[:1]
+    return ActionResponse.objects.order_by().annotate(message_id=Subquery(posted_by))
 
 
 RESPONSE_FIELDS = ("id", "response_id", "responder_phone", "responder_name", "answers", "is_completed",

@@ -7,8 +7,10 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django_filters.fields import IsoDateTimeField
 
+from actions.models import ActionResponse
 from api.models import ApiKey, Delivery
 from connectors.models import PhoneUser
+from events.models import InboundPost
 from groups.models import Group
 from messaging.models import Message, Schedule
 
@@ -90,3 +92,24 @@ class ScheduleFilter(django_filters.FilterSet):
     class Meta:
         model = Schedule
         fields = []
+
+
+class PostFilter(django_filters.FilterSet):
+    group = IdFilter(field_name="group_id")
+    kind = django_filters.ChoiceFilter(choices=InboundPost.Kind.choices)
+
+    class Meta:
+        model = InboundPost
+        fields = []
+
+
+class ResponseFilter(django_filters.FilterSet):
+    message = IdFilter(method="of_message", help_text="The responses to the action this message posted.")
+
+    class Meta:
+        model = ActionResponse
+        fields = []
+
+    def of_message(self, queryset, name, value):
+        action_id = Message.objects.filter(pk=value).exclude(action_id="").values_list("action_id", flat=True).first()
+        return queryset.filter(action_id=action_id) if action_id else queryset.none()

@@ -6,8 +6,10 @@ import zoneinfo
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from actions.models import ActionResponse
 from api.callbacks import EVENT_TYPES
 from connectors.models import Connector, PhoneUser
+from events.models import InboundPost
 from groups.models import Group, GroupMember
 from messaging.models import MAX_TEXT, Attempt, Message, Schedule
 
@@ -159,3 +161,62 @@ class CallbackSerializer(serializers.Serializer):
 
 class CallbackRegisteredSerializer(CallbackSerializer):
     secret = serializers.CharField(read_only=True, help_text="Signs every delivery. Shown only in this answer.")
+
+
+class PostSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = InboundPost
+        fields = ["id", "group", "kind", "sender_phone", "sender_name", "title", "text", "media", "reference_id",
+                  "posted_at"]
+
+
+class ResponseSerializer(serializers.ModelSerializer):
+    message = serializers.IntegerField(source="message_id", read_only=True, allow_null=True,
+                                       help_text="The console message that posted the action (null: not known).")
+    answers = serializers.JSONField(help_text="One per question, as Kaizala gave them.")
+
+    class Meta:
+        model = ActionResponse
+        fields = ["id", "message", "action_id", "responder_phone", "responder_name", "answers", "is_completed",
+                  "responded_at", "updated_at"]
+
+
+class OptionResultSerializer(serializers.Serializer):
+    title = serializers.CharField()
+    count = serializers.IntegerField()
+    percent = serializers.IntegerField(help_text="Of all responses.")
+
+
+class QuestionResultSerializer(serializers.Serializer):
+    number = serializers.IntegerField(help_text="From 0, in the action's order.")
+    title = serializers.CharField()
+    type = serializers.CharField()
+    is_choice = serializers.BooleanField()
+    options = OptionResultSerializer(many=True, help_text="Choice questions: the tally of each option.")
+    answered = serializers.IntegerField(help_text="Choice questions: options chosen in all.")
+
+
+class PersonSerializer(serializers.Serializer):
+    mobile_number = serializers.CharField()
+    name = serializers.CharField()
+
+
+class AssigneeSerializer(serializers.Serializer):
+    mobile_number = serializers.CharField()
+    completed = serializers.BooleanField()
+
+
+class ResultsSerializer(serializers.Serializer):
+    responses = serializers.IntegerField(source="total")
+    responders = serializers.IntegerField()
+    completed = serializers.IntegerField(help_text="Jobs: marked done.")
+    member_total = serializers.IntegerField(help_text="Members of the group.")
+    members_answered = serializers.IntegerField()
+    response_rate = serializers.IntegerField(source="rate", help_text="Percent of the members who answered.")
+    last_response_at = serializers.DateTimeField(allow_null=True)
+    due_at = serializers.DateTimeField(allow_null=True)
+    is_open = serializers.BooleanField()
+    questions = QuestionResultSerializer(many=True)
+    answered = PersonSerializer(many=True, help_text="Members who answered (the first 200 by name).")
+    not_answered = PersonSerializer(many=True, help_text="Members who have not (the first 200 by name).")
+    assignees = AssigneeSerializer(many=True, help_text="Jobs: each assignee and whether they marked it done.")

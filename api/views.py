@@ -12,10 +12,14 @@ from rest_framework.pagination import CursorPagination
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from actions import selectors as action_selectors
+from actions import services as action_services
 from api import callbacks
 from api.auth import api_actor
-from api.filters import GroupFilter, MessageFilter, PhoneUserFilter, ScheduleFilter
+from api.errors import Conflict
+from api.filters import GroupFilter, MessageFilter, PhoneUserFilter, PostFilter, ResponseFilter, ScheduleFilter
 from api.idempotency import HEADER, once
+from api.pagination import FollowFeed
 from api.serializers import (
     CallbackRegisteredSerializer,
     CallbackSerializer,
@@ -30,10 +34,14 @@ from api.serializers import (
     MessageDetailSerializer,
     MessageSerializer,
     PhoneUserSerializer,
+    PostSerializer,
+    ResponseSerializer,
+    ResultsSerializer,
     ScheduleSerializer,
     checked,
 )
 from connectors import selectors as connector_selectors
+from events import selectors as event_selectors
 from groups import membership
 from groups import selectors as group_selectors
 from groups import services as group_services
@@ -198,6 +206,45 @@ class MessageDetail(generics.RetrieveAPIView):
 
     def get_queryset(self):
         return message_selectors.message_list().defer(None).prefetch_related("attempts")
+
+
+class MessageResults(APIView):
+    """A sent action's results: the running counts and tallies the results page shows."""
+
+    @extend_schema(responses={200: ResultsSerializer})
+    def get(self, request, pk):
+        message = action_selectors.message(pk)
+        if message is None:
+            raise NotFound()
+        refusal = action_services.sent_action(message)
+        if refusal:
+            raise Conflict(refusal)
+        results = action_selectors.results(message)
+        results.assignees = [{"mobile_number": phone, "completed": done} for phone, done in results.assignees]
+        return Response(ResultsSerializer(results).data)
+
+
+class PostFeed(generics.ListAPIView):
+    """Members' posts in listened-to groups, oldest first: follow `next` to hear new ones."""
+
+    serializer_class = PostSerializer
+    pagination_class = FollowFeed
+    filterset_class = PostFilter
+
+    def get_queryset(self):
+        return event_selectors.post_feed()
+
+
+class ResponseFeed(generics.ListAPIView):
+    """Members' responses to actions, oldest first: follow `next` to hear new ones. An edited answer keeps
+    its row (and id): `updated_at` moves, and the `action.response` callback announces it."""
+
+    serializer_class = ResponseSerializer
+    pagination_class = FollowFeed
+    filterset_class = ResponseFilter
+
+    def get_queryset(self):
+        return action_selectors.response_feed()
 
 
 class MessageAction(APIView):

@@ -46,6 +46,11 @@ def event_list():
     return Event.objects.select_related("subscription__group").defer("raw")
 
 
+def post_feed():
+    """Members' posts for the API's feed (oldest first by id, paged by the view)."""
+    return InboundPost.objects.order_by()
+
+
 def group_listening(group) -> Subscription | None:
     """The group's live subscription, or its latest one (failed or removed) when none is live."""
     return Subscription.objects.filter(group=group).order_by(

@@ -35,6 +35,9 @@ MATRIX = {
     "message": {"GET": READ},
     "message_cancel": {"GET": NO_READ, "POST": write(200)},  # the world's message is scheduled
     "message_retry": {"GET": NO_READ, "POST": write(409)},  # ... so it cannot be retried
+    "message_results": {"GET": (403, 409, 409, 409)},  # ... and it is no action: it has no results
+    "posts": {"GET": READ},
+    "responses": {"GET": READ},
     "schedules": {"GET": READ},
     "schedule": {"GET": READ},
     "schedule_pause": {"GET": NO_READ, "POST": write(200)},
@@ -52,6 +55,7 @@ def test_every_api_url_has_a_row():
 def _url(name: str, world: dict) -> str:
     target = {"connector": "connector", "phone_user": "phone_user", "group": "group", "group_members": "group",
               "message": "message", "message_cancel": "message", "message_retry": "message",
+              "message_results": "message",
               "schedule": "schedule", "schedule_pause": "schedule", "schedule_resume": "schedule",
               "schedule_end": "schedule"}.get(name)
     if name == "callback":
