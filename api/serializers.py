@@ -1,8 +1,12 @@
 """What the API shows and takes. Output never includes a secret or a token. Input is checked by the
 same forms the pages use (`checked`), so one rule holds for both; these serializers give its shape."""
 
+import base64
+import binascii
 import zoneinfo
 
+from django.conf import settings
+from django.core.files.uploadedfile import SimpleUploadedFile
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -11,14 +15,18 @@ from api.callbacks import EVENT_TYPES
 from connectors.models import Connector, PhoneUser
 from events.models import InboundPost
 from groups.models import Group, GroupMember
-from messaging.models import MAX_TEXT, Attempt, Message, Schedule
+from messaging import cards
+from messaging.models import MAX_TEXT, Attempt, Message, MessageKind, Schedule
 
 
-def checked(form_class, data: dict, **kwargs):
-    """The page's form, filled from the JSON body: its cleaned data, or a 400 with its errors by field."""
-    form = form_class(data=data, **kwargs)
+def checked(form_class, data: dict, *, files=None, names=None, **kwargs):
+    """The page's form, filled from the JSON body: its cleaned data, or a 400 with its errors by field
+    (`names`: the API's name of a form field where they differ)."""
+    form = form_class(data=data, files=files, **kwargs)
     if not form.is_valid():
-        raise serializers.ValidationError({field: list(errors) for field, errors in form.errors.items()})
+        names = names or {}
+        raise serializers.ValidationError({names.get(field, field): list(errors)
+                                           for field, errors in form.errors.items()})
     return form
 
 
@@ -94,8 +102,9 @@ class AttemptSerializer(serializers.ModelSerializer):
 class MessageSerializer(serializers.ModelSerializer):
     class Meta:
         model = Message
-        fields = ["id", "group", "text", "status", "broadcast_id", "schedule", "scheduled_for", "due_at",
-                  "attempt_count", "sent_at", "reference_id", "last_error", "to_all_subscribers", "created_at"]
+        fields = ["id", "group", "kind", "text", "card", "action_id", "status", "broadcast_id", "schedule",
+                  "scheduled_for", "due_at", "attempt_count", "sent_at", "reference_id", "last_error",
+                  "to_all_subscribers", "created_at"]
 
 
 class MessageDetailSerializer(MessageSerializer):
@@ -112,8 +121,8 @@ class ScheduleSerializer(serializers.ModelSerializer):
 
     class Meta:
         model = Schedule
-        fields = ["id", "groups", "text", "frequency", "weekdays", "day_of_month", "local_time", "time_zone",
-                  "start_date", "end_date", "state", "next_fire_at", "fire_count", "created_at"]
+        fields = ["id", "groups", "kind", "text", "card", "frequency", "weekdays", "day_of_month", "local_time",
+                  "time_zone", "start_date", "end_date", "state", "next_fire_at", "fire_count", "created_at"]
 
 
 class RecurrenceSerializer(serializers.Serializer):
@@ -134,10 +143,90 @@ class RecurrenceSerializer(serializers.Serializer):
         return value
 
 
+class FileSerializer(serializers.Serializer):
+    name = serializers.CharField(max_length=200, help_text="With the extension Kaizala takes for the kind.")
+    content_base64 = serializers.CharField(max_length=4 * (settings.MEDIA_MAX_BYTES // 3 + 1),
+                                           help_text="The file's bytes, base64 (MEDIA_MAX_BYTES at most).")
+
+    def validate_content_base64(self, value):
+        try:
+            return base64.b64decode(value, validate=True)
+        except (binascii.Error, ValueError):
+            raise serializers.ValidationError("Not base64.") from None
+
+
+class DueSerializer(serializers.Serializer):
+    due_at = serializers.DateTimeField(required=False, allow_null=True,
+                                       help_text="Closes / is due then (absent: the page's default window).")
+
+
+class PollSerializer(DueSerializer):
+    question = serializers.CharField(max_length=500)
+    choices = serializers.ListField(child=serializers.CharField(max_length=200), max_length=cards.MAX_CHOICES,
+                                    help_text=f"{cards.MIN_CHOICES} to {cards.MAX_CHOICES}, each once.")
+
+
+class SurveyQuestionSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=500)
+    type = serializers.ChoiceField(choices=cards.QUESTION_TYPES)
+    options = serializers.ListField(child=serializers.CharField(max_length=200), required=False, default=list,
+                                    max_length=50, help_text="Choice questions: two or more.")
+    required = serializers.BooleanField(default=True)
+
+
+class SurveySerializer(DueSerializer):
+    title = serializers.CharField(max_length=200)
+    questions = SurveyQuestionSerializer(many=True, max_length=30)
+    anonymous = serializers.BooleanField(default=False)
+    multiple_responses = serializers.BooleanField(default=False, help_text="A member may answer more than once.")
+
+
+class JobSerializer(DueSerializer):
+    title = serializers.CharField(max_length=200)
+    assignees = serializers.ListField(child=serializers.CharField(max_length=40), max_length=1000,
+                                      help_text="Mobile numbers of members of every chosen group.")
+
+
+class AnnouncementSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200, required=False, default="")
+    message = serializers.CharField(max_length=MAX_TEXT)
+    image = FileSerializer(required=False, allow_null=True)
+
+
+class MeetingSerializer(serializers.Serializer):
+    title = serializers.CharField(max_length=200)
+    starts_at = serializers.DateTimeField()
+    duration_minutes = serializers.IntegerField(min_value=5, max_value=24 * 60, default=30)
+    place = serializers.CharField(max_length=200, required=False, default="")
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    longitude = serializers.FloatField(min_value=-180, max_value=180, required=False, allow_null=True)
+    agenda = serializers.CharField(max_length=2000, required=False, default="")
+
+
 class MessageCreateSerializer(serializers.Serializer):
     groups = serializers.ListField(child=serializers.IntegerField(min_value=1, max_value=2**62), min_length=1,
                                    max_length=1000, help_text="Several groups make one broadcast: a message each.")
-    text = serializers.CharField(max_length=MAX_TEXT, trim_whitespace=False)
+    kind = serializers.ChoiceField(choices=MessageKind.choices, default=MessageKind.TEXT,
+                                   help_text="What it posts; the kind's object (`poll`, `survey`, …) says the rest.")
+    text = serializers.CharField(max_length=MAX_TEXT, trim_whitespace=False, required=False, default="",
+                                 help_text="The text kind's message.")
+    poll = PollSerializer(required=False)
+    survey = SurveySerializer(required=False)
+    job = JobSerializer(required=False)
+    announcement = AnnouncementSerializer(required=False)
+    meeting = MeetingSerializer(required=False, help_text="The letsmeet kind.")
+    file = FileSerializer(required=False, help_text="The image, document, audio or video kind's file.")
+    caption = serializers.CharField(max_length=1000, required=False, default="", help_text="A media post's caption.")
+
+    def to_internal_value(self, data):
+        try:
+            return super().to_internal_value(data)
+        except serializers.ValidationError as exc:
+            # A text message without text is the form's error, but say it now with the others at once.
+            if isinstance(data, dict) and data.get("kind", MessageKind.TEXT) == MessageKind.TEXT and \
+                    not data.get("text") and "text" not in exc.detail:
+                exc.detail["text"] = ["Write the message text."]
+            raise
     send_at = serializers.DateTimeField(required=False, allow_null=True,
                                         help_text="ISO 8601 with an offset. Absent: now (unless `recurrence`).")
     recurrence = RecurrenceSerializer(required=False, allow_null=True, help_text="A recurring schedule instead.")
@@ -220,3 +309,55 @@ class ResultsSerializer(serializers.Serializer):
     answered = PersonSerializer(many=True, help_text="Members who answered (the first 200 by name).")
     not_answered = PersonSerializer(many=True, help_text="Members who have not (the first 200 by name).")
     assignees = AssigneeSerializer(many=True, help_text="Jobs: each assignee and whether they marked it done.")
+
+
+# The compose form's fields of each kind's object (form field → the object's key).
+KIND_FORM_FIELDS = {
+    "poll": {"poll_question": "question", "due_at": "due_at"},
+    "survey": {"survey_title": "title", "survey_anonymous": "anonymous", "survey_multiple": "multiple_responses",
+               "due_at": "due_at"},
+    "job": {"job_title": "title", "job_assignees": "assignees", "due_at": "due_at"},
+    "announcement": {"ann_title": "title", "ann_message": "message"},
+    "meeting": {"meet_title": "title", "meet_start": "starts_at", "meet_duration": "duration_minutes",
+                "meet_place": "place", "meet_latitude": "latitude", "meet_longitude": "longitude",
+                "meet_agenda": "agenda"},
+}
+KIND_OBJECT = {MessageKind.POLL: "poll", MessageKind.SURVEY: "survey", MessageKind.JOB: "job",
+               MessageKind.ANNOUNCEMENT: "announcement", MessageKind.LETS_MEET: "meeting"}
+
+
+def compose_fields(data: dict) -> tuple[dict, dict, dict]:
+    """The compose form's data and files for a message's kind from the API's body, and the API's name of
+    each form field the kind fills (its errors are reported under that name)."""
+    kind = data["kind"]
+    fields = {"kind": kind, "text": data["text"], "caption": data["caption"]}
+    files, names = {}, {}
+    name = KIND_OBJECT.get(kind)
+    if name is None:  # text, or a media post
+        if data.get("file"):
+            files["media_file"] = SimpleUploadedFile(data["file"]["name"], data["file"]["content_base64"])
+        names["media_file"] = "file"
+        return fields, files, names
+    given = data.get(name)
+    if given is None:
+        raise serializers.ValidationError({name: [f"A {kind} needs its “{name}” object."]})
+    for form_field, key in KIND_FORM_FIELDS[name].items():
+        fields[form_field] = given.get(key)
+        names[form_field] = f"{name}.{key}"
+    if name == "poll":
+        fields["poll_choices"] = "\n".join(given["choices"])
+        names["poll_choices"] = "poll.choices"
+    elif name == "survey":
+        # The page's question formset, filled as the page posts it.
+        questions = given["questions"]
+        fields.update({"q-TOTAL_FORMS": len(questions), "q-INITIAL_FORMS": 0})
+        for number, question in enumerate(questions):
+            fields.update({f"q-{number}-title": question["title"], f"q-{number}-type": question["type"],
+                           f"q-{number}-options": "\n".join(question["options"])})
+            if question["required"]:
+                fields[f"q-{number}-required"] = "on"
+        names["__all__"] = "survey.questions"
+    elif name == "announcement" and given.get("image"):
+        files["media_file"] = SimpleUploadedFile(given["image"]["name"], given["image"]["content_base64"])
+        names["media_file"] = "announcement.image"
+    return fields, files, names

@@ -39,6 +39,7 @@ from api.serializers import (
     ResultsSerializer,
     ScheduleSerializer,
     checked,
+    compose_fields,
 )
 from connectors import selectors as connector_selectors
 from events import selectors as event_selectors
@@ -177,24 +178,28 @@ class MessageList(generics.ListCreateAPIView):
         shape.is_valid(raise_exception=True)
         data, recurrence = shape.validated_data, shape.validated_data.get("recurrence")
         when = ComposeForm.RECURRING if recurrence else ComposeForm.ONCE if data.get("send_at") else ComposeForm.NOW
-        fields = {"groups": data["groups"], "text": data["text"], "when": when, "send_at": data.get("send_at"),
-                  "to_all_subscribers": data["to_all_subscribers"], "subscribers": "\n".join(data["subscribers"])}
+        fields, files, names = compose_fields(data)
+        fields.update({"groups": data["groups"], "when": when, "send_at": data.get("send_at"),
+                       "to_all_subscribers": data["to_all_subscribers"],
+                       "subscribers": "\n".join(data["subscribers"])})
         if recurrence:
             fields.update({k: v for k, v in recurrence.items() if k != "time_zone" and v is not None})
-        form = checked(ComposeForm, fields, time_zone=recurrence["time_zone"] if recurrence else "UTC")
+        form = checked(ComposeForm, fields, files=files, names=names,
+                       time_zone=recurrence["time_zone"] if recurrence else "UTC")
         cleaned, audience = form.cleaned_data, form.audience()
+        what = {"kind": cleaned["kind"], "card": cleaned.get("card") or {}, "upload": cleaned.get("upload")}
 
         def create():
             if recurrence:
                 schedule = message_services.schedule_create(
                     actor=api_actor(request), groups=list(cleaned["groups"]), text=cleaned["text"],
-                    rule=cleaned["rule"], audience=audience, created_by=request.user)
+                    rule=cleaned["rule"], audience=audience, created_by=request.user, **what)
                 body = {"messages": [], "schedule": ScheduleSerializer(schedule).data}
             else:
                 created = message_services.message_create(
                     actor=api_actor(request), groups=list(cleaned["groups"]), text=cleaned["text"],
                     send_at=cleaned["send_at"] if when == ComposeForm.ONCE else None, audience=audience,
-                    created_by=request.user)
+                    created_by=request.user, **what)
                 body = {"messages": MessageSerializer(created, many=True).data, "schedule": None}
             return Response(body, status=status.HTTP_201_CREATED)
 

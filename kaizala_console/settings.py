@@ -420,6 +420,7 @@ SPECTACULAR_SETTINGS = {
         "MessageStatus": "messaging.models.Message.Status", "ScheduleState": "messaging.models.Schedule.State",
         "GroupState": "groups.models.GroupState", "MemberState": "groups.models.MemberState",
         "PhoneUserState": "connectors.models.PhoneUserState", "ConnectorStatus": "connectors.models.ConnectorStatus",
+        "MessageKind": "messaging.models.MessageKind",
     },
     "POSTPROCESSING_HOOKS": ["drf_spectacular.hooks.postprocess_schema_enums", "api.errors.add_error_responses"],
 }

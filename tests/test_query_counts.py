@@ -88,6 +88,7 @@ NOT_PAGES = {
     "api:phone_users", "api:phone_user", "api:groups", "api:group", "api:group_members", "api:group_member",
     "api:messages", "api:message", "api:message_cancel", "api:message_retry", "api:schedules", "api:schedule",
     "api:schedule_pause", "api:schedule_resume", "api:schedule_end", "api:callback", "api:delivery_replay",
+    "api:message_results", "api:posts", "api:responses",
     "api:not_found",
 }
 _serial = itertools.count(1)
