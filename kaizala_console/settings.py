@@ -289,6 +289,7 @@ CELERY_BEAT_SCHEDULE = {
     "trim-api-calls": {"task": "connectors.tasks.trim_api_calls", "schedule": 3600.0},
     "trim-audit-records": {"task": "audit.tasks.trim_audit_records", "schedule": 3600.0},
     "trim-form-submissions": {"task": "kaizala_console.tasks.trim_form_submissions", "schedule": 3600.0},
+    "trim-media": {"task": "messaging.tasks.trim_media", "schedule": 3600.0},
     "sync-groups": {"task": "groups.tasks.sync_all_groups", "schedule": 1800.0},
     "sweep": {"task": "messaging.tasks.sweep", "schedule": 15.0, "options": {"expires": 30}},
     "sweep-deliveries": {"task": "api.tasks.sweep_deliveries", "schedule": 2.0, "options": {"expires": 5}},

@@ -21,6 +21,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
+from pathlib import Path
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -128,6 +129,29 @@ def _store_upload(upload: Upload | None, created_by) -> MediaFile | None:
     media.file.save(upload.name, ContentFile(upload.data), save=False)
     media.save()
     return media
+
+
+def media_orphans_delete(*, older_than: timedelta = timedelta(hours=1)) -> int:
+    """Delete stored files that no MediaFile names: a compose writes its file before its transaction
+    commits, so one that rolled back (a refused API create, a crash) leaves the file alone on disk. Only
+    files older than `older_than`: a compose still in progress has not committed its row yet."""
+    field = MediaFile._meta.get_field("file")
+    root = Path(field.storage.path("")) / field.upload_to.split("%")[0]
+    if not root.is_dir():
+        return 0
+    cutoff = time.time() - older_than.total_seconds()
+    found = {path.relative_to(field.storage.path("")).as_posix(): path
+             for path in root.rglob("*") if path.is_file() and path.stat().st_mtime < cutoff}
+    names = list(found)
+    known = set()
+    for start in range(0, len(names), 1000):
+        known.update(MediaFile.objects.filter(file__in=names[start:start + 1000]).values_list("file", flat=True))
+    orphans = [path for name, path in found.items() if name not in known]
+    for path in orphans:
+        path.unlink(missing_ok=True)
+    if orphans:
+        log.info("Deleted %d stored files no message names (composes that rolled back)", len(orphans))
+    return len(orphans)
 
 
 def message_create(

@@ -23,3 +23,8 @@ def send_messages(message_ids: list[int]) -> list[str | None]:
 @shared_task(ignore_result=True)
 def sweep() -> dict:
     return services.messages_sweep()
+
+
+@shared_task(ignore_result=True)
+def trim_media() -> int:
+    return services.media_orphans_delete()

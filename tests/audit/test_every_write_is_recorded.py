@@ -56,6 +56,7 @@ NOT_A_PERSONS_WRITE = {
     "messaging.services.message_send_run": "worker step of a recorded message",
     "messaging.services.messages_send_run": "worker step of several recorded messages (message_send_run each)",
     "messaging.services.messages_sweep": "periodic task",
+    "messaging.services.media_orphans_delete": "periodic task: files of composes that rolled back",
     "messaging.services.messages_hold_and_release": "the dispatcher: held by a recorded deactivation",
     "connectors.services.phone_users_sweep": "periodic task",
     "groups.membership.member_joined": "Kaizala reported it (a webhook event), no person here",
