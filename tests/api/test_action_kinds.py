@@ -10,7 +10,6 @@ import requests
 
 from accounts.roles import Role
 from groups.models import GroupMember
-from messaging import services
 from messaging.models import MediaFile, Message, Schedule
 
 pytestmark = pytest.mark.django_db
@@ -28,19 +27,6 @@ def b64(data: bytes) -> str:
 @pytest.fixture
 def operator(api):
     return api(Role.OPERATOR)
-
-
-@pytest.fixture
-def dispatch(django_capture_on_commit_callbacks):
-    def run():
-        with django_capture_on_commit_callbacks(execute=True):
-            return services.dispatch()
-
-    return run
-
-
-def posted_bodies(sandbox) -> list[dict]:
-    return [json.loads(call["body"]) for call in sandbox.calls(route="createAction")]
 
 
 CASES = [
@@ -77,7 +63,7 @@ def test_each_kind_composed_through_the_api_goes_out_as_its_action_body(operator
     dispatch()
     message = Message.objects.get(pk=made["id"])
     assert message.status == Message.Status.SENT, message.last_error
-    assert posted_bodies(sandbox) == [wire]
+    assert sandbox.bodies("createAction") == [wire]
     # The action id shows in the API, so the responses feed can be matched to the message.
     assert operator.get(f"{MESSAGES}{message.pk}/").json()["action_id"] == message.action_id != ""
 
@@ -89,7 +75,7 @@ def test_a_document_sent_as_base64_is_uploaded_then_posted(operator, group, sand
     dispatch()
     message = Message.objects.get()
     assert message.status == Message.Status.SENT, message.last_error
-    assert posted_bodies(sandbox) == [{"actionType": "Document", "actionBody": {
+    assert sandbox.bodies("createAction") == [{"actionType": "Document", "actionBody": {
         "mediaResource": message.media_resource, "caption": "This month"}}]
     media_id = json.loads(base64.b64decode(message.media_resource))["Files"][0]["Id"]
     assert requests.get(f"{sandbox.base_url}/_sandbox/media/{media_id}/file", timeout=5).content == PDF
@@ -100,7 +86,7 @@ def test_an_announcement_image_goes_with_it(operator, group, sandbox, dispatch):
         "title": "Fair", "message": "Saturday", "image": {"name": "flyer.png", "content_base64": b64(PNG)}}})
     assert answer.status_code == 201, answer.content
     dispatch()
-    body = posted_bodies(sandbox)[0]["actionBody"]
+    body = sandbox.bodies("createAction")[0]["actionBody"]
     assert body["MediaResources"] and Message.objects.get().media.name == "flyer.png"
 
 

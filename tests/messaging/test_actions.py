@@ -27,19 +27,6 @@ PDF = b"%PDF-1.4\n% a tiny document\n"
 MEMBER = "+919800011111"
 
 
-@pytest.fixture
-def dispatch(django_capture_on_commit_callbacks):
-    def run():
-        with django_capture_on_commit_callbacks(execute=True):
-            return services.dispatch()
-
-    return run
-
-
-def posted_bodies(sandbox) -> list[dict]:
-    return [json.loads(call["body"]) for call in sandbox.calls(route="createAction")]
-
-
 def send(group, kind, card, upload=None) -> Message:
     [message] = services.message_create(actor=SYSTEM, groups=[group], send_at=None, kind=kind, card=card,
                                         upload=upload)
@@ -79,7 +66,7 @@ def test_each_kind_goes_out_as_its_action_body(group, sandbox, dispatch, kind, c
     dispatch()
     message.refresh_from_db()
     assert message.status == Status.SENT, message.last_error
-    assert posted_bodies(sandbox) == [wire]
+    assert sandbox.bodies("createAction") == [wire]
     assert message.action_id and message.reference_id  # Kaizala's actionId, kept with `sent`
     assert sandbox.calls(route="sendMessage") == []
 
@@ -91,7 +78,7 @@ def test_a_media_post_uploads_the_file_then_posts_its_resource(group, sandbox, d
     message.refresh_from_db()
     assert message.status == Status.SENT, message.last_error
     [upload_call] = sandbox.calls(route="uploadMedia")
-    assert posted_bodies(sandbox) == [{"actionType": "Document", "actionBody": {
+    assert sandbox.bodies("createAction") == [{"actionType": "Document", "actionBody": {
         "mediaResource": message.media_resource, "caption": "This month"}}]
     # The bytes Kaizala got are the file's.
     media_id = json.loads(base64.b64decode(message.media_resource))["Files"][0]["Id"]
@@ -113,7 +100,7 @@ def test_a_retried_media_post_does_not_upload_again(group, sandbox, dispatch):
     assert message.status == Status.SENT, message.last_error
     assert len(sandbox.calls(route="uploadMedia")) == 1
     assert len(sandbox.calls(route="createAction")) == 2  # the failed post and the one that went through
-    assert posted_bodies(sandbox)[-1]["actionBody"]["mediaResource"] == message.media_resource
+    assert sandbox.bodies("createAction")[-1]["actionBody"]["mediaResource"] == message.media_resource
 
 
 def test_an_upload_that_fails_is_retried_and_nothing_is_posted(group, sandbox, dispatch):
@@ -134,7 +121,7 @@ def test_a_recurring_poll_fires_as_a_poll(group, sandbox, dispatch):
     dispatch()
     message = Message.objects.get(schedule=schedule)
     assert (message.kind, message.card, message.status) == (Kind.POLL, card, Status.SENT)
-    assert posted_bodies(sandbox) == [{"actionType": "Poll", "actionBody": {
+    assert sandbox.bodies("createAction") == [{"actionType": "Poll", "actionBody": {
         "question": "Attendance today?", "choices": [{"title": "Present"}, {"title": "Absent"}], "expiryInHours": 8}}]
 
 
@@ -262,7 +249,7 @@ def test_an_announcement_with_an_image_posts_the_upload_as_its_media_resource(gr
     message.refresh_from_db()
     assert message.status == Status.SENT, message.last_error
     assert len(sandbox.calls(route="uploadMedia")) == 1
-    assert posted_bodies(sandbox) == [{"actionType": "Announcement", "actionBody": {
+    assert sandbox.bodies("createAction") == [{"actionType": "Announcement", "actionBody": {
         "Title": "Fair", "Message": "Saturday at 10", "MediaResources": [message.media_resource]}}]
 
 

@@ -22,15 +22,6 @@ pytestmark = pytest.mark.django_db
 Status = Message.Status
 
 
-@pytest.fixture
-def dispatch(django_capture_on_commit_callbacks):
-    def run(now=None):
-        with django_capture_on_commit_callbacks(execute=True):
-            return services.dispatch(now)
-
-    return run
-
-
 def sends(sandbox) -> int:
     return len(sandbox.calls(route="sendMessage"))
 

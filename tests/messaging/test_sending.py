@@ -18,15 +18,6 @@ pytestmark = pytest.mark.django_db
 Status = Message.Status
 
 
-@pytest.fixture
-def dispatch(django_capture_on_commit_callbacks):
-    def run():
-        with django_capture_on_commit_callbacks(execute=True):
-            return services.dispatch()
-
-    return run
-
-
 def send_now(group, text="Hello team") -> Message:
     [message] = services.message_create(actor=SYSTEM, groups=[group], text=text, send_at=None)
     return message
