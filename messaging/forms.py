@@ -1,4 +1,4 @@
-from datetime import UTC, date, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from django import forms
 from django.conf import settings
@@ -169,19 +169,24 @@ class ComposeForm(forms.Form):
     caption = forms.CharField(max_length=1000, required=False, widget=forms.Textarea(attrs={"rows": 2}),
                               label="Caption")
 
-    def __init__(self, *args, time_zone: str, preview: bool = False, **kwargs):
+    def __init__(self, *args, time_zone: str, preview: bool = False, fixed_kind: str | None = None,
+                 current_media=None, questions_initial=None, **kwargs):
         super().__init__(*args, **kwargs)
         self.time_zone = time_zone
         # A preview is of the card only: the file (not sent with it) and the groups may still be missing.
         self.preview = preview
+        # An edit keeps the post's kind, and its file unless another is chosen.
+        self.fixed_kind = fixed_kind
+        self.current_media = current_media
         self.fields["groups"].queryset = sendable_groups()
         self.fields["start_date"].initial = timezone.localdate()
-        kind = (self.data.get("kind") or MessageKind.TEXT) if self.is_bound else MessageKind.TEXT
+        kind = fixed_kind or ((self.data.get("kind") or MessageKind.TEXT) if self.is_bound else MessageKind.TEXT)
         # The text box is the text kind's only; a preview shows the text as typed so far.
         if kind != MessageKind.TEXT or preview:
             self.fields["text"] = forms.CharField(required=False, widget=self.fields["text"].widget)
         self.questions = SurveyQuestionFormSet(self.data if self.is_bound and "q-TOTAL_FORMS" in self.data else None,
-                                               prefix="q")
+                                               # Bound, a row the same as its initial would count as empty.
+                                               prefix="q", initial=None if self.is_bound else questions_initial)
         # The members a job can be assigned to: those of every sendable group (compose.js shows those of the
         # chosen groups), one query.
         self.members = {}
@@ -220,7 +225,7 @@ class ComposeForm(forms.Form):
                                                  "only public groups, or send to the whole group.")
         if data.get("to_all_subscribers") and data.get("subscribers"):
             self.add_error("subscribers", "Choose all subscribers or a list of them, not both.")
-        kind = data.get("kind") or MessageKind.TEXT
+        kind = self.fixed_kind or data.get("kind") or MessageKind.TEXT
         data["kind"] = kind
         if kind == MessageKind.TEXT:
             if not self.preview and "text" not in self.errors and not data.get("text"):
@@ -383,6 +388,11 @@ class ComposeForm(forms.Form):
         file_kind = "image" if kind == MessageKind.ANNOUNCEMENT else kind
         if file_kind not in EXTENSIONS:
             return
+        if uploaded is None and self.current_media is not None:
+            if kind in cards.MEDIA_KINDS:  # the file it has stays
+                media = self.current_media
+                card["file"] = {"name": media.name, "size": media.size, "content_type": media.content_type}
+            return
         if uploaded is None:
             if kind != MessageKind.ANNOUNCEMENT and not self.preview and "media_file" not in self.errors:
                 self.add_error("media_file", f"Choose the {kind} file to post.")
@@ -430,30 +440,87 @@ class ComposeForm(forms.Form):
         return Audience(bool(self.cleaned_data.get("to_all_subscribers")), self.cleaned_data.get("subscribers", ()))
 
 
+def _when(value: str | None):
+    return datetime.fromisoformat(value) if value else None
+
+
+def card_initial(kind: str, card: dict, text: str = "") -> tuple[dict, list[dict]]:
+    """The compose form's initial values of a post's kind from its card (what `_clean_card` built from them),
+    and its survey questions' rows: an edit starts from what was composed."""
+    if kind == MessageKind.TEXT:
+        return {"text": text}, []
+    if kind == MessageKind.ANNOUNCEMENT:
+        return {"ann_title": card.get("title", ""), "ann_message": card.get("message", "")}, []
+    if kind == MessageKind.POLL:
+        return {"poll_question": card.get("question", ""), "poll_choices": "\n".join(card.get("choices", [])),
+                "due_at": _when(card.get("expires_at"))}, []
+    if kind == MessageKind.SURVEY:
+        questions = [{"title": q.get("title", ""), "type": q.get("type"), "options": "\n".join(q.get("options", [])),
+                      "required": q.get("required", False)} for q in card.get("questions", [])]
+        return {"survey_title": card.get("title", ""), "survey_anonymous": card.get("anonymous", False),
+                "survey_multiple": card.get("multiple_responses", False),
+                "due_at": _when(card.get("due_at"))}, questions
+    if kind == MessageKind.JOB:
+        return {"job_title": card.get("title", ""), "job_assignees": card.get("assignees", []),
+                "due_at": _when(card.get("due_at"))}, []
+    if kind == MessageKind.LETS_MEET:
+        return {"meet_title": card.get("title", ""), "meet_start": _when(card.get("starting_time")),
+                "meet_duration": card.get("duration_minutes"), "meet_place": card.get("place", ""),
+                "meet_latitude": card.get("latitude"), "meet_longitude": card.get("longitude"),
+                "meet_agenda": card.get("agenda", "")}, []
+    return {"caption": card.get("caption", "")}, []
+
+
+def _edit_kwargs(post, data) -> dict:
+    """The compose form's arguments for editing `post` (a message or a schedule): its kind and file stay,
+    the form starts from its card."""
+    initial, questions = card_initial(post.kind, post.card, post.text)
+    return {"fixed_kind": post.kind, "current_media": post.media, "questions_initial": questions or None,
+            "data": data, "files": None, "initial": initial}
+
+
 class ScheduleEditForm(ComposeForm):
-    """A recurring schedule's text, groups, audience, time, days and end: the compose form, always recurring."""
+    """A recurring schedule's content, groups, audience, time, days and end: the compose form, always
+    recurring, its kind kept."""
 
     when = forms.CharField(widget=forms.HiddenInput, required=False, initial=ComposeForm.RECURRING)
+
+    def __init__(self, data=None, files=None, *, schedule: Schedule, **kwargs):
+        edit = _edit_kwargs(schedule, data)
+        edit["initial"].update({
+            "groups": list(schedule.groups.all()), "frequency": schedule.frequency,
+            "weekdays": schedule.weekdays, "day_of_month": schedule.day_of_month, "local_time": schedule.local_time,
+            "start_date": schedule.start_date, "end_date": schedule.end_date,
+            "to_all_subscribers": schedule.to_all_subscribers, "subscribers": "\n".join(schedule.subscribers),
+        })
+        super().__init__(**{**edit, "files": files}, time_zone=schedule.time_zone, **kwargs)
 
     def clean_when(self):
         return self.RECURRING
 
-    @classmethod
-    def initial_for(cls, schedule: Schedule) -> dict:
-        return {
-            "groups": list(schedule.groups.all()), "text": schedule.text, "frequency": schedule.frequency,
-            "weekdays": schedule.weekdays, "day_of_month": schedule.day_of_month, "local_time": schedule.local_time,
-            "start_date": schedule.start_date, "end_date": schedule.end_date,
-            "to_all_subscribers": schedule.to_all_subscribers, "subscribers": "\n".join(schedule.subscribers),
-        }
 
+class EditMessageForm(ComposeForm):
+    """A scheduled message's content and time: the compose form's rules for its kind; its group, kind and
+    audience stay."""
 
-class EditMessageForm(forms.Form):
-    text = MessageTextField()
-    send_at = forms.DateTimeField(label="Date and time", input_formats=DATETIME_FORMATS, widget=DATETIME_WIDGET)
+    KEPT = ("groups", "when", "kind", "frequency", "weekdays", "day_of_month", "local_time", "start_date", "end_date",
+            "to_all_subscribers", "subscribers")
 
-    def clean_send_at(self):
-        return _future(self.cleaned_data["send_at"])
+    def __init__(self, data=None, files=None, *, message, **kwargs):
+        self.message = message
+        edit = _edit_kwargs(message, data)
+        edit["initial"]["send_at"] = message.due_at
+        super().__init__(**{**edit, "files": files}, **kwargs)
+        for name in self.KEPT:
+            del self.fields[name]
+        self.fields["send_at"].required = True
+        self.fields["send_at"].label = "Send at"
+
+    def clean(self):
+        message = self.message
+        self.cleaned_data.update(groups=[message.group], when=self.ONCE, subscribers=tuple(message.subscribers),
+                                 to_all_subscribers=message.to_all_subscribers)
+        return super().clean()
 
 
 class HeldFilterForm(forms.Form):

@@ -99,10 +99,10 @@ class Upload:
     content_type: str
 
 
-def check_card(*, kind: str, card: dict, groups, upload: Upload | None) -> None:
+def check_card(*, kind: str, card: dict, groups, upload: Upload | None, has_file: bool = False) -> None:
     """The rules of a card that need the database or hold for every caller (form or API): a job's assignees
-    are members of every group it goes to; a media post has its file."""
-    if cards.needs_file(kind) and upload is None:
+    are members of every group it goes to; a media post has its file (`upload`, or one it has)."""
+    if cards.needs_file(kind) and upload is None and not has_file:
         raise ComposeError(f"Choose the {kind} file to post.")
     if kind == Message.Kind.JOB:
         assignees = list(card.get("assignees") or [])
@@ -222,25 +222,32 @@ def schedule_create(
 
 
 def schedule_edit(*, schedule: Schedule, groups, text: str, rule: Rule, audience: Audience = Audience(),
-                  actor: Actor) -> None:
-    """Change an active or paused schedule's text, groups, audience and rule; its next fire follows the new
-    rule. Messages it already created are left as they are."""
+                  card: dict | None = None, upload: Upload | None = None, actor: Actor) -> None:
+    """Change an active or paused schedule's content (its kind stays: `text`, or `card` and a new file in
+    `upload`), groups, audience and rule; its next fire follows the new rule. Messages it already created
+    are left as they are."""
     check_groups_sendable(groups)
+    card = card or {}
+    check_card(kind=schedule.kind, card=card, groups=groups, upload=upload, has_file=schedule.media_id is not None)
+    text = cards.summary(schedule.kind, card, text)
     first = next_fire(rule, timezone.now())
     if first is None:
         raise ComposeError("This recurrence never fires: check its days and its end date.")
     with transaction.atomic():
+        media = _store_upload(upload, None) or schedule.media
         if not Schedule.objects.filter(pk=schedule.pk, state__in=[Schedule.State.ACTIVE, Schedule.State.PAUSED]).update(
-            text=text, to_all_subscribers=audience.to_all_subscribers, subscribers=list(audience.subscribers),
-            frequency=rule.frequency, weekdays=list(rule.weekdays), day_of_month=rule.day_of_month,
-            local_time=rule.local_time, start_date=rule.start_date, end_date=rule.end_date, next_fire_at=first,
-            updated_at=timezone.now(),
+            text=text, card=card, media=media, to_all_subscribers=audience.to_all_subscribers,
+            subscribers=list(audience.subscribers), frequency=rule.frequency, weekdays=list(rule.weekdays),
+            day_of_month=rule.day_of_month, local_time=rule.local_time, start_date=rule.start_date,
+            end_date=rule.end_date, next_fire_at=first, updated_at=timezone.now(),
         ):
             raise ComposeError("This schedule has ended; an ended schedule cannot be edited.")
         schedule.groups.set(groups)
         dispatcher_wake_on_commit()
         changes = {name: (before, after) for name, before, after in (
-            ("text", schedule.text, text), ("rule", schedule_rule(schedule), rule)) if before != after}
+            ("text", schedule.text, text), ("content", schedule.card, card),
+            ("file", schedule.media and schedule.media.name, media and media.name),
+            ("rule", schedule_rule(schedule), rule)) if before != after}
         audit_record(actor=actor, kind=Kind.SCHEDULE_EDITED, obj=schedule, summary=f"Schedule {schedule.pk} edited",
                      changes=changes)
 
@@ -321,17 +328,26 @@ def message_cancel(*, message: Message, actor: Actor) -> None:
                  "Only a scheduled, retrying or held message can be cancelled; this one has moved on.")
 
 
-def message_edit(*, message: Message, text: str, send_at: datetime, actor: Actor) -> None:
-    if message.kind != Message.Kind.TEXT:
-        raise ComposeError("Only a text message can be edited; cancel this one and compose it again.")
+def message_edit(*, message: Message, text: str = "", send_at: datetime, card: dict | None = None,
+                 upload: Upload | None = None, actor: Actor) -> None:
+    """Change a scheduled message's content (its kind stays: `text`, or `card` and a new file in `upload`)
+    and its time."""
     if send_at <= timezone.now():
         raise ComposeError("That time is in the past; choose a time in the future.")
-    changes = {name: (before, after) for name, before, after in (
-        ("text", message.text, text), ("send at", message.scheduled_for, send_at)) if before != after}
+    card = card or {}
+    check_card(kind=message.kind, card=card, groups=[message.group], upload=upload,
+               has_file=message.media_id is not None)
+    text = cards.summary(message.kind, card, text)
     with transaction.atomic():
+        media = _store_upload(upload, None) or message.media
+        changes = {name: (before, after) for name, before, after in (
+            ("text", message.text, text), ("content", message.card, card),
+            ("file", message.media and message.media.name, media and media.name),
+            ("send at", message.scheduled_for, send_at)) if before != after}
         _audited(actor, Kind.MESSAGE_EDITED, message, bool(Message.objects.filter(
             pk=message.pk, status=Status.SCHEDULED).update(
-            text=text, due_at=send_at, scheduled_for=send_at, status_changed_at=timezone.now())),
+            text=text, card=card, media=media, due_at=send_at, scheduled_for=send_at,
+            status_changed_at=timezone.now())),
             "Only a scheduled message can be edited; this one has moved on.", changes)
         dispatcher_wake_on_commit()
 

@@ -166,20 +166,20 @@ def message_detail(request, pk):
 @role_required(Role.OPERATOR)
 def message_edit(request, pk):
     message = _message_or_404(pk)
-    if message.kind != Message.Kind.TEXT:
-        flash.error(request, "Only a text message can be edited; cancel this one and compose it again.")
-        return redirect("messaging:detail", pk=pk)
-    form = EditMessageForm(request.POST or None, initial={"text": message.text, "send_at": message.due_at})
+    form = EditMessageForm(request.POST if request.method == "POST" else None, request.FILES or None,
+                           message=message, time_zone=user_time_zone_name(request.user))
     if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
         try:
-            services.message_edit(message=message, text=form.cleaned_data["text"], send_at=form.cleaned_data["send_at"],
-                                  actor=actor_from_request(request))
+            services.message_edit(message=message, text=data["text"], send_at=data["send_at"],
+                                  card=data.get("card"), upload=data.get("upload"), actor=actor_from_request(request))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             flash.success(request, "Message updated.")
             return redirect("messaging:detail", pk=pk)
-    return render(request, "messaging/message_edit.html", {"form": form, "message": message, "max_text": MAX_TEXT})
+    return render(request, "messaging/message_edit.html", {
+        "form": form, "message": message, "max_text": MAX_TEXT, "media_max_bytes": settings.MEDIA_MAX_BYTES})
 
 
 ACTIONS = {
@@ -321,22 +321,21 @@ def schedule_edit(request, pk):
     if schedule.state == Schedule.State.ENDED:
         flash.error(request, "This schedule has ended; an ended schedule cannot be edited.")
         return redirect("messaging:schedule", pk=pk)
-    if schedule.kind != Message.Kind.TEXT:
-        flash.error(request, "Only a schedule of text messages can be edited; end this one and compose it again.")
-        return redirect("messaging:schedule", pk=pk)
-    form = ScheduleEditForm(request.POST or None, time_zone=schedule.time_zone,
-                            initial=ScheduleEditForm.initial_for(schedule))
+    form = ScheduleEditForm(request.POST if request.method == "POST" else None, request.FILES or None,
+                            schedule=schedule)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
             services.schedule_edit(schedule=schedule, groups=list(data["groups"]), text=data["text"], rule=data["rule"],
-                                   audience=form.audience(), actor=actor_from_request(request))
+                                   audience=form.audience(), card=data.get("card"), upload=data.get("upload"),
+                                   actor=actor_from_request(request))
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
             flash.success(request, "Schedule saved: its next fires follow the new rule.")
             return redirect("messaging:schedule", pk=pk)
     return render(request, "messaging/compose.html", {"form": form, "time_zone": schedule.time_zone,
+                                                      "media_max_bytes": settings.MEDIA_MAX_BYTES,
                                                       "max_text": MAX_TEXT, "schedule": schedule})
 
 

@@ -60,8 +60,8 @@
       });
     }
     if (button) { button.textContent = button.dataset["label" + value.charAt(0).toUpperCase() + value.slice(1)]; }
-    // The chosen kind's fields only (a page without the kind picker, the schedule edit, is text).
-    var picked = form.querySelector("input[name=kind]:checked");
+    // The chosen kind's fields only (an edit page keeps its kind in a hidden input).
+    var picked = form.querySelector("input[name=kind]:checked, input[name=kind][type=hidden]");
     var kind = picked ? picked.value : "text";
     form.querySelectorAll(".kind-section").forEach(function (section) {
       section.hidden = section.dataset.kinds.split(" ").indexOf(kind) === -1;

@@ -250,3 +250,29 @@ def test_results_and_message_pages_of_every_kind(live_server, page, screenshot, 
         if message.kind == Message.Kind.LETS_MEET:
             assert "6 May 2031" in card.inner_text() and "T09:30" not in card.inner_text()
         screenshot(page, f"message-detail-{message.kind}")
+
+
+def test_edit_a_scheduled_poll(live_server, page, screenshot, make_user, sandbox, group):
+    """The edit page shows the poll's own fields, filled from its card, and its preview follows the edit."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from audit.actor import SYSTEM
+    from messaging import services
+
+    [message] = services.message_create(
+        actor=SYSTEM, groups=[group], kind="poll", send_at=timezone.now() + timedelta(hours=5),
+        card={"question": "Team lunch on Friday?", "choices": ["Riverside café", "Canteen"], "expiry_hours": 720})
+    _login(page, live_server, make_user)
+    page.goto(f"{live_server.url}/messages/{message.pk}/")
+    page.get_by_role("link", name="Edit").click()
+    assert page.input_value("#id_poll_question") == "Team lunch on Friday?"
+    assert not page.locator("#id_text").is_visible() and not page.locator("#id_survey_title").is_visible()
+    page.fill("#id_poll_choices", "Riverside café\nCanteen\nPizza place")
+    page.get_by_test_id("preview").get_by_test_id("card").get_by_text("Pizza place").wait_for()
+    screenshot(page, "edit-scheduled-poll")
+    page.get_by_role("button", name="Save").click()
+    page.get_by_text("Message updated.").wait_for()
+    message.refresh_from_db()
+    assert message.card["choices"] == ["Riverside café", "Canteen", "Pizza place"]

@@ -155,8 +155,8 @@ MATRIX = {
     # The REST API: a session opens nothing there (key only; the API's own matrix is tests/api/test_matrix.py).
     **{f"api:{name}": {"GET": KEY_ONLY, "POST": KEY_ONLY} for name in (
         "connectors", "connector", "phone_users", "phone_user", "groups", "group", "group_members", "group_member",
-        "messages", "message", "message_cancel", "message_retry", "schedules", "schedule", "schedule_pause",
-        "schedule_resume", "schedule_end", "callback", "not_found")},
+        "messages", "message", "message_cancel", "message_retry", "message_results", "posts", "responses",
+        "schedules", "schedule", "schedule_pause", "schedule_resume", "schedule_end", "callback", "not_found")},
 }
 # The Django admin (users and roles): only staff get in, and no test user here is staff, so every one of
 # its URLs sends everybody to a login page (the console's or the admin's) — never a 200.
