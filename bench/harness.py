@@ -130,9 +130,17 @@ class Services:
 def production_env() -> dict:
     """DEBUG off, as in production (no query log in the workers), with the local secrets the
     benchmark process uses (DEBUG off needs them from the environment)."""
-    var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
-    return {"DEBUG": "false", "SECRET_KEY": (var / "secret_key").read_text().strip(),
-            "FIELD_ENCRYPTION_KEYS": (var / "field_encryption_keys").read_text().strip()}
+    from kaizala_console.local_secrets import (
+        generate_fernet_key,
+        generate_secret_key,
+        local_secret,
+        private_directory,
+    )
+
+    # Created as settings create them, so a fresh checkout (no var/ yet) can run a benchmark first.
+    var = private_directory(ROOT / os.environ.get("VAR_DIR", "var"))
+    return {"DEBUG": "false", "SECRET_KEY": local_secret(var / "secret_key", generate_secret_key),
+            "FIELD_ENCRYPTION_KEYS": local_secret(var / "field_encryption_keys", generate_fernet_key)}
 
 
 def celery_process(kind: str, *args: str, env: dict, log_name: str) -> subprocess.Popen:
