@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject, cached_property
 
 from connectors.models import Connector
 from groups.member_input import parse_lines
@@ -182,19 +183,24 @@ class ComposeForm(forms.Form):
             self.fields["text"] = forms.CharField(required=False, widget=self.fields["text"].widget)
         self.questions = SurveyQuestionFormSet(self.data if self.is_bound and "q-TOTAL_FORMS" in self.data else None,
                                                prefix="q")
-        # The members a job can be assigned to: those of every sendable group (compose.js shows those of the
-        # chosen groups), one query.
-        self.members = {}
         if "job_assignees" in self.fields:
-            for group_id, phone, name in GroupMember.objects.filter(
-                    group__in=self.fields["groups"].queryset, state=GroupMember.State.ADDED).values_list(
-                    "group_id", "mobile_number", "name").order_by("mobile_number"):
-                entry = self.members.setdefault(phone, {"name": name, "groups": set()})
-                entry["groups"].add(group_id)
-            self.fields["job_assignees"].choices = [(phone, f"{m['name']} {phone}".strip())
-                                                    for phone, m in self.members.items()]
-            self.fields["job_assignees"].widget.member_groups = {
-                phone: " ".join(str(pk) for pk in sorted(m["groups"])) for phone, m in self.members.items()}
+            # Read when the boxes are drawn or a job is checked, not for every other post (an API send, say).
+            self.fields["job_assignees"].choices = lambda: [(phone, f"{m['name']} {phone}".strip())
+                                                            for phone, m in self.members.items()]
+            self.fields["job_assignees"].widget.member_groups = SimpleLazyObject(lambda: {
+                phone: " ".join(str(pk) for pk in sorted(m["groups"])) for phone, m in self.members.items()})
+
+    @cached_property
+    def members(self) -> dict:
+        """The members a job can be assigned to: those of every sendable group (compose.js shows those of the
+        chosen groups), one query."""
+        members = {}
+        for group_id, phone, name in GroupMember.objects.filter(
+                group__in=self.fields["groups"].queryset, state=GroupMember.State.ADDED).values_list(
+                "group_id", "mobile_number", "name").order_by("mobile_number"):
+            entry = members.setdefault(phone, {"name": name, "groups": set()})
+            entry["groups"].add(group_id)
+        return members
 
     def clean_subscribers(self):
         # The groups' parser: the same limits and error summary as every other box of numbers.
