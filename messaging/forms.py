@@ -27,9 +27,12 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def sendable_groups():
-    # Not through a deactivated connector: nothing may be sent through it.
+    # Not through a deactivated connector: nothing may be sent through it. Only what the checklist shows and the
+    # form checks (a group's name, its type, its phone user's number): the phone user's secrets would each be
+    # decrypted.
     return Group.objects.filter(state=Group.State.ACTIVE, missing_since__isnull=True,
-                                phone_user__connector__is_active=True).select_related("phone_user__connector")
+                                phone_user__connector__is_active=True).select_related("phone_user").only(
+        "name", "group_type", "phone_user__mobile_number")
 
 
 class MessageTextField(forms.CharField):

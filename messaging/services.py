@@ -72,8 +72,11 @@ class Audience:
 
 def check_groups_sendable(groups) -> None:
     problems = []
-    # Read afresh: the rows a form validated may be stale (a connector deactivated meanwhile, say).
-    for group in Group.objects.filter(pk__in=[g.pk for g in groups]).select_related("phone_user__connector"):
+    # Read afresh: the rows a form validated may be stale (a connector deactivated meanwhile, say). Only the
+    # columns checked: the phone user's and the connector's secrets would each be decrypted.
+    for group in (Group.objects.filter(pk__in=[g.pk for g in groups]).select_related("phone_user__connector")
+                  .only("name", "state", "missing_since", "phone_user__state", "phone_user__mobile_number",
+                        "phone_user__connector__name", "phone_user__connector__is_active")):
         phone_user = group.phone_user
         if group.missing_since:
             problems.append(f"“{group.name}” is no longer at Kaizala")
