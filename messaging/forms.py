@@ -115,8 +115,9 @@ class ComposeForm(forms.Form):
                              widget=forms.RadioSelect)
 
     # A checklist (compose.html renders each box with the group's sending phone user), searched by compose.js.
+    # Its queryset is built once, here: each form's copy of the field clones it, and reads afresh.
     groups = forms.ModelMultipleChoiceField(
-        queryset=Group.objects.none(), widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        queryset=sendable_groups(), widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="Several groups make one broadcast: a message to each.",
         error_messages={"required": "Choose at least one group."},
     )
@@ -178,7 +179,6 @@ class ComposeForm(forms.Form):
         self.time_zone = time_zone
         # A preview is of the card only: the file (not sent with it) and the groups may still be missing.
         self.preview = preview
-        self.fields["groups"].queryset = sendable_groups()
         self.fields["start_date"].initial = timezone.localdate()
         kind = (self.data.get("kind") or MessageKind.TEXT) if self.is_bound else MessageKind.TEXT
         # The text box is the text kind's only; a preview shows the text as typed so far.
