@@ -56,6 +56,6 @@ def once(request, create) -> Response:
                 raise Conflict(f"This {HEADER} was used with another request; use a new key for it.")
             return Response(first.response_body, status=first.status_code, headers={"Idempotent-Replayed": "true"})
         response = create()
-        body = json.loads(json.dumps(response.data, cls=JSONEncoder))
-        IdempotencyRecord.objects.filter(pk=claim).update(status_code=response.status_code, response_body=body)
+        IdempotencyRecord.objects.filter(pk=claim).update(status_code=response.status_code,
+                                                          response_body=response.data)
     return response

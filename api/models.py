@@ -7,6 +7,7 @@ a fast hash is enough: nobody can guess one to match). The visible prefix lets p
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from rest_framework.utils.encoders import JSONEncoder
 
 from kaizala_console.encryption import EncryptedTextField
 
@@ -99,7 +100,8 @@ class IdempotencyRecord(models.Model):
     # Method, path and body, hashed: the same key with another request is a conflict, not a replay.
     request_hash = models.CharField(max_length=64)
     status_code = models.PositiveSmallIntegerField(null=True)
-    response_body = models.JSONField(null=True)
+    # Encoded as the API encodes its answers (a replay is the same JSON), in one pass.
+    response_body = models.JSONField(null=True, encoder=JSONEncoder)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:

@@ -3,6 +3,7 @@ same forms the pages use (`checked`), so one rule holds for both; these serializ
 
 import base64
 import binascii
+import copy
 import zoneinfo
 
 from django.conf import settings
@@ -30,6 +31,18 @@ def checked(form_class, data: dict, *, files=None, names=None, **kwargs):
     return form
 
 
+class ModelSerializer(serializers.ModelSerializer):
+    """DRF builds a model serializer's fields from the model again for every instance (every answer); they come
+    out the same each time, so each class builds them once and copies them, as DRF copies declared fields."""
+
+    def get_fields(self):
+        built = type(self).__dict__.get("_built_fields")
+        if built is None:
+            built = super().get_fields()
+            type(self)._built_fields = built  # two threads may both build it: the same fields either way
+        return copy.deepcopy(built)
+
+
 @extend_schema_field({"type": "string", "pattern": "^[0-2][0-9]:[0-5][0-9](:[0-5][0-9])?$", "example": "09:30"})
 class WallClockTime(serializers.TimeField):
     """A time of day without a zone (the zone is a field of its own): "09:30"."""
@@ -38,27 +51,27 @@ class WallClockTime(serializers.TimeField):
         super().__init__(format="%H:%M", **kwargs)
 
 
-class ConnectorSerializer(serializers.ModelSerializer):
+class ConnectorSerializer(ModelSerializer):
     class Meta:
         model = Connector
         fields = ["id", "name", "description", "application_id", "permissions", "status", "status_detail",
                   "is_active", "created_at"]
 
 
-class PhoneUserSerializer(serializers.ModelSerializer):
+class PhoneUserSerializer(ModelSerializer):
     class Meta:
         model = PhoneUser
         fields = ["id", "connector", "mobile_number", "label", "token_kind", "state", "last_error",
                   "refresh_token_expires_at", "created_at"]
 
 
-class MemberSerializer(serializers.ModelSerializer):
+class MemberSerializer(ModelSerializer):
     class Meta:
         model = GroupMember
         fields = ["id", "mobile_number", "name", "role", "state", "last_error"]
 
 
-class GroupSerializer(serializers.ModelSerializer):
+class GroupSerializer(ModelSerializer):
     class Meta:
         model = Group
         fields = ["id", "name", "kaizala_id", "group_type", "state", "phone_user", "parent", "member_count",
@@ -93,13 +106,13 @@ class MembersAddedSerializer(serializers.Serializer):
     requested = serializers.IntegerField(help_text="Numbers marked pending; a worker adds them at Kaizala.")
 
 
-class AttemptSerializer(serializers.ModelSerializer):
+class AttemptSerializer(ModelSerializer):
     class Meta:
         model = Attempt
         fields = ["started_at", "finished_at", "outcome", "http_status", "detail"]
 
 
-class MessageSerializer(serializers.ModelSerializer):
+class MessageSerializer(ModelSerializer):
     class Meta:
         model = Message
         fields = ["id", "group", "kind", "text", "card", "action_id", "status", "broadcast_id", "schedule",
@@ -115,7 +128,7 @@ class MessageDetailSerializer(MessageSerializer):
         fields = [*MessageSerializer.Meta.fields, "subscribers", "attempts"]
 
 
-class ScheduleSerializer(serializers.ModelSerializer):
+class ScheduleSerializer(ModelSerializer):
     groups = serializers.PrimaryKeyRelatedField(many=True, read_only=True)
     local_time = WallClockTime(read_only=True)
 
@@ -252,14 +265,14 @@ class CallbackRegisteredSerializer(CallbackSerializer):
     secret = serializers.CharField(read_only=True, help_text="Signs every delivery. Shown only in this answer.")
 
 
-class PostSerializer(serializers.ModelSerializer):
+class PostSerializer(ModelSerializer):
     class Meta:
         model = InboundPost
         fields = ["id", "group", "kind", "sender_phone", "sender_name", "title", "text", "media", "reference_id",
                   "posted_at"]
 
 
-class ResponseSerializer(serializers.ModelSerializer):
+class ResponseSerializer(ModelSerializer):
     message = serializers.IntegerField(source="message_id", read_only=True, allow_null=True,
                                        help_text="The console message that posted the action (null: not known).")
     answers = serializers.JSONField(help_text="One per question, as Kaizala gave them.")

@@ -2,9 +2,10 @@
 
 Starts the sandbox (rate limit off), PostgreSQL/Redis when reachable (else the embedded default),
 gunicorn (`--workers 4 --threads 4`, as README's Production section, DEBUG off), one Celery worker and
-the beat. `--clients` keep-alive clients (processes × threads, http.client) each POST "send now"
-messages with an API key and a fresh Idempotency-Key for `--duration` seconds: accepted requests/s
-and latency percentiles. Then, with the send queue drained, `--e2e` single messages one at a time:
+the beat. `--clients` keep-alive clients (wrk when installed, `--tool python` or without it processes ×
+http.client threads, which take CPU from the server) each POST "send now" messages with an API key and a
+fresh Idempotency-Key for `--duration` seconds: accepted (201) requests/s, latency percentiles and
+gunicorn's CPU ms per accepted request. Then, with the send queue drained, `--e2e` single messages one at a time:
 from the API call to `sent` in the database (the sandbox answered). The per-key limit is set high.
 Targets: >= 200 requests/s accepted, p95 <= 100 ms.
 """
@@ -15,6 +16,7 @@ import argparse
 import http.client
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -65,7 +67,7 @@ def _load_process(port, key, groups, duration, threads, queue, index):
     queue.put((latencies, errors))
 
 
-def post_load(port, key, groups, clients, duration, processes) -> dict:
+def python_load(port, key, groups, clients, duration, processes) -> dict:
     # Spawned, not forked: this process holds Celery's and Django's connections and threads by now.
     results = harness.client_processes(_load_process, (port, key, groups, duration), clients, processes)
     latencies = [x for r in results for x in r[0]]
@@ -76,6 +78,39 @@ def post_load(port, key, groups, clients, duration, processes) -> dict:
             "p50ms": round(harness.percentile(latencies, 50) * 1000, 1),
             "p95ms": round(harness.percentile(latencies, 95) * 1000, 1),
             "p99ms": round(harness.percentile(latencies, 99) * 1000, 1)}
+
+
+# The same requests as _client_thread's: a fresh Idempotency-Key each (this run's uuid, the thread, a counter),
+# the groups in turn; only a 201 is accepted.
+_WRK_POST = """wrk.headers["Authorization"] = "Bearer %(key)s"
+wrk.headers["Content-Type"] = "application/json"
+local groups = {%(groups)s}
+local n = 0
+failed = 0
+function request()
+  n = n + 1
+  wrk.headers["Idempotency-Key"] = string.format("%(run)s-%%d-%%d", id, n)
+  local body = string.format('{"groups": [%%d], "text": "api bench %%d.%%d"}', groups[n %% #groups + 1], id, n)
+  return wrk.format("POST", "/api/v1/messages/", wrk.headers, body)
+end
+function response(status, headers, body)
+  if status ~= 201 then failed = failed + 1 end
+end
+"""
+
+
+def wrk_load(port, key, groups, clients, duration) -> dict:
+    script = _WRK_POST % {"key": key, "groups": ", ".join(map(str, groups)), "run": uuid.uuid4()}
+    result = harness.wrk_load(f"http://127.0.0.1:{port}/api/v1/messages/", clients=clients, duration=duration,
+                              script=script, name="wrk-api")
+    # wrk's percentiles are of every answer; with no errors they are the accepted requests'.
+    return {**result, "accepted": result["requests"] - result["errors"]}
+
+
+def post_load(port, key, groups, clients, duration, processes, tool) -> dict:
+    if tool == "wrk":
+        return wrk_load(port, key, groups, clients, duration)
+    return python_load(port, key, groups, clients, duration, processes)
 
 
 def end_to_end(port, key, group, count) -> dict:
@@ -108,7 +143,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=20)
     parser.add_argument("--duration", type=float, default=15.0)
-    parser.add_argument("--processes", type=int, default=2, help="client processes (threads split among them)")
+    parser.add_argument("--processes", type=int, default=2,
+                        help="client processes of the Python clients (threads split among them)")
+    parser.add_argument("--tool", choices=["wrk", "python"], default="wrk" if shutil.which("wrk") else "python",
+                        help="the load generator: wrk when installed (it takes less CPU from the server), else "
+                             "Python http.client threads")
     parser.add_argument("--e2e", type=int, default=20, help="single messages timed from API call to sent")
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
@@ -148,12 +187,12 @@ def main() -> None:
             time.sleep(0.1)
         print(f"gunicorn on :{port}; starting the worker, the beat and the dispatcher", flush=True)
         with harness.fleet(args.worker_concurrency, env) as (worker, beat, dispatcher):
-            post_load(port, key, groups, 4, 2.0, 2)  # warm every gunicorn worker
+            post_load(port, key, groups, 4, 2.0, 2, args.tool)  # warm every gunicorn worker
             load_before = harness.load()
             print(f"{args.clients} clients for {args.duration:g} s (load {load_before})", flush=True)
             pids = {"web": web.pid, "worker": worker.pid, "beat": beat.pid, "dispatcher": dispatcher.pid}
             cpu_before = harness.cpu_snapshot(pids)
-            load = post_load(port, key, groups, args.clients, args.duration, args.processes)
+            load = post_load(port, key, groups, args.clients, args.duration, args.processes, args.tool)
             # While the clients posted (the worker sent the earlier messages meanwhile): where the cores went.
             cpu = harness.cpu_used(cpu_before, harness.cpu_snapshot(pids))
             print(f"accepted {load['accepted']}, errors {load['errors']}; waiting for the sends", flush=True)
@@ -171,8 +210,8 @@ def main() -> None:
         services.stop()
         harness.stop_sandbox(server)
 
-    print(f"\nPOST /api/v1/messages/, {args.clients} clients, {args.duration:g} s, gunicorn --workers "
-          f"{args.gunicorn_workers} --threads {args.gunicorn_threads} ({'; '.join(services.notes)}; load "
+    print(f"\nPOST /api/v1/messages/, {args.clients} clients ({load['tool']}), {args.duration:g} s, gunicorn "
+          f"--workers {args.gunicorn_workers} --threads {args.gunicorn_threads} ({'; '.join(services.notes)}; load "
           f"{load_before}):")
     print(harness.table(["accepted", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"],
                         [[load["accepted"], load["errors"], load["reqPerSec"], load["p50ms"], load["p95ms"],

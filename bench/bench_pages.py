@@ -232,18 +232,8 @@ def python_load(port, path, cookie, clients, duration, processes=2) -> dict:
 
 
 def wrk_load(port, path, cookie, clients, duration) -> dict:
-    script = harness.LOGS / "wrk-latency.lua"
-    script.write_text('done = function(summary, latency, requests)\n'
-                      '  io.write(string.format("P50 %d\\nP95 %d\\nREQ %d\\nERR %d\\n", latency:percentile(50),'
-                      ' latency:percentile(95), summary.requests, summary.errors.status + summary.errors.connect'
-                      ' + summary.errors.read + summary.errors.timeout))\nend\n')
-    out = subprocess.run(["wrk", "-t", str(min(2, clients)), "-c", str(clients), "-d", f"{duration:g}s",
-                          "--timeout", "30s", "-H", f"Cookie: sessionid={cookie}", "-s", str(script), f"http://127.0.0.1:{port}{path}"],
-                         capture_output=True, text=True, check=True).stdout
-    fields = dict(re.findall(r"^(P50|P95|REQ|ERR) (\d+)$", out, re.M))
-    return {"tool": f"wrk -t {min(2, clients)}", "requests": int(fields["REQ"]), "errors": int(fields["ERR"]),
-            "reqPerSec": round(int(fields["REQ"]) / duration, 1), "p50ms": round(int(fields["P50"]) / 1000, 1),
-            "p95ms": round(int(fields["P95"]) / 1000, 1)}
+    return harness.wrk_load(f"http://127.0.0.1:{port}{path}", clients=clients, duration=duration, name="wrk-pages",
+                            script=f'wrk.headers["Cookie"] = "sessionid={cookie}"')
 
 
 def _cpu_seconds(pid: int) -> float:

@@ -16,6 +16,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -130,9 +131,17 @@ class Services:
 def production_env() -> dict:
     """DEBUG off, as in production (no query log in the workers), with the local secrets the
     benchmark process uses (DEBUG off needs them from the environment)."""
-    var = Path(os.environ.get("VAR_DIR", ROOT / "var"))
-    return {"DEBUG": "false", "SECRET_KEY": (var / "secret_key").read_text().strip(),
-            "FIELD_ENCRYPTION_KEYS": (var / "field_encryption_keys").read_text().strip()}
+    from kaizala_console.local_secrets import (
+        generate_fernet_key,
+        generate_secret_key,
+        local_secret,
+        private_directory,
+    )
+
+    # Created as settings create them, so a fresh checkout (no var/ yet) can run a benchmark first.
+    var = private_directory(ROOT / os.environ.get("VAR_DIR", "var"))
+    return {"DEBUG": "false", "SECRET_KEY": local_secret(var / "secret_key", generate_secret_key),
+            "FIELD_ENCRYPTION_KEYS": local_secret(var / "field_encryption_keys", generate_fernet_key)}
 
 
 def celery_process(kind: str, *args: str, env: dict, log_name: str) -> subprocess.Popen:
@@ -345,6 +354,47 @@ def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     index = min(len(ordered) - 1, max(0, round(p / 100 * (len(ordered) - 1))))
     return ordered[index]
+
+
+# Around a benchmark's own Lua (`wrk_load`'s `script`): each thread gets an `id`; a script that defines
+# `response` counts the answers it does not accept in its thread's `failed` (then wrk's own count of 4xx/5xx
+# is not added, or they would count twice).
+_WRK_LUA = """local threads = {}
+function setup(thread)
+  thread:set("id", #threads + 1)
+  table.insert(threads, thread)
+end
+%s
+function done(summary, latency, requests)
+  local e = summary.errors
+  local failed = e.connect + e.read + e.write + e.timeout
+  if response then
+    for _, t in ipairs(threads) do failed = failed + t:get("failed") end
+  else
+    failed = failed + e.status
+  end
+  io.write(string.format("P50 %%d\\nP95 %%d\\nP99 %%d\\nREQ %%d\\nERR %%d\\n", latency:percentile(50),
+                         latency:percentile(95), latency:percentile(99), summary.requests, failed))
+end
+"""
+
+
+def wrk_load(url: str, *, clients: int, duration: float, script: str = "", name: str = "wrk") -> dict:
+    """`clients` keep-alive connections to `url` for `duration` seconds with wrk (at most 2 threads: it takes
+    less CPU from the server than Python clients): requests, errors (see _WRK_LUA), requests/s without the
+    errors, p50/p95/p99 in ms (of every answer). `script` is Lua: headers, a `request` function, etc.; it is
+    written under var/ (owner-only), so an API key in it stays off the command line."""
+    LOGS.mkdir(parents=True, exist_ok=True)
+    path = LOGS / f"{name}.lua"
+    path.write_text(_WRK_LUA % script)
+    threads = min(2, clients)
+    out = subprocess.run(["wrk", "-t", str(threads), "-c", str(clients), "-d", f"{duration:g}s", "--timeout", "30s",
+                          "-s", str(path), url], capture_output=True, text=True, check=True).stdout
+    fields = {k: int(v) for k, v in re.findall(r"^(P50|P95|P99|REQ|ERR) (\d+)$", out, re.M)}
+    return {"tool": f"wrk -t {threads}", "requests": fields["REQ"], "errors": fields["ERR"],
+            "reqPerSec": round((fields["REQ"] - fields["ERR"]) / duration, 1),
+            "p50ms": round(fields["P50"] / 1000, 1), "p95ms": round(fields["P95"] / 1000, 1),
+            "p99ms": round(fields["P99"] / 1000, 1)}
 
 
 def write_result(name: str, payload: dict) -> Path:

@@ -4,6 +4,7 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject, cached_property
 
 from connectors.models import Connector
 from groups.member_input import parse_lines
@@ -26,9 +27,12 @@ DATE_WIDGET = forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d")
 
 
 def sendable_groups():
-    # Not through a deactivated connector: nothing may be sent through it.
+    # Not through a deactivated connector: nothing may be sent through it. Only what the checklist shows and the
+    # form checks (a group's name, its type, its phone user's number): the phone user's secrets would each be
+    # decrypted.
     return Group.objects.filter(state=Group.State.ACTIVE, missing_since__isnull=True,
-                                phone_user__connector__is_active=True).select_related("phone_user__connector")
+                                phone_user__connector__is_active=True).select_related("phone_user").only(
+        "name", "group_type", "phone_user__mobile_number")
 
 
 class MessageTextField(forms.CharField):
@@ -111,8 +115,9 @@ class ComposeForm(forms.Form):
                              widget=forms.RadioSelect)
 
     # A checklist (compose.html renders each box with the group's sending phone user), searched by compose.js.
+    # Its queryset is built once, here: each form's copy of the field clones it, and reads afresh.
     groups = forms.ModelMultipleChoiceField(
-        queryset=Group.objects.none(), widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
+        queryset=sendable_groups(), widget=forms.CheckboxSelectMultiple(attrs={"class": "form-check-input"}),
         help_text="Several groups make one broadcast: a message to each.",
         error_messages={"required": "Choose at least one group."},
     )
@@ -178,7 +183,6 @@ class ComposeForm(forms.Form):
         # An edit keeps the post's kind, and its file unless another is chosen.
         self.fixed_kind = fixed_kind
         self.current_media = current_media
-        self.fields["groups"].queryset = sendable_groups()
         self.fields["start_date"].initial = timezone.localdate()
         kind = fixed_kind or ((self.data.get("kind") or MessageKind.TEXT) if self.is_bound else MessageKind.TEXT)
         # The text box is the text kind's only; a preview shows the text as typed so far.
@@ -187,19 +191,24 @@ class ComposeForm(forms.Form):
         self.questions = SurveyQuestionFormSet(self.data if self.is_bound and "q-TOTAL_FORMS" in self.data else None,
                                                # Bound, a row the same as its initial would count as empty.
                                                prefix="q", initial=None if self.is_bound else questions_initial)
-        # The members a job can be assigned to: those of every sendable group (compose.js shows those of the
-        # chosen groups), one query.
-        self.members = {}
         if "job_assignees" in self.fields:
-            for group_id, phone, name in GroupMember.objects.filter(
-                    group__in=self.fields["groups"].queryset, state=GroupMember.State.ADDED).values_list(
-                    "group_id", "mobile_number", "name").order_by("mobile_number"):
-                entry = self.members.setdefault(phone, {"name": name, "groups": set()})
-                entry["groups"].add(group_id)
-            self.fields["job_assignees"].choices = [(phone, f"{m['name']} {phone}".strip())
-                                                    for phone, m in self.members.items()]
-            self.fields["job_assignees"].widget.member_groups = {
-                phone: " ".join(str(pk) for pk in sorted(m["groups"])) for phone, m in self.members.items()}
+            # Read when the boxes are drawn or a job is checked, not for every other post (an API send, say).
+            self.fields["job_assignees"].choices = lambda: [(phone, f"{m['name']} {phone}".strip())
+                                                            for phone, m in self.members.items()]
+            self.fields["job_assignees"].widget.member_groups = SimpleLazyObject(lambda: {
+                phone: " ".join(str(pk) for pk in sorted(m["groups"])) for phone, m in self.members.items()})
+
+    @cached_property
+    def members(self) -> dict:
+        """The members a job can be assigned to: those of every sendable group (compose.js shows those of the
+        chosen groups), one query."""
+        members = {}
+        for group_id, phone, name in GroupMember.objects.filter(
+                group__in=self.fields["groups"].queryset, state=GroupMember.State.ADDED).values_list(
+                "group_id", "mobile_number", "name").order_by("mobile_number"):
+            entry = members.setdefault(phone, {"name": name, "groups": set()})
+            entry["groups"].add(group_id)
+        return members
 
     def clean_subscribers(self):
         # The groups' parser: the same limits and error summary as every other box of numbers.

@@ -73,8 +73,11 @@ class Audience:
 
 def check_groups_sendable(groups) -> None:
     problems = []
-    # Read afresh: the rows a form validated may be stale (a connector deactivated meanwhile, say).
-    for group in Group.objects.filter(pk__in=[g.pk for g in groups]).select_related("phone_user__connector"):
+    # Read afresh: the rows a form validated may be stale (a connector deactivated meanwhile, say). Only the
+    # columns checked: the phone user's and the connector's secrets would each be decrypted.
+    for group in (Group.objects.filter(pk__in=[g.pk for g in groups]).select_related("phone_user__connector")
+                  .only("name", "state", "missing_since", "phone_user__state", "phone_user__mobile_number",
+                        "phone_user__connector__name", "phone_user__connector__is_active")):
         phone_user = group.phone_user
         if group.missing_since:
             problems.append(f"“{group.name}” is no longer at Kaizala")
@@ -173,7 +176,9 @@ def message_create(
     if send_at is not None and send_at <= now:
         raise ComposeError("That time is in the past; choose a time in the future, or send now.")
     broadcast = uuid.uuid4()
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction (the API's idempotency claim): the checks that refuse are
+    # above, so a failure here is the database's, and it rolls the caller's transaction back with it.
+    with transaction.atomic(savepoint=False):
         media = _store_upload(upload, created_by)
         messages = Message.objects.bulk_create([
             Message(
@@ -187,9 +192,8 @@ def message_create(
         ])
         dispatcher_wake_on_commit()
         when = "to send now" if send_at is None else f"for {send_at:%Y-%m-%d %H:%M %Z}"
-        for message in messages:
-            audit_record(actor=actor, kind=Kind.MESSAGE_COMPOSED, obj=message,
-                         summary=f"Message {message.pk} to “{message.group.name}” composed {when}")
+        audit_record_many(actor=actor, kind=Kind.MESSAGE_COMPOSED, objects=[
+            (message, f"Message {message.pk} to “{message.group.name}” composed {when}") for message in messages])
         return messages
 
 
