@@ -204,11 +204,14 @@ class ComposeForm(forms.Form):
         chosen groups), one query."""
         members = {}
         for group_id, phone, name in GroupMember.objects.filter(
-                group__in=self.fields["groups"].queryset, state=GroupMember.State.ADDED).values_list(
+                group__in=self.member_groups(), state=GroupMember.State.ADDED).values_list(
                 "group_id", "mobile_number", "name").order_by("mobile_number"):
             entry = members.setdefault(phone, {"name": name, "groups": set()})
             entry["groups"].add(group_id)
         return members
+
+    def member_groups(self):
+        return self.fields["groups"].queryset
 
     def clean_subscribers(self):
         # The groups' parser: the same limits and error summary as every other box of numbers.
@@ -524,6 +527,9 @@ class EditMessageForm(ComposeForm):
             del self.fields[name]
         self.fields["send_at"].required = True
         self.fields["send_at"].label = "Send at"
+
+    def member_groups(self):
+        return Group.objects.filter(pk=self.message.group_id)
 
     def clean(self):
         message = self.message

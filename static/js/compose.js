@@ -71,7 +71,9 @@
     });
     // A job's members: those of the chosen groups (a ticked one stays in sight).
     var chosen = options.filter(function (option) { return option.querySelector("input").checked; })
-      .map(function (option) { return option.querySelector("input").value; });
+      .map(function (option) { return option.querySelector("input").value; })
+      .concat(Array.prototype.map.call(form.querySelectorAll("input[name=groups][type=hidden]"),
+                                       function (input) { return input.value; }));  // an edit's own group
     form.querySelectorAll("[data-member-option]").forEach(function (option) {
       var box = option.querySelector("input");
       var groups = (box.dataset.groups || "").split(" ");

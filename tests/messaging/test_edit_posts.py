@@ -114,3 +114,21 @@ def test_a_schedule_of_surveys_is_edited_from_its_questions(client_for, group):
     assert (schedule.kind, schedule.text) == ("survey", "Survey: Kit check")
     assert [q["title"] for q in schedule.card["questions"]] == ["Helmet?", "Boots size"]
     assert Schedule.objects.count() == 1
+
+
+def test_a_scheduled_job_is_edited_to_other_members_of_its_group_only(client_for, group):
+    from groups.models import GroupMember
+
+    for phone in ("+919800011111", "+919800011112"):
+        GroupMember.objects.create(group=group, mobile_number=phone, name=f"Member {phone[-2:]}")
+    message = scheduled(group, "job", {"title": "Fix the pump", "assignees": ["+919800011111"], "due_hours": 24})
+    client = client_for(Role.OPERATOR)
+    url = reverse("messaging:edit", args=[message.pk])
+    page = client.get(url).content.decode()
+    assert 'value="+919800011111"' in page and 'value="+919800011112"' in page  # both members offered
+    refused = client.post(url, {"job_title": "Fix the pump", "job_assignees": ["+919899999999"], "send_at": later()})
+    assert refused.status_code == 200 and "not a member" in refused.content.decode()
+    assert client.post(url, {"job_title": "Fix the pump", "job_assignees": ["+919800011112"],
+                             "send_at": later()}).status_code == 302
+    message.refresh_from_db()
+    assert message.card["assignees"] == ["+919800011112"]
