@@ -13,6 +13,7 @@ Targets: >= 200 requests/s accepted, p95 <= 100 ms.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import http.client
 import json
 import os
@@ -107,6 +108,23 @@ def wrk_load(port, key, groups, clients, duration) -> dict:
     return {**result, "accepted": result["requests"] - result["errors"]}
 
 
+def warm_up(port, key, groups, workers) -> None:
+    """Make every gunicorn worker serve a few posts first (its first request imports the views): each on a new
+    connection, from 8 threads at once, so that each worker's accept gets some. Keep-alive clients would
+    stay on the one or two workers they first reached."""
+
+    def post(n):
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+        conn.request("POST", "/api/v1/messages/", headers={
+            "Authorization": f"Bearer {key}", "Content-Type": "application/json", "Host": "127.0.0.1",
+            "Connection": "close"}, body=json.dumps({"groups": [groups[n % len(groups)]], "text": f"warm-up {n}"}))
+        conn.getresponse().read()
+        conn.close()
+
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        list(pool.map(post, range(workers * 10)))
+
+
 def post_load(port, key, groups, clients, duration, processes, tool) -> dict:
     if tool == "wrk":
         return wrk_load(port, key, groups, clients, duration)
@@ -187,7 +205,7 @@ def main() -> None:
             time.sleep(0.1)
         print(f"gunicorn on :{port}; starting the worker, the beat and the dispatcher", flush=True)
         with harness.fleet(args.worker_concurrency, env) as (worker, beat, dispatcher):
-            post_load(port, key, groups, 4, 2.0, 2, args.tool)  # warm every gunicorn worker
+            warm_up(port, key, groups, args.gunicorn_workers)
             load_before = harness.load()
             print(f"{args.clients} clients for {args.duration:g} s (load {load_before})", flush=True)
             pids = {"web": web.pid, "worker": worker.pid, "beat": beat.pid, "dispatcher": dispatcher.pid}
