@@ -170,6 +170,10 @@ def main() -> None:
     parser.add_argument("--gunicorn-workers", type=int, default=4)
     parser.add_argument("--gunicorn-threads", type=int, default=4)
     parser.add_argument("--worker-concurrency", type=int, default=2)
+    parser.add_argument("--sends", choices=["during", "after"], default="during",
+                        help="during: the worker, beat and dispatcher send while the clients post (they share the "
+                             "cores); after: they start once the load ends (the web tier's capacity alone, as "
+                             "when the workers run on other machines)")
     args = parser.parse_args()
 
     server = harness.start_sandbox("--rate-limit", "off")
@@ -203,17 +207,26 @@ def main() -> None:
                 env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
         while not harness.port_open("127.0.0.1", port):
             time.sleep(0.1)
-        print(f"gunicorn on :{port}; starting the worker, the beat and the dispatcher", flush=True)
-        with harness.fleet(args.worker_concurrency, env) as (worker, beat, dispatcher):
+        def posting(pids: dict) -> tuple[dict, dict, list]:
             warm_up(port, key, groups, args.gunicorn_workers)
             load_before = harness.load()
             print(f"{args.clients} clients for {args.duration:g} s (load {load_before})", flush=True)
-            pids = {"web": web.pid, "worker": worker.pid, "beat": beat.pid, "dispatcher": dispatcher.pid}
             cpu_before = harness.cpu_snapshot(pids)
             load = post_load(port, key, groups, args.clients, args.duration, args.processes, args.tool)
-            # While the clients posted (the worker sent the earlier messages meanwhile): where the cores went.
+            # While the clients posted (with --sends during, the worker sent meanwhile): where the cores went.
             cpu = harness.cpu_used(cpu_before, harness.cpu_snapshot(pids))
             print(f"accepted {load['accepted']}, errors {load['errors']}; waiting for the sends", flush=True)
+            return load, cpu, load_before
+
+        if args.sends == "after":
+            print(f"gunicorn on :{port}; the sending processes start after the load", flush=True)
+            load, cpu, load_before = posting({"web": web.pid})
+        else:
+            print(f"gunicorn on :{port}; starting the worker, the beat and the dispatcher", flush=True)
+        with harness.fleet(args.worker_concurrency, env) as (worker, beat, dispatcher):
+            if args.sends == "during":
+                load, cpu, load_before = posting({"web": web.pid, "worker": worker.pid, "beat": beat.pid,
+                                                  "dispatcher": dispatcher.pid})
             from messaging.models import Message
 
             total = Message.objects.count()
@@ -228,7 +241,8 @@ def main() -> None:
         services.stop()
         harness.stop_sandbox(server)
 
-    print(f"\nPOST /api/v1/messages/, {args.clients} clients ({load['tool']}), {args.duration:g} s, gunicorn "
+    print(f"\nPOST /api/v1/messages/, {args.clients} clients ({load['tool']}), {args.duration:g} s, sends "
+          f"{args.sends} the load, gunicorn "
           f"--workers {args.gunicorn_workers} --threads {args.gunicorn_threads} ({'; '.join(services.notes)}; load "
           f"{load_before}):")
     print(harness.table(["accepted", "errors", "req/s", "p50 ms", "p95 ms", "p99 ms"],
@@ -240,6 +254,7 @@ def main() -> None:
     print(f"API call → sent, one at a time ({e2e['messages']}): p50 {e2e['p50ms']} ms, p95 {e2e['p95ms']} ms")
     harness.write_result("api", {"benchmark": "api", "machine": harness.machine(), "services": services.notes,
                                  "loadavgBefore": load_before, "clients": args.clients, "seconds": args.duration,
+                                 "sends": args.sends,
                                  "gunicornWorkers": args.gunicorn_workers, "gunicornThreads": args.gunicorn_threads,
                                  "post": load, "cpuSecondsDuringLoad": cpu, "messages": total,
                                  "statusCounts": counts, "drainedSeconds": drained_in,
