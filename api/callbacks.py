@@ -124,9 +124,13 @@ def _callback_keys(event_type: str) -> list[tuple[int, str]]:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    events_field = ApiKey._meta.get_field("callback_events")
-    return [(pk, url) for pk, url, events in rows
-            if not events or event_type in events_field.from_db_value(events, None, connection)]
+    decode = ApiKey._meta.get_field("callback_events").from_db_value  # the column's JSON text: "[]" is no filter
+    keys = []
+    for pk, url, events in rows:
+        subscribed = decode(events, None, connection)
+        if not subscribed or event_type in subscribed:
+            keys.append((pk, url))
+    return keys
 
 
 def events_record(*, event_type: str, data: dict, at: datetime) -> int:
