@@ -24,6 +24,8 @@ def main():
     parser.add_argument("--chunk", type=int, default=10, help="messages per messages_send_run call")
     parser.add_argument("--sort", default="cumulative", help="pstats sort key: cumulative, tottime, ...")
     parser.add_argument("--clock", choices=["cpu", "wall"], default="wall", help="the profiler's timer")
+    parser.add_argument("--callers", default="", help="also print the callers of functions matching this")
+    parser.add_argument("--callees", default="", help="also print what functions matching this call")
     args = parser.parse_args()
     server = harness.start_sandbox("--rate-limit", "off")
     services = harness.Services().start(sandbox_url=server.base_url, extra_env=HIGH_LIMITS)
@@ -66,7 +68,12 @@ def main():
         for q in queries.captured_queries[:per]:
             print("   ", q["sql"][:160])
         if args.top:
-            pstats.Stats(profiler).sort_stats(args.sort).print_stats(args.top)
+            stats = pstats.Stats(profiler).sort_stats(args.sort)
+            stats.print_stats(args.top)
+            if args.callers:
+                stats.print_callers(args.callers)
+            if args.callees:
+                stats.print_callees(args.callees)
     finally:
         harness.stop_sandbox(server)
         services.stop()

@@ -154,6 +154,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"].setdefault("CONN_MAX_AGE", env.int("DB_CONN_MAX_AGE", default=60))
     DATABASES["default"].setdefault("CONN_HEALTH_CHECKS", True)
+_POSTGRESQL = DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql"
+if _POSTGRESQL and env.bool("DB_PREPARED_STATEMENTS", default=True):
+    # Parameters bound by the server, so that a statement run five times on a connection is prepared there
+    # (parsed and planned once): PostgreSQL's CPU per message sent (bench/README.md). The backend keeps Django's
+    # batches within the 65,535 parameters a statement can then carry.
+    DATABASES["default"]["ENGINE"] = "kaizala_console.postgresql"
+    DATABASES["default"].setdefault("OPTIONS", {}).update(server_side_binding=True, prepare_threshold=5)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
