@@ -130,9 +130,9 @@ def dashboard() -> dict:
         if attention["held"] else [],
         "counts": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
         "next_sends": list(Message.objects.filter(status=Status.SCHEDULED, due_at__gte=now)
-                           .select_related("group").order_by("due_at")[:8]),
+                           .select_related("group").only("text", "due_at", "group__name").order_by("due_at")[:8]),
         "next_fires": list(Schedule.objects.filter(state=Schedule.State.ACTIVE, next_fire_at__isnull=False)
-                           .order_by("next_fire_at")[:5]),
+                           .only("frequency", "local_time", "time_zone", "next_fire_at").order_by("next_fire_at")[:5]),
         "sent_last_hour": sent_last_hour,
         "send_chart": totals["send_chart"],
         "totals_as_of": totals["as_of"],
