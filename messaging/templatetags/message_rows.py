@@ -13,7 +13,7 @@ from messaging.models import Message
 
 register = template.Library()
 
-_STATUS_LABELS = dict(Message.Status.choices)
+_BADGES = {value: state_badge(value, label) for value, label in Message.Status.choices}
 _ROW = "\n".join([
     "",
     '    <tr data-testid="message-row" data-pk="{pk}">',
@@ -67,7 +67,7 @@ def message_rows(rows, list_url, selectable=False):
         html.append(_ROW.format(
             pk=pk, choose=_CHOOSE.format(pk=pk) if selectable else "", url=url, scheduled=_local(m.scheduled_for),
             recurring=_RECURRING if m.schedule_id else "", group=escape(m.group.name), text=escape(_text(m.text)),
-            badge=state_badge(status, _STATUS_LABELS.get(status, status)), overdue=_OVERDUE if m.is_overdue else "",
+            badge=_BADGES.get(status) or state_badge(status), overdue=_OVERDUE if m.is_overdue else "",
             notes=notes,
             sent="—" if m.sent_at is None else _local(m.sent_at, seconds=True), attempts=m.attempt_count))
     return mark_safe("".join(html))  # noqa: S308 - every text in it is escaped above, the rest are numbers
