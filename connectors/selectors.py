@@ -38,8 +38,10 @@ def refresh_token_warning_horizon():
 
 
 def phone_users_needing_attention() -> QuerySet[PhoneUser]:
-    # Stuck in a failed login step too: nothing will move it until an admin does.
-    return PhoneUser.objects.select_related("connector").filter(
+    """For the dashboard: only the columns it shows, not the tokens and secrets (decrypted for nothing).
+    Stuck in a failed login step too: nothing will move it until an admin does."""
+    return PhoneUser.objects.select_related("connector").only(
+        "mobile_number", "state", "refresh_token_expires_at", "connector__name").filter(
         Q(state__in=[PhoneUser.State.REAUTH_REQUIRED, PhoneUser.State.PIN_FAILED, PhoneUser.State.LOGIN_FAILED])
         | Q(state=PhoneUser.State.ACTIVE, refresh_token_expires_at__lte=refresh_token_warning_horizon())
     )

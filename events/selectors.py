@@ -124,6 +124,8 @@ def inbound_per_hour(now) -> dict:
 
 
 def subscriptions_needing_attention():
+    """Failed or disabled listening on groups no longer listened to, with only what the dashboard shows."""
+    listened = Subscription.objects.filter(state=Subscription.State.ACTIVE).values("group_id")
     return list(Subscription.objects.filter(state__in=[Subscription.State.FAILED, Subscription.State.DISABLED])
-                .exclude(group__subscriptions__state=Subscription.State.ACTIVE)
-                .select_related("group").defer("callback_token").order_by("group__name")[:20])
+                .exclude(group__in=listened).select_related("group").only("group", "state", "group__name")
+                .order_by("group__name")[:20])

@@ -96,11 +96,13 @@ def sends_per_hour(now) -> dict:
 
 
 def dashboard_totals(now) -> dict:
-    """The dashboard's figures over the whole message table (messages per status, sent in the last hour, the
-    sends-per-hour charts), kept a few seconds (kaizala_console/kept.py): counting every message by status is a
-    scan of the table."""
+    """The dashboard's figures over the whole message table (messages per status, overdue, sent in the last hour,
+    the sends-per-hour charts), kept a few seconds (kaizala_console/kept.py): counting every message by status is
+    a scan of the table, and a backlog makes the overdue count one too."""
     return kept("dashboard-messages", lambda: {
         "counts": dict(message_status_counts()),
+        # Due a while ago and still not sent: no worker (or dispatcher) is keeping up.
+        "overdue": Message.objects.filter(status__in=Message.WAITING, due_at__lt=now - OVERDUE_AFTER).count(),
         "sent_last_hour": Message.objects.filter(status=Status.SENT, sent_at__gte=now - timedelta(hours=1)).count(),
         "send_chart": sends_per_hour(now),
     })
@@ -110,14 +112,12 @@ def dashboard() -> dict:
     now = timezone.now()
     totals = dashboard_totals(now)
     counts, sent_last_hour = totals["counts"], totals["sent_last_hour"]
-    # Due a while ago and still not sent: no worker (or dispatcher) is keeping up.
-    overdue = Message.objects.filter(status__in=Message.WAITING, due_at__lt=now - OVERDUE_AFTER).count()
     attention_phone_users = list(connector_selectors.phone_users_needing_attention()[:10])
     attention = {
         "failed": counts.get(Status.FAILED, 0),
         "unconfirmed": counts.get(Status.UNCONFIRMED, 0),
         "held": counts.get(Status.HELD, 0),
-        "overdue": overdue,
+        "overdue": totals["overdue"],
         "attention_phone_users": attention_phone_users,
     }
     return {
@@ -130,9 +130,9 @@ def dashboard() -> dict:
         if attention["held"] else [],
         "counts": [(value, label, counts.get(value, 0)) for value, label in Status.choices],
         "next_sends": list(Message.objects.filter(status=Status.SCHEDULED, due_at__gte=now)
-                           .select_related("group").order_by("due_at")[:8]),
+                           .select_related("group").only("text", "due_at", "group__name").order_by("due_at")[:8]),
         "next_fires": list(Schedule.objects.filter(state=Schedule.State.ACTIVE, next_fire_at__isnull=False)
-                           .order_by("next_fire_at")[:5]),
+                           .only("frequency", "local_time", "time_zone", "next_fire_at").order_by("next_fire_at")[:5]),
         "sent_last_hour": sent_last_hour,
         "send_chart": totals["send_chart"],
         "totals_as_of": totals["as_of"],

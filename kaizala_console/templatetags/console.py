@@ -1,6 +1,7 @@
 """Template helpers shared by every page."""
 
 from django import template
+from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.html import format_html
 
 from kaizala_console import submit_once
@@ -35,6 +36,23 @@ def state_badge(value, label=None):
     template: a list shows one per row, and a sub-template per row was a visible part of a page's time."""
     return format_html('<span class="badge text-bg-{}">{}</span>', _BADGE_BY_STATE.get(value, "secondary"),
                        label or value)
+
+
+_paths: dict[tuple, str] = {}
+
+
+@register.simple_tag(takes_context=True)
+def nav_item(context, label, name):
+    """A navbar link to the page named `name`, marked as the current one on that page. Every page shows seven:
+    the path of each is reversed once per URL configuration and script prefix, not on every page."""
+    key = (get_urlconf(), get_script_prefix(), name)
+    href = _paths.get(key)
+    if href is None:
+        href = _paths[key] = reverse(name)
+    if context["request"].path == href:
+        return format_html('<li class="nav-item"><a class="nav-link active" aria-current="page" href="{}">{}</a></li>',
+                           href, label)
+    return format_html('<li class="nav-item"><a class="nav-link" href="{}">{}</a></li>', href, label)
 
 
 @register.simple_tag(takes_context=True)
