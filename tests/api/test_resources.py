@@ -153,3 +153,16 @@ def test_no_secret_or_token_is_ever_in_an_answer(api, world):
     assert world["phone_user"].mobile_number in answers  # the scan reads real answers
     for secret in ("world-connector-secret-123", "rt-world-refresh-secret", "at-world-access-secret"):
         assert secret not in answers
+
+
+def test_an_api_write_is_in_the_audit_trail_as_the_keys_owner_through_the_key(operator, world):
+    from api.models import ApiKey
+    from audit.models import AuditRecord
+
+    response = operator.post(MESSAGES, {"groups": [world["group"].pk], "text": "Audited"})
+    assert response.status_code == 201, response.content
+    key = ApiKey.objects.get(owner__username="api-operator")
+    record = AuditRecord.objects.get(kind="message_composed", object_id=str(response.json()["messages"][0]["id"]))
+    assert record.user.username == "api-operator"
+    assert record.api_key == f"{key.name} ({key.prefix}…)"  # the key's label, never the key itself
+    assert key.prefix and operator.headers["Authorization"].split()[1] not in str(record.__dict__)
