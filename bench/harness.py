@@ -540,3 +540,16 @@ class PgBackendCpu:
         for pid, label in self.label.items():
             out[label] = out.get(label, 0.0) + self.last[pid] - self.base[pid]
         return {label: round(seconds, 3) for label, seconds in sorted(out.items())}
+
+
+def print_profile(profiler, args) -> None:
+    """cProfile's table (`--top` rows by `--sort`) and, when asked, what calls (`--callers`) or is called by
+    (`--callees`) the functions matching those names."""
+    import pstats
+
+    stats = pstats.Stats(profiler).sort_stats(args.sort)
+    stats.print_stats(args.top)
+    if getattr(args, "callers", ""):
+        stats.print_callers(args.callers)
+    if getattr(args, "callees", ""):
+        stats.print_callees(args.callees)

@@ -12,7 +12,6 @@ import cProfile
 import io
 import json
 import os
-import pstats
 import sys
 import time
 import uuid
@@ -89,10 +88,7 @@ def main():
             for n in range(args.requests):
                 post(n)
             profiler.disable()
-            stats = pstats.Stats(profiler).sort_stats(args.sort)
-            stats.print_stats(args.top)
-            if args.callees:
-                stats.print_callees(args.callees)
+            harness.print_profile(profiler, args)
         harness.purge_queue()
     finally:
         services.stop()

@@ -10,7 +10,6 @@ functions called often). Measure a change by the CPU figures of a run with `--to
 
 import argparse
 import cProfile
-import pstats
 import time
 
 import harness
@@ -68,12 +67,7 @@ def main():
         for q in queries.captured_queries[:per]:
             print("   ", q["sql"][:160])
         if args.top:
-            stats = pstats.Stats(profiler).sort_stats(args.sort)
-            stats.print_stats(args.top)
-            if args.callers:
-                stats.print_callers(args.callers)
-            if args.callees:
-                stats.print_callees(args.callees)
+            harness.print_profile(profiler, args)
     finally:
         harness.stop_sandbox(server)
         services.stop()

@@ -95,12 +95,7 @@ def main():
                 post(f"prof-{run}-{n}")
             profiler.disable()
             if args.top:
-                stats = pstats.Stats(profiler).sort_stats(args.sort)
-                stats.print_stats(args.top)
-                if args.callers:
-                    stats.print_callers(args.callers)
-                if args.callees:
-                    stats.print_callees(args.callees)
+                harness.print_profile(profiler, args)
         if args.part in ("process", "both"):
             if args.part == "process":
                 for event_id in ids:
