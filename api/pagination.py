@@ -11,17 +11,19 @@ from rest_framework.pagination import BasePagination
 from rest_framework.response import Response
 from rest_framework.utils.urls import replace_query_param
 
-MAX_ID = 2**63 - 1
+from api.filters import MAX_ID
+
+MAX_PAGE_SIZE = 500
 
 
 class _FeedParams(forms.Form):
     after = forms.IntegerField(min_value=0, max_value=MAX_ID, required=False)
-    page_size = forms.IntegerField(min_value=1, max_value=500, required=False)
+    page_size = forms.IntegerField(min_value=1, max_value=MAX_PAGE_SIZE, required=False)
 
 
 class FollowFeed(BasePagination):
     page_size = 100
-    max_page_size = 500  # _FeedParams' too
+    max_page_size = MAX_PAGE_SIZE
 
     def paginate_queryset(self, queryset, request, view=None):
         params = _FeedParams(data={name: request.query_params.get(name) for name in ("after", "page_size")})
