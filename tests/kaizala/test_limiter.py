@@ -159,24 +159,25 @@ STALL = 0.15
 def test_a_network_stall_inside_the_margin_never_tips_a_sliding_window_over(redis_client, key_prefix):
     """Calls granted while the network stalls arrive together when it clears, bunched with later ones.
 
-    Six threads hammer one bucket; a "send" cannot pass the gate before STALL seconds, as when the
-    connection pool or the network holds the first calls. The arrival times are recorded, and no
-    sliding window of the period may hold more than `calls` of them. With no margin the window
-    from the gate's opening would hold 22 arrivals (2 + 18/s over 1.15 s); with 20 %, 18
-    (2 + 14/s), which leaves room for 200 ms of scheduling jitter.
+    Six threads hammer one bucket and record when each call is granted. A "send" cannot pass the
+    gate before STALL seconds after the first grant, as when the connection pool or the network
+    holds the first calls; held calls arrive when it opens. No sliding window of the period may
+    hold more than `calls` arrivals. With no margin the window from the gate's opening would hold
+    22 (2 + 18/s over 1.15 s); with 20 %, 18 (2 + 14/s), which leaves room for scheduling jitter.
     """
     limiter = RateLimiter(redis_client, limits={"connector": STALLED}, prefix=key_prefix, max_wait=5.0)
-    start = time.monotonic()
-    gate_opens, until = start + STALL, start + 2.5
-    arrivals: list[float] = []
+    grants: list[float] = []
     lock = threading.Lock()
+    ready = threading.Barrier(6)
 
     def caller():
+        ready.wait(timeout=15)
+        until = time.monotonic() + 2.5
         while time.monotonic() < until:
             limiter.acquire({"connector": "stalled"})
-            arrived = max(time.monotonic(), gate_opens)
+            granted = time.monotonic()
             with lock:
-                arrivals.append(arrived)
+                grants.append(granted)
 
     threads = [threading.Thread(target=caller) for _ in range(6)]
     for thread in threads:
@@ -184,9 +185,12 @@ def test_a_network_stall_inside_the_margin_never_tips_a_sliding_window_over(redi
     for thread in threads:
         thread.join(timeout=15)
     assert not any(thread.is_alive() for thread in threads)
-    # The stall did bunch calls: more than the burst arrived at the gate's opening.
-    assert sum(1 for t in arrivals if t == gate_opens) > STALLED.bucket_size
-    assert len(arrivals) >= 2 * STALLED.allowed - STALLED.bucket_size  # the hammering was real
+    assert len(grants) >= 2 * STALLED.allowed - STALLED.bucket_size  # the hammering was real
+    grants.sort()
+    # The gate opens STALL after the first grant, and not before more than the burst is held (a
+    # loaded machine may grant slower than the bucket allows): the stall always bunches calls.
+    gate_opens = max(grants[0] + STALL, grants[STALLED.bucket_size])
+    arrivals = [max(granted, gate_opens) for granted in grants]
     assert _most_in_any_window(arrivals, STALLED.period) <= STALLED.calls
 
 
