@@ -134,7 +134,10 @@ class Transport:
         upload: Upload | None = None,
         secrets: Iterable[str] = (),
     ) -> Any:
-        """Send one call and return the decoded JSON body (`{}` for an empty body), or raise a KaizalaError."""
+        """Send one call and return the decoded JSON body (`{}` for an empty body), or raise a KaizalaError.
+
+        Any other exception comes from before the request was made (the limiter, the body's encoding): a
+        caller may take it as "nothing was sent". From the request on, every failure is a KaizalaError."""
         if self.limiter is not None and self.limiter_keys:
             self.limiter.acquire(self.limiter_keys)
 
@@ -169,6 +172,10 @@ class Transport:
             error = exc
         except requests.RequestException as exc:
             error = transport_error(exc)
+        except Exception as exc:
+            # Once the request may have left, a failure reading its answer must not read as "never sent".
+            error = errors.AmbiguousError(f"the answer could not be read ({type(exc).__name__})")
+            error.__cause__ = exc
         duration_ms = (time.perf_counter() - start) * 1000
         if error is not None:
             error.method, error.url = method, response.url if response is not None else url
@@ -177,25 +184,28 @@ class Transport:
             error.args = (error.message,)
             if isinstance(error, errors.MalformedResponse):
                 error.body_start = redact_text(error.body_start, known)
-        sent_url = response.request.url if response is not None else url
-        record = CallRecord(
-            method=method,
-            url=redact_text(sent_url, known),
-            status=response.status_code if response is not None else None,
-            duration_ms=round(duration_ms, 3),
-            request_body=redact_text(_describe_request(data, upload), known),
-            response_body=redact_text(response.text, known) if response is not None else None,
-            error=type(error).__name__ if error else None,
-            error_code=error.error_code if error else None,
-            request_headers=redact_headers(headers, known),
-            response_headers=redact_headers(response.headers if response is not None else {}, known),
-            started_at=started_at,
-        )
-        self._report(record, error)
-
-        if isinstance(error, errors.RateLimited) and self.limiter is not None and self.limiter_keys:
-            # Kaizala's Retry-After pauses these keys for every process sharing the limiter.
-            self.limiter.pause(self.limiter_keys, error.retry_after)
+        try:
+            sent_url = response.request.url if response is not None else url
+            record = CallRecord(
+                method=method,
+                url=redact_text(sent_url, known),
+                status=response.status_code if response is not None else None,
+                duration_ms=round(duration_ms, 3),
+                request_body=redact_text(_describe_request(data, upload), known),
+                response_body=redact_text(response.text, known) if response is not None else None,
+                error=type(error).__name__ if error else None,
+                error_code=error.error_code if error else None,
+                request_headers=redact_headers(headers, known),
+                response_headers=redact_headers(response.headers if response is not None else {}, known),
+                started_at=started_at,
+            )
+            self._report(record, error)
+            if isinstance(error, errors.RateLimited) and self.limiter is not None and self.limiter_keys:
+                # Kaizala's Retry-After pauses these keys for every process sharing the limiter.
+                self.limiter.pause(self.limiter_keys, error.retry_after)
+        except Exception:
+            # Recording the call or pausing after it must not hide what Kaizala answered.
+            log.exception("kaizala: after the call to %s, recording it or pausing failed", method)
         if error is not None:
             raise error
         return result

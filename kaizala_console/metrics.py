@@ -2,9 +2,14 @@
 process writes its counters to PROMETHEUS_MULTIPROC_DIR (set by the settings before this is imported) and
 the /metrics view sums them. Gauges that describe the database or the queue are read at scrape time.
 
-The hooks below are what the rest of the console calls; each is one line at its call site.
+The hooks below are what the rest of the console calls; each is one line at its call site. A hook never
+raises: metrics describe the work and must not fail it (a process forked after PROMETHEUS_MULTIPROC_DIR
+was removed cannot open its files, and a send that failed there before its call was left `sending`).
 """
 
+import functools
+import logging
+import os
 import re
 from datetime import datetime
 
@@ -36,9 +41,42 @@ webhook_lag = Histogram("console_webhook_event_lag_seconds", "From an event's re
                         buckets=_LATENCY_BUCKETS)
 
 
+log = logging.getLogger(__name__)
+
 # --- hooks ------------------------------------------------------------------------------------------
 
+_warned: set[tuple[int, str]] = set()
 
+
+def _never_fails(hook):
+    """Run the hook; on an error log it once per process and hook, and go on without the figure."""
+
+    @functools.wraps(hook)
+    def run(*args, **kwargs) -> None:
+        try:
+            hook(*args, **kwargs)
+        except Exception:
+            key = (os.getpid(), hook.__name__)
+            if key not in _warned:
+                _warned.add(key)
+                log.warning("metrics: %s could not be recorded (is %s still there?); the work goes on without it",
+                            hook.__name__, settings.PROMETHEUS_MULTIPROC_DIR, exc_info=True)
+
+    return run
+
+
+@_never_fails
+def http_answered(*, view: str, method: str, status: int, seconds: float) -> None:
+    http_requests.labels(view, method, str(status)).inc()
+    http_duration.labels(view).observe(seconds)
+
+
+@_never_fails
+def dispatch_ticked() -> None:
+    dispatch_ticks.inc()
+
+
+@_never_fails
 def send_finished(*, status: str, due_at: datetime | None, sent_at: datetime | None) -> None:
     sends.labels(status).inc()
     if sent_at is not None and due_at is not None:
@@ -56,26 +94,31 @@ def endpoint_label(method: str, url: str) -> str:
     return f"{method} {route or '/'}"
 
 
+@_never_fails
 def kaizala_call(*, method: str, url: str, status: int | None) -> None:
     kaizala_calls.labels(endpoint_label(method, url), str(status) if status else "none").inc()
     if status == 429:
         kaizala_rate_limited.inc()
 
 
+@_never_fails
 def limiter_waited(seconds: float) -> None:
     limiter_waits.inc()
     limiter_wait_seconds.inc(seconds)
 
 
+@_never_fails
 def token_refreshed(outcome: str) -> None:
     token_refreshes.labels(outcome).inc()
 
 
+@_never_fails
 def webhook_event_received() -> None:
     """For the inbound events: call when an event is stored."""
     webhook_received.inc()
 
 
+@_never_fails
 def webhook_event_processed(*, received_at: datetime, processed_at: datetime) -> None:
     """For the inbound events: call when an event has been turned into posts, members or responses."""
     webhook_processed.inc()

@@ -26,9 +26,8 @@ def request_metrics(get_response):
         response = get_response(request)
         match = getattr(request, "resolver_match", None)
         view = match.view_name if match else "unmatched"
-        metrics.http_requests.labels(view, request.method if request.method in _METHODS else "other",
-                                     str(response.status_code)).inc()
-        metrics.http_duration.labels(view).observe(time.perf_counter() - started)
+        metrics.http_answered(view=view, method=request.method if request.method in _METHODS else "other",
+                              status=response.status_code, seconds=time.perf_counter() - started)
         return response
 
     return middleware

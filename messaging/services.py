@@ -627,7 +627,7 @@ def dispatch(now: datetime | None = None) -> int:
     """One dispatcher pass (messaging/dispatcher.py): expand due recurring fires, then claim due messages,
     again while a claim comes back full (at most DISPATCH_MAX_ROUNDS batches), so a backlog is handed to the
     workers without a wait between batches."""
-    metrics.dispatch_ticks.inc()
+    metrics.dispatch_ticked()
     schedules_fire_due(now)
     claimed = 0
     for _ in range(max(1, settings.DISPATCH_MAX_ROUNDS)):
@@ -770,6 +770,11 @@ def message_send_run(message_id: int, *, loaded: Message | None = None, claim: _
                          hold_reason=HOLD_REASON)
     except kaizala.KaizalaError as error:
         status = _after_error(message, attempt, error)
+    except Exception as error:
+        # The transport raises only KaizalaErrors once a call may have left: this failure came before the
+        # post was sent (or before its file's upload, which is simply done again).
+        log.exception("message %s: the console failed before its post was sent", message.pk)
+        status = _after_local_error(message, attempt, error)
     else:
         failed = "; ".join(f"{f.subscriber}: {f.error_reason}" for f in getattr(result, "failed", ()) or ())
         status = _finish(message, attempt, Status.SENT, Attempt.Outcome.SENT,
@@ -840,6 +845,16 @@ def _after_error(message: Message, attempt: _InFlight, error: kaizala.KaizalaErr
     if retryable:
         detail = f"Gave up after {message.attempt_count} attempts. {detail}"
     return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED, detail, error)
+
+
+def _after_local_error(message: Message, attempt: _InFlight, error: Exception) -> str:
+    """Nothing was sent: try again after the back-off, as when Kaizala could not be reached."""
+    detail = f"The console failed before sending ({type(error).__name__}); nothing was sent."
+    if message.attempt_count < settings.SEND_MAX_ATTEMPTS:
+        return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.RETRY, f"{detail} It will be tried again.",
+                       due_at=timezone.now() + timedelta(seconds=backoff_seconds(message.attempt_count)))
+    return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
+                   f"Gave up after {message.attempt_count} attempts. {detail}")
 
 
 def _retry_database_outage(write):

@@ -24,6 +24,7 @@ from kaizala import (
     ServerError,
     Timeouts,
 )
+from kaizala import transport as transport_module
 from kaizala.transport import transport_error
 
 from .scripted_server import Reply
@@ -213,6 +214,53 @@ def test_refused_connection_is_connect_error(recorder):
     assert caught.value.retryable is True
     assert caught.value.maybe_applied is False
     assert recorder.last.error == "ConnectError"
+
+
+class _BrokenLimiter:
+    """A limiter that fails the way a local fault does: before the request, or after a 429 when pausing."""
+
+    def __init__(self, *, acquire=None, pause=None):
+        self.acquire_error, self.pause_error = acquire, pause
+
+    def acquire(self, keys):
+        if self.acquire_error:
+            raise self.acquire_error
+
+    def pause(self, keys, seconds):
+        if self.pause_error:
+            raise self.pause_error
+
+
+def test_a_local_failure_before_the_request_is_not_a_kaizala_error_and_sends_nothing(scripted):
+    limiter = _BrokenLimiter(acquire=FileNotFoundError("metrics directory gone"))
+    client = client_for(scripted, limiter=limiter, limiter_keys={"connector": "c1"})
+    with pytest.raises(FileNotFoundError):
+        client.send_message("g1", "hi")
+    assert scripted.seen == []
+
+
+def test_a_failure_reading_the_answer_is_ambiguous_not_never_sent(scripted, recorder, monkeypatch):
+    def unreadable(response, body, parsed):
+        raise RuntimeError("a bug while reading the answer")
+
+    monkeypatch.setattr(transport_module, "classify", unreadable)
+    scripted.reply(Reply(200, {"referenceId": "ref-1"}))
+    with pytest.raises(AmbiguousError) as caught:
+        client_for(scripted, recorder=recorder).send_message("g1", "hi")
+    assert caught.value.maybe_applied is True
+    assert isinstance(caught.value.__cause__, RuntimeError)
+    assert len(scripted.seen) == 1  # it did arrive
+    assert recorder.last.status == 200 and recorder.last.error == "AmbiguousError"
+
+
+def test_a_pause_that_fails_after_a_429_still_reports_the_429(scripted):
+    import redis
+
+    limiter = _BrokenLimiter(pause=redis.ConnectionError("redis went away"))
+    scripted.reply(Reply(429, {"message": "too many"}, {"Retry-After": "3"}))
+    with pytest.raises(RateLimited) as caught:
+        client_for(scripted, limiter=limiter, limiter_keys={"connector": "c1"}).send_message("g1", "hi")
+    assert caught.value.retry_after == 3
 
 
 @pytest.mark.parametrize(

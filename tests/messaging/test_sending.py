@@ -82,6 +82,47 @@ def test_each_fault_class_ends_in_its_state(group, dispatch, sandbox, settings, 
         assert message.due_at >= timezone.now() + timedelta(seconds=5)
 
 
+def test_a_console_failure_before_the_call_retries_and_the_message_goes_out_once(group, dispatch, sandbox,
+                                                                                  monkeypatch):
+    # A local fault before the request (here the shared limiter's process failing) sent nothing: the message
+    # goes back to retry, it is not left `sending` for the sweeper to call unconfirmed.
+    from connectors import kaizala_access
+
+    def broken(self, keys, **kwargs):
+        raise FileNotFoundError("the metrics directory is gone")
+
+    monkeypatch.setattr(kaizala_access._MeteredLimiter, "acquire", broken)
+    message = send_now(group)
+    dispatch()
+    message.refresh_from_db()
+    assert message.status == Status.RETRYING, message.last_error
+    assert "nothing was sent" in message.last_error and "FileNotFoundError" in message.last_error
+    assert message.attempts.get().outcome == Attempt.Outcome.RETRY
+    assert sandbox.calls(path="*/messages") == []
+    monkeypatch.undo()
+    Message.objects.filter(pk=message.pk).update(due_at=timezone.now())
+    dispatch()
+    message.refresh_from_db()
+    assert message.status == Status.SENT, message.last_error
+    assert message.attempt_count == 2
+    assert len(sandbox.messages(group.kaizala_id)) == 1
+
+
+def test_a_failure_reading_kaizalas_answer_is_unconfirmed_at_once(group, dispatch, sandbox, monkeypatch):
+    from kaizala import transport
+
+    def unreadable(response, body, parsed):
+        raise RuntimeError("a bug while reading the answer")
+
+    monkeypatch.setattr(transport, "classify", unreadable)
+    message = send_now(group)
+    dispatch()
+    message.refresh_from_db()
+    assert message.status == Status.UNCONFIRMED, message.last_error
+    assert "may have been delivered" in message.last_error
+    assert len(sandbox.messages(group.kaizala_id)) == 1
+
+
 def test_a_retrying_message_goes_out_when_due_again(group, dispatch, sandbox):
     message = send_now(group)
     sandbox.inject_fault(method="POST", path="*/messages", count=1, status=503)

@@ -1,7 +1,13 @@
 """/metrics: who may scrape it, and the console's own metrics moving after a real send."""
 
+import multiprocessing
+import os
+import tempfile
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from audit.actor import SYSTEM
@@ -138,3 +144,40 @@ def test_the_webhook_hooks_count_events_and_their_lag(client, settings):
         before, "console_webhook_event_lag_seconds_bucket", le="2.0")  # 3 s is not under 2 s
     assert value(after, "console_webhook_event_lag_seconds_bucket", le="5.0") == value(
         before, "console_webhook_event_lag_seconds_bucket", le="5.0") + 1
+
+
+def _hooks_after_the_directory_is_gone(out) -> None:
+    """A process forked after PROMETHEUS_MULTIPROC_DIR was removed (as under running workers): its metrics
+    files cannot be opened."""
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(tempfile.mkdtemp(), "removed")
+    now = timezone.now()
+    try:
+        metrics.send_finished(status="sent", due_at=now - timedelta(seconds=1), sent_at=now)
+        metrics.kaizala_call(method="POST", url="http://k/v1/groups/g1/messages", status=200)
+        metrics.limiter_waited(0.5)
+        metrics.token_refreshed("ok")
+        metrics.dispatch_ticked()
+        metrics.http_answered(view="login", method="GET", status=200, seconds=0.01)
+        metrics.webhook_event_received()
+        metrics.webhook_event_processed(received_at=now, processed_at=now)
+        hooks = "quiet"
+    except Exception as error:
+        hooks = repr(error)
+    try:
+        metrics.sends.labels("failed").inc()
+        raw = "wrote"
+    except Exception as error:
+        raw = type(error).__name__
+    out.put((hooks, raw, len(metrics._warned)))
+
+
+def test_a_removed_metrics_directory_fails_no_work():
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    child = context.Process(target=_hooks_after_the_directory_is_gone, args=(out,))
+    child.start()
+    hooks, raw, warned = out.get(timeout=30)
+    child.join(timeout=10)
+    assert raw != "wrote"  # the fault is real: a bare write fails in that process
+    assert hooks == "quiet"
+    assert warned >= 1  # and it was logged (once per process and hook)
