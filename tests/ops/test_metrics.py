@@ -1,13 +1,13 @@
 """/metrics: who may scrape it, and the console's own metrics moving after a real send."""
 
-import multiprocessing
+import json
 import os
-import tempfile
-from datetime import timedelta
+import subprocess
+import sys
 
 import pytest
+from django.conf import settings
 from django.urls import reverse
-from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
 from audit.actor import SYSTEM
@@ -146,10 +146,26 @@ def test_the_webhook_hooks_count_events_and_their_lag(client, settings):
         before, "console_webhook_event_lag_seconds_bucket", le="5.0") + 1
 
 
-def _hooks_after_the_directory_is_gone(out) -> None:
-    """A process forked after PROMETHEUS_MULTIPROC_DIR was removed (as under running workers): its metrics
-    files cannot be opened."""
-    os.environ["PROMETHEUS_MULTIPROC_DIR"] = os.path.join(tempfile.mkdtemp(), "removed")
+
+# Run in a fresh interpreter: forking the test process itself could copy a lock another thread holds.
+_REMOVED_UNDER_A_RUNNING_PROCESS = """
+import json, os, shutil
+from datetime import timedelta
+
+import django
+
+django.setup()
+from django.conf import settings
+from django.utils import timezone
+
+from kaizala_console import metrics
+
+metrics.dispatch_ticked()  # this process has its metrics files
+shutil.rmtree(settings.PROMETHEUS_MULTIPROC_DIR)
+child = os.fork()  # as a worker pool forks a new child after the directory was removed
+if child:
+    os.waitpid(child, 0)
+else:
     now = timezone.now()
     try:
         metrics.send_finished(status="sent", due_at=now - timedelta(seconds=1), sent_at=now)
@@ -168,16 +184,17 @@ def _hooks_after_the_directory_is_gone(out) -> None:
         raw = "wrote"
     except Exception as error:
         raw = type(error).__name__
-    out.put((hooks, raw, len(metrics._warned)))
+    print(json.dumps({"hooks": hooks, "raw": raw, "warned": len(metrics._warned)}), flush=True)
+    os._exit(0)
+"""
 
 
-def test_a_removed_metrics_directory_fails_no_work():
-    context = multiprocessing.get_context("fork")
-    out = context.Queue()
-    child = context.Process(target=_hooks_after_the_directory_is_gone, args=(out,))
-    child.start()
-    hooks, raw, warned = out.get(timeout=30)
-    child.join(timeout=10)
-    assert raw != "wrote"  # the fault is real: a bare write fails in that process
-    assert hooks == "quiet"
-    assert warned >= 1  # and it was logged (once per process and hook)
+def test_a_metrics_directory_removed_under_running_processes_fails_no_work(tmp_path):
+    env = os.environ | {"PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+    done = subprocess.run([sys.executable, "-c", _REMOVED_UNDER_A_RUNNING_PROCESS], env=env, cwd=settings.BASE_DIR,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen["raw"] != "wrote", seen  # the fault is real: a bare write fails in the new process
+    assert seen["hooks"] == "quiet", seen
+    assert seen["warned"] >= 1  # and it was logged (once per process and hook)
