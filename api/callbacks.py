@@ -47,6 +47,8 @@ EVENT_TYPES = {
     "message.sent": "A message reached Kaizala.",
     "message.failed": "A message failed for good (see last_error).",
     "message.unconfirmed": "A send may or may not have arrived; an operator decides.",
+    "message.cancelled": "A message was cancelled before it was sent (by an operator, a key, or with the held "
+                         "messages of a deactivated connector).",
     "post.created": "A member posted in a listened-to group (text, attachment or announcement).",
     "action.response": "A member answered an action (poll, survey, job…): Kaizala's response as received.",
 }

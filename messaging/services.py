@@ -52,8 +52,9 @@ CLAIMABLE = [Status.SCHEDULED, Status.RETRYING]
 _CONNECTOR_ACTIVE = Exists(Connector.objects.filter(is_active=True, phone_users__groups=OuterRef("group_id")))
 HOLD_REASON = ("Its group's connector is deactivated: it waits, and goes out when the connector is reactivated "
                "(or cancel it).")
-# The outcomes of a send that other apps hear of (messaging.signals).
+# The outcomes of a send; other apps hear of them, and of a cancellation (messaging.signals).
 OUTCOMES = (Status.SENT, Status.FAILED, Status.UNCONFIRMED)
+ANNOUNCED = (*OUTCOMES, Status.CANCELLED)
 # Retried with back-off: the request did not take effect, or the server said to come back.
 RETRY_STATUSES = {502, 503, 504}
 
@@ -330,6 +331,7 @@ def message_cancel(*, message: Message, actor: Actor) -> None:
         froms, to, fields = _action_rule("cancel")
         _audited(actor, Kind.MESSAGE_CANCELLED, message, _move(message.pk, froms, to, **fields),
                  "Only a scheduled, retrying or held message can be cancelled; this one has moved on.")
+        _announce([message], to, timezone.now())
 
 
 def message_edit(*, message: Message, text: str = "", send_at: datetime, card: dict | None = None,
@@ -374,8 +376,8 @@ def message_mark_sent(*, message: Message, actor: Actor) -> None:
 
 def _announce(messages, status: str, changed_at: datetime) -> None:
     """Tell subscribers (API callbacks) that `messages` moved into `status`, in the caller's transaction and
-    only for rows its compare-and-set moved. Cancelled and retried messages reach no announced state."""
-    if status not in OUTCOMES:
+    only for rows its compare-and-set moved. A retried message reaches no announced state (its send will)."""
+    if status not in ANNOUNCED:
         return
     for message in messages:
         message_status_changed.send(sender=Message, message=message, status=status, changed_at=changed_at,
@@ -431,7 +433,7 @@ def messages_bulk_act(*, action: str, message_ids, actor: Actor) -> list[BulkOut
     if movable:
         Message.objects.filter(pk__in=movable, status__in=froms).update(
             status=to, status_changed_at=timezone.now(), **fields)
-        if to in OUTCOMES:  # the rows are locked: exactly these moved
+        if to in ANNOUNCED:  # the rows are locked: exactly these moved
             _announce(Message.objects.filter(pk__in=movable).order_by("pk"), to, timezone.now())
         kind = {"cancel": Kind.MESSAGE_CANCELLED, "retry": Kind.MESSAGE_RETRIED,
                 "mark-sent": Kind.MESSAGE_MARKED_SENT}[action]
@@ -545,11 +547,15 @@ def messages_cancel_held(*, connector: Connector | None = None, actor: Actor) ->
     """Cancel every held message (of one connector, or all); returns how many."""
     held = Message.objects.filter(status=Status.HELD)
     if connector is not None:
-        # A subquery, not a join: the status test then stays on the updated row itself.
         held = held.filter(group_id__in=Group.objects.filter(phone_user__connector=connector).values("pk"))
+    now = timezone.now()
     with transaction.atomic():
-        cancelled = held.update(status=Status.CANCELLED, status_changed_at=timezone.now(), hold_reason="",
-                                last_error="Cancelled while held by a deactivated connector.")
+        # Locked, then moved by their ids: the rows announced are exactly the rows moved.
+        rows = list(held.select_for_update(of=("self",)).order_by("pk"))
+        cancelled = Message.objects.filter(pk__in=[m.pk for m in rows], status=Status.HELD).update(
+            status=Status.CANCELLED, status_changed_at=now, hold_reason="",
+            last_error="Cancelled while held by a deactivated connector.") if rows else 0
+        _announce(rows, Status.CANCELLED, now)
         if cancelled:
             where = f" of connector “{connector.name}”" if connector is not None else ""
             audit_record(actor=actor, kind=Kind.MESSAGE_CANCELLED, obj=connector,

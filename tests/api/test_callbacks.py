@@ -237,7 +237,7 @@ def test_the_sweeper_giving_up_on_a_stuck_send_announces_unconfirmed_once(api, w
     assert _events() == [("message.unconfirmed", message.pk)]
 
 
-def test_an_operator_marking_sent_announces_sent_once_and_cancelling_announces_nothing(api, world, receiver):
+def test_an_operator_marking_sent_or_cancelling_announces_it_once(api, world, receiver):
     from audit.actor import SYSTEM
     from messaging import services as messaging_services
 
@@ -248,10 +248,37 @@ def test_an_operator_marking_sent_announces_sent_once_and_cancelling_announces_n
     with pytest.raises(messaging_services.ComposeError):  # already sent: nothing moves, nothing announced
         messaging_services.message_mark_sent(message=message, actor=SYSTEM)
     assert _events() == [("message.sent", message.pk)]
-    # Cancelled is not an event the callbacks announce.
     Message.objects.filter(pk=message.pk).update(status=Message.Status.SCHEDULED)
     messaging_services.message_cancel(message=message, actor=SYSTEM)
-    assert _events() == [("message.sent", message.pk)]
+    with pytest.raises(messaging_services.ComposeError):  # already cancelled
+        messaging_services.message_cancel(message=message, actor=SYSTEM)
+    assert _events() == [("message.cancelled", message.pk), ("message.sent", message.pk)]
+    cancelled = Delivery.objects.get(event_type="message.cancelled").payload["data"]["message"]
+    assert (cancelled["status"], cancelled["reference_id"]) == ("cancelled", "")
+
+
+def _copy(message, status) -> Message:
+    from messaging import services as messaging_services
+
+    copy = Message.objects.get(pk=message.pk)
+    copy.pk, copy.broadcast_id, copy.status = None, messaging_services.uuid.uuid4(), status
+    copy.save()
+    return copy
+
+
+def test_a_bulk_cancel_and_the_cancel_of_held_messages_announce_each_moved_message_once(api, world, receiver):
+    from audit.actor import SYSTEM
+    from messaging import services as messaging_services
+
+    register(api(Role.OPERATOR), receiver, events=["message.cancelled"])
+    scheduled, sent = world["message"], _copy(world["message"], Message.Status.SENT)
+    outcomes = messaging_services.messages_bulk_act(action="cancel", message_ids=[scheduled.pk, sent.pk],
+                                                    actor=SYSTEM)
+    assert [o.done for o in outcomes] == [True, False]
+    held, other_held = _copy(scheduled, Message.Status.HELD), _copy(scheduled, Message.Status.HELD)
+    assert messaging_services.messages_cancel_held(connector=world["connector"], actor=SYSTEM) == 2
+    assert messaging_services.messages_cancel_held(actor=SYSTEM) == 0  # moved once: announced once
+    assert _events() == sorted([("message.cancelled", pk) for pk in (scheduled.pk, held.pk, other_held.pk)])
 
 
 def test_a_bulk_mark_sent_announces_each_moved_message_once(api, world, receiver):
@@ -261,9 +288,7 @@ def test_a_bulk_mark_sent_announces_each_moved_message_once(api, world, receiver
     register(api(Role.OPERATOR), receiver)
     first = world["message"]
     Message.objects.filter(pk=first.pk).update(status=Message.Status.UNCONFIRMED)
-    second = Message.objects.get(pk=first.pk)
-    second.pk, second.broadcast_id, second.status = None, messaging_services.uuid.uuid4(), Message.Status.SCHEDULED
-    second.save()
+    second = _copy(first, Message.Status.SCHEDULED)
     outcomes = messaging_services.messages_bulk_act(action="mark-sent", message_ids=[first.pk, second.pk],
                                                     actor=SYSTEM)
     assert [o.done for o in outcomes] == [True, False]
