@@ -379,6 +379,9 @@ DISPATCHER_RECHECK_SECONDS = env.float("DISPATCHER_RECHECK_SECONDS", default=2.0
 # a standby tries to take it every DISPATCHER_STANDBY_POLL s, so it takes over about a lease after a crash.
 DISPATCHER_LEASE_SECONDS = env.float("DISPATCHER_LEASE_SECONDS", default=3.0)
 DISPATCHER_STANDBY_POLL = env.float("DISPATCHER_STANDBY_POLL", default=0.5)
+# A wake that follows another within this time (many "send now") starts its pass this much later, so that
+# the stream makes one claim of many messages, sent in chunks, not one claim and one task each.
+DISPATCHER_GATHER_SECONDS = env.float("DISPATCHER_GATHER_SECONDS", default=0.05)
 # A pass claims another batch while the last one came back full, up to this many batches.
 DISPATCH_MAX_ROUNDS = env.int("DISPATCH_MAX_ROUNDS", default=20)
 # Messages per send task: one task sends them one after another (1 = one task per message).

@@ -10,7 +10,9 @@ What it keeps:
   a compare-and-set with SKIP LOCKED; the lease only keeps the work in one place.
 - it sleeps until the earliest due row (messaging.selectors.dispatch_next_due), or until a service
   publishes a wake after committing a row that may be due sooner (messaging/wake.py), and never longer
-  than DISPATCHER_RECHECK_SECONDS: a lost wake delays a message by at most that, never loses it.
+  than DISPATCHER_RECHECK_SECONDS: a lost wake delays a message by at most that, never loses it. A wake
+  that follows another within DISPATCHER_GATHER_SECONDS starts its pass that much later, so that a stream
+  of wakes makes one claim of many messages.
 - a failing database or Redis does not end it: it logs, waits a moment and goes on.
 """
 
@@ -56,6 +58,7 @@ class Dispatcher:
         self.stopping = threading.Event()
         self._pubsub = None
         self._heartbeat_at = 0.0
+        self._woken_at = float("-inf")  # when the last wake was seen
 
     # --- the lease ------------------------------------------------------------------------------------
 
@@ -102,10 +105,18 @@ class Dispatcher:
         while not self.stopping.is_set():
             left = deadline - time.monotonic()
             # In slices, so that a stop (SIGTERM sets `stopping`) is seen within a quarter second.
-            if left <= 0 or self._pubsub.get_message(timeout=min(left, 0.25)) is not None:
+            if left <= 0:
+                break
+            if self._pubsub.get_message(timeout=min(left, 0.25)) is not None:
+                woken, gather = time.monotonic(), settings.DISPATCHER_GATHER_SECONDS
+                if woken - self._woken_at < gather:
+                    # Wakes in a stream (many "send now", the API's clients): gather the next moment's into
+                    # this pass, else each claims and enqueues a single message. A lone wake goes at once.
+                    self.stopping.wait(max(0.0, min(gather, deadline - woken)))
+                self._woken_at = woken
                 break
         while self._pubsub.get_message(timeout=0) is not None:
-            pass
+            self._woken_at = time.monotonic()
 
     def _drop_pubsub(self) -> None:
         if self._pubsub is not None:

@@ -2,6 +2,7 @@
 and a standby takes over when it dies. Real processes, a real worker on the real Redis, the sandbox over HTTP."""
 
 import signal
+import time
 from datetime import timedelta
 
 import pytest
@@ -106,3 +107,29 @@ def test_a_retry_the_worker_schedules_wakes_the_dispatcher(group, sandbox, dispa
     # asleep for its 60 s re-check, sends it again only if that outcome woke it.
     wait_for(sent(message), timeout=20, message="the retried message to be sent (only a wake can have found it)")
     assert Message.objects.get(pk=message.pk).attempt_count == 2
+
+
+def test_a_lone_wake_starts_a_pass_at_once_and_a_stream_of_wakes_is_gathered(settings):
+    from kaizala_console.redis_client import redis_client
+    from kaizala_console.wake import WAKE_CHANNEL, dispatcher_wake
+    from messaging.dispatcher import Dispatcher
+
+    settings.DISPATCHER_GATHER_SECONDS = 2.0  # far above any scheduling delay, so that the two cases differ
+    dispatcher = Dispatcher(name="dispatcher-gather")
+    dispatcher._pubsub = redis_client().pubsub(ignore_subscribe_messages=True)
+    dispatcher._pubsub.subscribe(WAKE_CHANNEL)
+    dispatcher._pubsub.get_message(timeout=5)  # the subscription's confirmation: it listens from here
+    try:
+        dispatcher_wake()
+        started = time.monotonic()
+        dispatcher._wait(10)
+        lone = time.monotonic() - started
+        for _ in range(3):  # the next wakes come right after: a stream
+            dispatcher_wake()
+        started = time.monotonic()
+        dispatcher._wait(10)
+        streamed = time.monotonic() - started
+        assert lone < settings.DISPATCHER_GATHER_SECONDS <= streamed, (lone, streamed)
+        assert dispatcher._pubsub.get_message(timeout=0) is None  # the wakes gathered left none for later
+    finally:
+        dispatcher._drop_pubsub()
