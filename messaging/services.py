@@ -757,6 +757,15 @@ def message_send_run(message_id: int, *, loaded: Message | None = None, claim: _
         message = Message.objects.select_related("group__phone_user__connector").get(pk=message_id)
     attempt = _InFlight(claim.attempt, then_claim)
     group = message.group
+    post_errors: list[kaizala.KaizalaError] = []
+
+    def post(client):
+        try:
+            return _post(client, message)
+        except kaizala.KaizalaError as error:
+            post_errors.append(error)
+            raise
+
     try:
         if message.media_id and not message.media_resource:
             try:
@@ -767,7 +776,7 @@ def message_send_run(message_id: int, *, loaded: Message | None = None, claim: _
                 log.exception("message %s: its stored file cannot be read", message.pk)
                 return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
                                "The stored file of this post cannot be read (was MEDIA_ROOT moved?); compose it again.")
-        result = kaizala_access.call_as(group.phone_user, lambda client: _post(client, message), call_log=call_log)
+        result = kaizala_access.call_as(group.phone_user, post, call_log=call_log)
     except ReauthRequired as error:
         status = _finish(message, attempt, Status.SCHEDULED, Attempt.Outcome.DEFERRED, str(error), uncount=True,
                          due_at=timezone.now())
@@ -775,7 +784,8 @@ def message_send_run(message_id: int, *, loaded: Message | None = None, claim: _
         status = _finish(message, attempt, Status.HELD, Attempt.Outcome.DEFERRED, str(error), uncount=True,
                          hold_reason=HOLD_REASON)
     except kaizala.KaizalaError as error:
-        status = _after_error(message, attempt, error)
+        # Not the post's own error: the token refresh after a 401 failed, and the post was never applied.
+        status = _after_error(message, attempt, error, posted=error in post_errors)
     except Exception as error:
         # The transport raises only KaizalaErrors once a call may have left: this failure came before the
         # post was sent (or before its file's upload, which is simply done again).
@@ -830,19 +840,22 @@ def _after_upload_error(message: Message, attempt: _InFlight, error: kaizala.Kai
                    f"Kaizala refused the file: {describe_error(error)}", error)
 
 
-def _after_error(message: Message, attempt: _InFlight, error: kaizala.KaizalaError) -> str:
+def _after_error(message: Message, attempt: _InFlight, error: kaizala.KaizalaError, *, posted: bool = True) -> str:
+    """`posted`: the error is the post's own (False: a call before it failed; the post was not applied)."""
     detail = describe_error(error)
     if isinstance(error, kaizala.RateLimited):
         # Not a failure: wait as long as Kaizala (or our own limiter) says, then go again.
         return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.DEFERRED, detail, error, uncount=True,
                        due_at=timezone.now() + timedelta(seconds=max(error.retry_after, 0.5)))
-    if isinstance(error, kaizala.AmbiguousError | kaizala.MalformedResponse) or (
+    if not posted:
+        detail = f"Before the post (nothing was sent): {detail}"
+    elif isinstance(error, kaizala.AmbiguousError | kaizala.MalformedResponse) or (
         isinstance(error, kaizala.ServerError) and error.status not in RETRY_STATUSES
     ):
         return _finish(message, attempt, Status.UNCONFIRMED, Attempt.Outcome.UNCONFIRMED,
                        f"{detail} The message may have been delivered: check, then mark it sent or send it again.",
                        error)
-    retryable = isinstance(error, kaizala.ConnectError | kaizala.EndpointMoved) or (
+    retryable = not posted or isinstance(error, kaizala.ConnectError | kaizala.EndpointMoved) or (
         isinstance(error, kaizala.ServerError) and error.status in RETRY_STATUSES
     )
     if retryable and message.attempt_count < settings.SEND_MAX_ATTEMPTS:

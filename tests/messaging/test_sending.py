@@ -82,6 +82,25 @@ def test_each_fault_class_ends_in_its_state(group, dispatch, sandbox, settings, 
         assert message.due_at >= timezone.now() + timedelta(seconds=5)
 
 
+@pytest.mark.parametrize("fault", [{"status": 500}, {"malformed": "html"}], ids=["500", "malformed"])
+def test_an_unclear_token_refresh_before_the_post_retries_instead_of_asking_an_operator(group, dispatch, sandbox,
+                                                                                        fault):
+    # The post was refused with 401 (never applied); the refresh's own unclear answer says nothing of it.
+    sandbox.advance_clock(25 * 3600)
+    sandbox.inject_fault(method="GET", path="*/accessToken", count=1, **fault)
+    message = send_now(group)
+    dispatch()
+    message.refresh_from_db()
+    assert message.status == Status.RETRYING, message.last_error
+    assert message.last_error.startswith("Before the post (nothing was sent)")
+    assert [c["status"] for c in sandbox.calls(path="*/messages")] == [401]
+    Message.objects.filter(pk=message.pk).update(due_at=timezone.now())
+    dispatch()
+    message.refresh_from_db()
+    assert message.status == Status.SENT, message.last_error
+    assert len(sandbox.messages(group.kaizala_id)) == 1
+
+
 def test_a_console_failure_before_the_call_retries_and_the_message_goes_out_once(group, dispatch, sandbox,
                                                                                   monkeypatch):
     # A local fault before the request (here the shared limiter's process failing) sent nothing: the message
