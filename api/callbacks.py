@@ -21,6 +21,7 @@ import secrets
 import socket
 import time
 import uuid
+from collections.abc import Iterable
 from datetime import datetime, timedelta
 from functools import cache
 from urllib.parse import urlsplit
@@ -41,7 +42,7 @@ from audit.services import audit_record
 log = logging.getLogger(__name__)
 State = Delivery.State
 
-# Every event a callback may receive, recorded with `events_record`; a key registered without a list
+# Every event a callback may receive, recorded with `events_record_many`; a key registered without a list
 # receives every kind.
 EVENT_TYPES = {
     "message.sent": "A message reached Kaizala.",
@@ -135,17 +136,12 @@ def _callback_keys(event_type: str) -> list[tuple[int, str]]:
     return keys
 
 
-def events_record(*, event_type: str, data: dict, at: datetime) -> int:
-    """One Delivery per key subscribed to `event_type`, in the caller's transaction; sent after commit."""
-    return events_record_many(event_type=event_type, items=[data], at=at)
-
-
-def events_record_many(*, event_type: str, items: list[dict], at: datetime) -> int:
-    """`events_record` for several events of one type (a batch of inbound posts): one query for the keys."""
+def events_record_many(*, event_type: str, items: Iterable[dict], at: datetime) -> int:
+    """One Delivery per event and key subscribed to `event_type`, in the caller's transaction; sent after
+    commit. One query for the keys, whatever the number of events; `items` is read only when a key is
+    subscribed (a generator over rows the caller has not read costs nothing more)."""
     from api.tasks import deliver
 
-    if not items:
-        return 0
     keys = _callback_keys(event_type)
     if not keys:
         return 0
@@ -162,13 +158,18 @@ def events_record_many(*, event_type: str, items: list[dict], at: datetime) -> i
     return len(ids)
 
 
-def on_message_status_changed(sender, *, message, status, changed_at, reference_id="", **kwargs) -> None:
-    """messaging.signals.message_status_changed → a `message.<status>` event."""
-    events_record(event_type=f"message.{status}", at=changed_at, data={"message": {
-        "id": message.pk, "group": message.group_id, "broadcast_id": str(message.broadcast_id),
-        "schedule": message.schedule_id, "status": status, "reference_id": reference_id,
-        "scheduled_for": message.scheduled_for.isoformat(), "changed_at": changed_at.isoformat(),
-    }})
+def on_message_status_changed(sender, *, messages, status, changed_at, **kwargs) -> None:
+    """messaging.signals.message_status_changed → a `message.<status>` event per message."""
+
+    def items():  # a generator function: `messages` (maybe a queryset) is read only once a key wants them
+        for message in messages:
+            yield {"message": {
+                "id": message.pk, "group": message.group_id, "broadcast_id": str(message.broadcast_id),
+                "schedule": message.schedule_id, "status": status, "reference_id": message.reference_id,
+                "scheduled_for": message.scheduled_for.isoformat(), "changed_at": changed_at.isoformat(),
+            }}
+
+    events_record_many(event_type=f"message.{status}", at=changed_at, items=items())
 
 
 def on_posts_created(sender, *, posts, **kwargs) -> None:

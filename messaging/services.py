@@ -375,13 +375,11 @@ def message_mark_sent(*, message: Message, actor: Actor) -> None:
 
 
 def _announce(messages, status: str, changed_at: datetime) -> None:
-    """Tell subscribers (API callbacks) that `messages` moved into `status`, in the caller's transaction and
-    only for rows its compare-and-set moved. A retried message reaches no announced state (its send will)."""
-    if status not in ANNOUNCED:
-        return
-    for message in messages:
-        message_status_changed.send(sender=Message, message=message, status=status, changed_at=changed_at,
-                                    reference_id=message.reference_id)
+    """Tell subscribers (API callbacks) that `messages` (a list, or a queryset read only if a subscriber
+    wants the rows) moved into `status`, in the caller's transaction and only for rows its compare-and-set
+    moved; one signal for them all. A retried message reaches no announced state (its send will)."""
+    if status in ANNOUNCED:
+        message_status_changed.send(sender=Message, messages=messages, status=status, changed_at=changed_at)
 
 
 # --- operator actions on many messages ----------------------------------------------------------------
@@ -555,7 +553,8 @@ def messages_cancel_held(*, connector: Connector | None = None, actor: Actor) ->
         cancelled = Message.objects.filter(pk__in=[m.pk for m in rows], status=Status.HELD).update(
             status=Status.CANCELLED, status_changed_at=now, hold_reason="",
             last_error="Cancelled while held by a deactivated connector.") if rows else 0
-        _announce(rows, Status.CANCELLED, now)
+        if rows:
+            _announce(rows, Status.CANCELLED, now)
         if cancelled:
             where = f" of connector “{connector.name}”" if connector is not None else ""
             audit_record(actor=actor, kind=Kind.MESSAGE_CANCELLED, obj=connector,
@@ -666,7 +665,8 @@ def messages_sweep(now: datetime | None = None) -> dict:
             status=Status.UNCONFIRMED, status_changed_at=now,
             last_error="The worker stopped while sending: the message may or may not have arrived.",
         ) if stuck else 0
-        _announce(stuck, Status.UNCONFIRMED, now)
+        if stuck:
+            _announce(stuck, Status.UNCONFIRMED, now)
     return {"requeued": len(requeue), "unconfirmed": abandoned}
 
 
@@ -915,8 +915,8 @@ def _finish(message, attempt, status, outcome, detail, error=None, *, uncount=Fa
             # From `sending` only: if the sweeper already gave up on this attempt, its verdict stands.
             moved = _move(message.pk, [Status.SENDING], status, **fields)
             if moved and status in OUTCOMES:
-                message_status_changed.send(sender=Message, message=message, status=status, changed_at=now,
-                                            reference_id=fields.get("reference_id", message.reference_id))
+                message.reference_id = fields.get("reference_id", message.reference_id)
+                message_status_changed.send(sender=Message, messages=[message], status=status, changed_at=now)
             elif moved and "due_at" in fields:
                 # Due again (a retry, a deferral): the dispatcher may be asleep until a later row or its
                 # re-check; a wake makes it read the new due time.

@@ -38,7 +38,7 @@ def record_sent(world, n: int = 1) -> None:
     from messaging.signals import message_status_changed
 
     for _ in range(n):
-        message_status_changed.send(sender=Message, message=world["message"], status="sent",
+        message_status_changed.send(sender=Message, messages=[world["message"]], status="sent",
                                     changed_at=timezone.now())
 
 

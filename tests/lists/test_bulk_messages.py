@@ -84,15 +84,39 @@ def test_a_thousand_messages_in_one_request_cost_the_queries_of_ten(client_for, 
     client.get(reverse("messaging:list"))  # the session and user are loaded the same way for both
     ten = [m.pk for m in make_messages(10)]
     thousand = [m.pk for m in make_messages(1000)]
-    # session, user, profile, two-step devices (2), roles; savepoint, one locked read, one UPDATE, one INSERT
-    # of the audit records, release: for 10 as for 1,000. SQLite splits a bulk INSERT by its variable limit,
-    # so there the audit records take one INSERT per batch the backend itself allows.
+    # session, user, profile, two-step devices (2), roles; savepoint, one locked read, one UPDATE, the callback
+    # keys for `message.cancelled` (none here: the moved rows are not read again), one INSERT of the audit
+    # records, release: for 10 as for 1,000. SQLite splits a bulk INSERT by its variable limit, so there the
+    # audit records take one INSERT per batch the backend itself allows.
     batch = connection.ops.bulk_batch_size([f for f in AuditRecord._meta.concrete_fields if not f.primary_key],
                                            [AuditRecord()] * 1000)
     extra = math.ceil(1000 / batch) - 1
-    assert queries_for(client, ten) == 11
-    assert queries_for(client, thousand) == 11 + extra
+    assert queries_for(client, ten) == 12
+    assert queries_for(client, thousand) == 12 + extra
     assert Message.objects.filter(pk__in=thousand, status=S.CANCELLED).count() == 1000
+
+
+def test_cancellations_announced_to_a_callback_cost_the_queries_of_ten_too(client_for, make_messages,
+                                                                           django_user_model):
+    from api.models import ApiKey, Delivery
+    from api.services import api_key_create
+
+    key, _ = api_key_create(owner=django_user_model.objects.create_user("follower"), name="follower", actor=SYSTEM)
+    ApiKey.objects.filter(pk=key.pk).update(callback_url="https://receiver.example.org/hook",
+                                            callback_events=["message.cancelled"])
+    client = client_for(Role.OPERATOR)
+    client.get(reverse("messaging:list"))
+    ten = [m.pk for m in make_messages(10)]
+    thousand = [m.pk for m in make_messages(1000)]
+
+    def extra_inserts(model):  # SQLite splits a bulk INSERT by its variable limit
+        fields = [f for f in model._meta.concrete_fields if not f.primary_key]
+        return math.ceil(1000 / connection.ops.bulk_batch_size(fields, [model()] * 1000)) - 1
+
+    # As without a callback, and the moved rows read once and one INSERT of their deliveries.
+    assert queries_for(client, ten) == 14
+    assert queries_for(client, thousand) == 14 + extra_inserts(AuditRecord) + extra_inserts(Delivery)
+    assert Delivery.objects.filter(api_key=key, event_type="message.cancelled").count() == 1010
 
 
 @pytest.mark.parametrize("data, sees", [
