@@ -431,8 +431,8 @@ def messages_bulk_act(*, action: str, message_ids, actor: Actor) -> list[BulkOut
     if movable:
         Message.objects.filter(pk__in=movable, status__in=froms).update(
             status=to, status_changed_at=timezone.now(), **fields)
-        if to in ANNOUNCED:  # the rows are locked: exactly these moved
-            _announce(Message.objects.filter(pk__in=movable).order_by("pk"), to, timezone.now())
+        # The rows are locked: exactly these moved (read again only if a subscriber wants them).
+        _announce(Message.objects.filter(pk__in=movable).order_by("pk"), to, timezone.now())
         kind = {"cancel": Kind.MESSAGE_CANCELLED, "retry": Kind.MESSAGE_RETRIED,
                 "mark-sent": Kind.MESSAGE_MARKED_SENT}[action]
         audit_record_many(actor=actor, kind=kind, objects=[
@@ -828,12 +828,7 @@ def _after_upload_error(message: Message, attempt: _InFlight, error: kaizala.Kai
     """An upload posts nothing to the group: one that may or may not have reached Kaizala is simply done again
     (a retry, not `unconfirmed`); Kaizala refusing the file fails the message."""
     if isinstance(error, kaizala.AmbiguousError | kaizala.MalformedResponse | kaizala.ServerError):
-        detail = f"Uploading the file: {describe_error(error)}"
-        if message.attempt_count < settings.SEND_MAX_ATTEMPTS:
-            return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.RETRY, detail, error,
-                           due_at=timezone.now() + timedelta(seconds=backoff_seconds(message.attempt_count)))
-        return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
-                       f"Gave up after {message.attempt_count} attempts. {detail}", error)
+        return _retry_or_give_up(message, attempt, f"Uploading the file: {describe_error(error)}", error)
     if isinstance(error, kaizala.RateLimited | kaizala.ConnectError | kaizala.EndpointMoved):
         return _after_error(message, attempt, error)
     return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
@@ -858,22 +853,25 @@ def _after_error(message: Message, attempt: _InFlight, error: kaizala.KaizalaErr
     retryable = not posted or isinstance(error, kaizala.ConnectError | kaizala.EndpointMoved) or (
         isinstance(error, kaizala.ServerError) and error.status in RETRY_STATUSES
     )
-    if retryable and message.attempt_count < settings.SEND_MAX_ATTEMPTS:
-        return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.RETRY, detail, error,
-                       due_at=timezone.now() + timedelta(seconds=backoff_seconds(message.attempt_count)))
     if retryable:
-        detail = f"Gave up after {message.attempt_count} attempts. {detail}"
+        return _retry_or_give_up(message, attempt, detail, error)
     return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED, detail, error)
 
 
 def _after_local_error(message: Message, attempt: _InFlight, error: Exception) -> str:
     """Nothing was sent: try again after the back-off, as when Kaizala could not be reached."""
-    detail = f"The console failed before sending ({type(error).__name__}); nothing was sent."
+    return _retry_or_give_up(
+        message, attempt, f"The console failed before sending ({type(error).__name__}); nothing was sent.")
+
+
+def _retry_or_give_up(message: Message, attempt: _InFlight, detail: str,
+                      error: kaizala.KaizalaError | None = None) -> str:
+    """Due again after the back-off, or failed once SEND_MAX_ATTEMPTS attempts were made."""
     if message.attempt_count < settings.SEND_MAX_ATTEMPTS:
-        return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.RETRY, f"{detail} It will be tried again.",
+        return _finish(message, attempt, Status.RETRYING, Attempt.Outcome.RETRY, detail, error,
                        due_at=timezone.now() + timedelta(seconds=backoff_seconds(message.attempt_count)))
     return _finish(message, attempt, Status.FAILED, Attempt.Outcome.FAILED,
-                   f"Gave up after {message.attempt_count} attempts. {detail}")
+                   f"Gave up after {message.attempt_count} attempts. {detail}", error)
 
 
 def _retry_database_outage(write):
